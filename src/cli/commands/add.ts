@@ -1,0 +1,145 @@
+import fs from "node:fs";
+import { Command } from "commander";
+import { z } from "zod";
+import { UsageError } from "../../errors.js";
+import type { Registry } from "../../handlers/registry.js";
+import { enqueueJobs, type NewJob } from "../../queue/enqueue.js";
+import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
+import { parseRunAt } from "../run-at.js";
+
+const optionsSchema = z.object({
+  data: z.string().optional(),
+  dataFile: z.string().optional(),
+  batch: z.string().optional(),
+  user: z.string().max(191).optional(),
+  priority: z
+    .string()
+    .regex(/^-?\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(-32768).max(32767))
+    .optional(),
+  runAt: z.string().optional(),
+  code: z.string().min(1).max(191).optional(),
+  maxAttempts: positiveIntString.pipe(z.number().max(100, "must be at most 100")).optional(),
+  successText: z.string().optional(),
+  failureText: z.string().optional(),
+});
+
+/** One line of `add --batch FILE` (DESIGN §8). */
+const batchLineSchema = z
+  .object({
+    type: z.string().min(1).max(64),
+    data: z.unknown().optional(),
+    user: z.string().max(191).nullable().optional(),
+    priority: z.number().int().min(-32768).max(32767).optional(),
+    runAt: z.string().optional(),
+    code: z.string().min(1).max(191).nullable().optional(),
+    maxAttempts: z.number().int().min(1).max(100).optional(),
+    successText: z.string().optional(),
+    failureText: z.string().optional(),
+  })
+  .strict();
+
+const EXAMPLES = `
+Examples:
+  offline-jobs add noop --data '{"sleepMs": 100}'
+  offline-jobs add command --data '{"command": "hello", "args": {"name": "world"}}' --user admin
+  offline-jobs add create_previews --data-file job.json --priority 1 --code previews-42
+  offline-jobs add noop --run-at +10m
+  offline-jobs add --batch jobs.jsonl     one JSON object per line: {"type", "data", "user"?, …}`;
+
+export function addCommand(): Command {
+  return new Command("add")
+    .description("add a job (prints its ref), or many with --batch")
+    .argument("[type]", "the job type (see offline-jobs types)")
+    .option("--data <json>", "job_data as JSON")
+    .option("--data-file <file>", "job_data from a JSON file")
+    .option("--batch <file>", "add one job per line of a JSON-lines file (all or none)")
+    .option("--user <user>", "who asked for it")
+    .option("--priority <n>", "lower runs first: 0 immediate, 1 user-facing, 2 system (default)")
+    .option("--run-at <when>", "not before: an ISO date-time, or +30s / +10m / +2h / +1d")
+    .option("--code <code>", "de-duplication key: if an active job has it, print that job's ref instead")
+    .option("--max-attempts <n>", "attempts before giving up (default: the type's)")
+    .option("--success-text <text>", "notice on success: {ref} {type} {user} {url}")
+    .option("--failure-text <text>", "notice on failure: {ref} {type} {user} {error}")
+    .addHelpText("after", EXAMPLES)
+    .action(async (type: string | undefined, _raw, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const options = parseOptions(optionsSchema, command.opts());
+      const jobs = options.batch ? readBatch(options.batch, type) : [singleJob(type, options)];
+      await withContext(globals, async ({ db, registry, logger }) => {
+        for (const job of jobs) checkJob(job, registry, logger.warn);
+        const added = await enqueueJobs(db, jobs);
+        for (const [i, { ref, existing }] of added.entries()) {
+          process.stdout.write(`${ref}\n`);
+          if (existing) process.stderr.write(`job ${ref} with code ${jobs[i]!.code} is already active; not added again\n`);
+        }
+      });
+    });
+}
+
+function singleJob(type: string | undefined, options: z.infer<typeof optionsSchema>): NewJob {
+  if (!type) throw new UsageError("add needs a job type (or --batch FILE)");
+  if (options.data !== undefined && options.dataFile !== undefined) throw new UsageError("give --data or --data-file, not both");
+  const text = options.dataFile !== undefined ? readFile(options.dataFile) : options.data;
+  return {
+    type,
+    data: text === undefined ? {} : parseJson(text, options.dataFile ? `--data-file ${options.dataFile}` : "--data"),
+    user: options.user ?? null,
+    priority: options.priority,
+    runAt: options.runAt ? parseRunAt(options.runAt) : null,
+    code: options.code ?? null,
+    maxAttempts: options.maxAttempts ?? null,
+    successText: options.successText ?? null,
+    failureText: options.failureText ?? null,
+  };
+}
+
+function readBatch(file: string, type: string | undefined): NewJob[] {
+  if (type) throw new UsageError("give a type or --batch FILE, not both");
+  const lines = readFile(file).split(/\r?\n/);
+  const jobs: NewJob[] = [];
+  lines.forEach((line, index) => {
+    if (line.trim() === "") return;
+    const where = `${file} line ${index + 1}`;
+    const parsed = batchLineSchema.safeParse(parseJson(line, where));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new UsageError(`${where}: ${issue.path.join(".") || "line"}: ${issue.message}`);
+    }
+    const { runAt, code, ...rest } = parsed.data;
+    jobs.push({ ...rest, code: code ?? null, runAt: runAt ? parseRunAt(runAt) : null });
+  });
+  if (jobs.length === 0) throw new UsageError(`${file} has no jobs`);
+  return jobs;
+}
+
+/** Jobs of a type known here are checked against its schema now, not at claim time. */
+function checkJob(job: NewJob, registry: Registry, warn: (message: string) => void): void {
+  const handler = registry.get(job.type);
+  if (!handler) {
+    warn(`no handler for type "${job.type}" in this process; it waits for a worker that has one`);
+    return;
+  }
+  const parsed = handler.schema.safeParse(job.data ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`job_data for ${job.type} is invalid: ${issue.path.join(".") || "data"}: ${issue.message}`);
+  }
+}
+
+function readFile(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${where} is not valid JSON (${(error as Error).message})`);
+  }
+}

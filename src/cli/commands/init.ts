@@ -1,0 +1,27 @@
+import { Command } from "commander";
+import { loadConfig } from "../../config/load-config.js";
+import { openDatabase } from "../../queue/db.js";
+import { applyMigrations } from "../../queue/migrations.js";
+import { makeLogger, type GlobalOptions } from "../context.js";
+
+export function initCommand(): Command {
+  return new Command("init")
+    .description("create or upgrade the job table (idempotent; run after every upgrade)")
+    .action(async (_raw, command: Command) => {
+      const options = command.optsWithGlobals<GlobalOptions>();
+      const logger = makeLogger(options);
+      const config = loadConfig({ configPath: options.config });
+      const db = openDatabase(config.database.url, config.database.table, 1);
+      try {
+        const { server, from, to } = await applyMigrations(db);
+        logger.info(
+          from === to
+            ? `job table ${db.table} is up to date at schema version ${to} (${server})`
+            : `job table ${db.table} migrated from schema version ${from} to ${to} (${server})`,
+          { table: db.table, from, to, server },
+        );
+      } finally {
+        await db.close();
+      }
+    });
+}

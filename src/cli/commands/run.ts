@@ -1,0 +1,82 @@
+import { Command } from "commander";
+import { z } from "zod";
+import { JobFailedExit } from "../../errors.js";
+import { peekDueJobs } from "../../queue/admin.js";
+import { runJobs } from "../../runner/run.js";
+import { collect, parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
+
+const optionsSchema = z.object({
+  job: positiveIntString.optional(),
+  clearLock: z.boolean().optional(),
+  maxJobs: positiveIntString.optional(),
+  type: z.array(z.string()).optional(),
+  limit: positiveIntString.optional(),
+  once: z.boolean().optional(),
+  maxTime: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, "must be a number of seconds")
+    .transform(Number)
+    .optional(),
+  dryRun: z.boolean().optional(),
+});
+
+const EXAMPLES = `
+Examples:
+  offline-jobs                        run due jobs until none are left (the cron entry)
+  offline-jobs --max-jobs 4           at most 4 jobs at once on this host, counting other runs
+  offline-jobs --job 256              run job 256 now
+  offline-jobs --clear-lock           remove every lock on this host first, then run
+  offline-jobs --clear-lock --job 256 job 256 is stuck running after a crash: re-queue and run it
+  offline-jobs --type create_previews --limit 10
+  offline-jobs --dry-run              show what would run, change nothing`;
+
+export function runCommand(): Command {
+  return new Command("run")
+    .description("claim due jobs and run them (the default command, for cron or a timer)")
+    .option("-j, --job <id>", "run just this job now (pending; or stuck, with --clear-lock)")
+    .option("-c, --clear-lock", "clear existing process locks first")
+    .option("-m, --max-jobs <n>", "maximum concurrent jobs on this host (default: maxJobs from the config)")
+    .option("--type <type>", "only jobs of this type (repeatable)", collect)
+    .option("--limit <n>", "run at most this many jobs")
+    .option("--once", "run at most one job (--limit 1)")
+    .option("--max-time <seconds>", "stop claiming new jobs after this long")
+    .option("--dry-run", "list the jobs that would be claimed, and change nothing")
+    .addHelpText("after", EXAMPLES)
+    .action(async (_raw, command: Command) => {
+      const all = command.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
+      const options = parseOptions(optionsSchema, command.opts());
+      await withContext(all, async ({ config, db, registry, logger }) => {
+        const maxJobs = options.maxJobs ?? config.maxJobs;
+        const limit = options.once ? 1 : options.limit;
+        if (options.dryRun) {
+          const types = options.type?.length ? registry.names().filter((t) => options.type!.includes(t)) : registry.names();
+          const due = await peekDueJobs(db, types, limit ?? maxJobs * config.prefetchFactor);
+          for (const job of due) process.stdout.write(`${job.ref}\t${job.type}\tpriority ${job.priority}\tattempt ${job.attempts + 1}\n`);
+          logger.info(`dry run: ${due.length} due job(s) would be claimed first; nothing was changed`);
+          return;
+        }
+        const started = Date.now();
+        const report = await runJobs(
+          { config, db, registry, logger },
+          { maxJobs, limit, maxTimeSeconds: options.maxTime, types: options.type, job: options.job, clearLock: options.clearLock },
+        );
+        if (report.busy) return;
+        if (report.job) {
+          const { ref, status, error, result } = report.job;
+          if (status === "complete") {
+            process.stdout.write(`${JSON.stringify(result)}\n`);
+            logger.info(`job ${ref} complete`);
+            return;
+          }
+          logger.error(`job ${ref} ${status === "not-run" ? "was not run" : status}: ${error ?? ""}`.trim());
+          throw new JobFailedExit();
+        }
+        const c = report.counts;
+        const seconds = ((Date.now() - started) / 1000).toFixed(1);
+        logger.info(
+          `done: ${c.complete} complete, ${c.failed} failed, ${c.retried} to retry${c.cancelled ? `, ${c.cancelled} cancelled` : ""}${c.lost ? `, ${c.lost} lost` : ""} in ${seconds} s with ${report.slots} slot(s)`,
+          { ...c, seconds: Number(seconds), slots: report.slots },
+        );
+      });
+    });
+}

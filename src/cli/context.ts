@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { loadConfig } from "../config/load-config.js";
+import type { Config } from "../config/schema.js";
+import { UsageError } from "../errors.js";
+import { loadRegistry, type Registry } from "../handlers/registry.js";
+import { createLogger, type Logger } from "../logger.js";
+import { openDatabase, type Database } from "../queue/db.js";
+import { checkSchema } from "../queue/migrations.js";
+
+/** Options every command takes (set on the program, read with optsWithGlobals()). */
+export interface GlobalOptions {
+  config?: string;
+  quiet?: boolean;
+  verbose?: boolean;
+  logFormat?: string;
+}
+
+export interface CommandContext {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  registry: Registry;
+  close(): Promise<void>;
+}
+
+/** Validates a command's options with zod; a mismatch is a usage error (exit 2). */
+export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = issue.path.length ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : "arguments";
+    throw new UsageError(`${name}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export function makeLogger(options: GlobalOptions): Logger {
+  const format = options.logFormat;
+  if (format !== undefined && format !== "human" && format !== "json") throw new UsageError(`--log-format: must be human or json`);
+  return createLogger({ format, verbosity: options.quiet ? "quiet" : options.verbose ? "verbose" : "normal" });
+}
+
+/** Config, logger, database (schema checked unless `skipSchemaCheck`) and handlers, for a command. */
+export async function openContext(options: GlobalOptions, { skipSchemaCheck = false } = {}): Promise<CommandContext> {
+  const logger = makeLogger(options);
+  const config = loadConfig({ configPath: options.config });
+  const db = openDatabase(config.database.url, config.database.table, config.database.poolSize);
+  try {
+    if (!skipSchemaCheck) await checkSchema(db);
+    const registry = await loadRegistry(config);
+    return { config, logger, db, registry, close: () => db.close() };
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Runs `body` with a context and always closes the pool, so the process can exit. */
+export async function withContext<T>(options: GlobalOptions, body: (context: CommandContext) => Promise<T>, settings = {}): Promise<T> {
+  const context = await openContext(options, settings);
+  try {
+    return await body(context);
+  } finally {
+    await context.close().catch(() => undefined);
+  }
+}
+
+/** Commander collects repeatable options with this. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export const positiveIntString = z
+  .string()
+  .regex(/^\d+$/, "must be a whole number")
+  .transform(Number)
+  .pipe(z.number().int().min(1, "must be at least 1"));

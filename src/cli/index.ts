@@ -1,0 +1,34 @@
+import { Command, Option } from "commander";
+import { addCommand } from "./commands/add.js";
+import { initCommand } from "./commands/init.js";
+import { listCommand } from "./commands/list.js";
+import { runCommand } from "./commands/run.js";
+import { showCommand } from "./commands/show.js";
+import { statsCommand } from "./commands/stats.js";
+import { handleError } from "./errors.js";
+
+/** The program: global options and the list of commands. Each command lives in its own file. */
+export function buildProgram(): Command {
+  const program = new Command("offline-jobs")
+    .description("Runs the slow work of web applications from a MySQL/MariaDB job table.")
+    .version(process.env.npm_package_version ?? "0.1.0")
+    .option("--config <path>", "config file (default: $OFFLINE_JOBS_CONFIG, else ./config.json)")
+    .option("-q, --quiet", "print only errors (for cron mail)")
+    .option("-v, --verbose", "print debugging detail")
+    .addOption(new Option("--log-format <format>", "human or json (default: human on a terminal, else json)").choices(["human", "json"]))
+    .showSuggestionAfterError()
+    .exitOverride();
+  for (const command of [runCommand(), initCommand(), addCommand(), listCommand(), showCommand(), statsCommand()]) {
+    command.exitOverride();
+    program.addCommand(command, { isDefault: command.name() === "run" });
+  }
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    handleError(error);
+  }
+}

@@ -1,0 +1,92 @@
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { FatalError } from "../errors.js";
+import { configSchema, type Config } from "./schema.js";
+
+export interface LoadConfigOptions {
+  /** --config; else OFFLINE_JOBS_CONFIG; else ./config.json if it exists; else defaults only. */
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/**
+ * Reads, validates and completes the config. Every problem becomes a FatalError whose
+ * message names the key and what is wrong, in one line, and never contains the password.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const explicit = options.configPath ?? env.OFFLINE_JOBS_CONFIG;
+  let configPath: string | undefined;
+  let raw: unknown = {};
+  if (explicit) {
+    configPath = path.resolve(cwd, explicit);
+    raw = readJsonFile(configPath);
+  } else if (fs.existsSync(path.join(cwd, "config.json"))) {
+    configPath = path.join(cwd, "config.json");
+    raw = readJsonFile(configPath);
+  }
+  return parseConfig(raw, { configPath, env });
+}
+
+export function parseConfig(raw: unknown, where: { configPath?: string; env?: NodeJS.ProcessEnv } = {}): Config {
+  const env = where.env ?? process.env;
+  const parsed = configSchema.safeParse(raw);
+  const source = where.configPath ? `config ${where.configPath}` : "config";
+  if (!parsed.success) throw new FatalError(`${source}: ${describeIssue(parsed.error.issues[0])}`);
+  const config: Config = { ...parsed.data, configPath: where.configPath };
+  if (env.OFFLINE_JOBS_DATABASE_URL) config.database = { ...config.database, url: env.OFFLINE_JOBS_DATABASE_URL };
+  resolvePaths(config, where.configPath ? path.dirname(where.configPath) : process.cwd());
+  return config;
+}
+
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new FatalError(`config ${file}: cannot be read (${code === "ENOENT" ? "no such file" : code ?? "error"})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new FatalError(`config ${file}: is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return "is invalid";
+  const key = issue.path.length ? issue.path.map(String).join(".") : "(top level)";
+  if (issue.code === "unrecognized_keys") {
+    const prefix = issue.path.length ? `${key}.` : "";
+    return `unknown key ${issue.keys.map((k) => `"${prefix}${k}"`).join(", ")}`;
+  }
+  // Never echo the received value: it could be the database URL with its password.
+  return `${key}: ${issue.message}`;
+}
+
+/** Paths in the config are relative to the config file, so a config can be moved with its tree. */
+function resolvePaths(config: Config, base: string): void {
+  const abs = (p: string) => path.resolve(base, p);
+  config.lockDir = abs(config.lockDir);
+  config.paths.readRoots = config.paths.readRoots.map(abs);
+  config.paths.writeRoots = config.paths.writeRoots.map(abs);
+  if (config.downloads.dir) config.downloads.dir = abs(config.downloads.dir);
+  config.handlers = config.handlers.map((h) => (h.startsWith(".") || path.isAbsolute(h) ? abs(h) : h));
+  for (const template of Object.values(config.commands)) if (template.cwd) template.cwd = abs(template.cwd);
+}
+
+/** mysql://user:secret@host/db → mysql://user:***@host/db, for anything that is printed. */
+export function redactUrl(url: string | undefined): string {
+  if (!url) return "(none)";
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Error classes that steer what happens next. The runner and the CLI's error handler look
+ * only at the class, never at message text.
+ */
+
+/** The job can never succeed as asked (bad job_data, missing source, outside the roots): fail it now. */
+export class PermanentError extends Error {
+  override name = "PermanentError";
+}
+
+/** Worth another attempt later (timeout, killed subprocess, database hiccup): retry with backoff. */
+export class TransientError extends Error {
+  override name = "TransientError";
+}
+
+/** The command line was wrong: exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The run cannot go on (bad config, database unreachable, stale schema): exit code 1. */
+export class FatalError extends Error {
+  override name = "FatalError";
+}
+
+/** A job the command waited for ended failed or cancelled: exit code 1, message already printed. */
+export class JobFailedExit extends Error {
+  override name = "JobFailedExit";
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

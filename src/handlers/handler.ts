@@ -1,0 +1,77 @@
+import type { z } from "zod";
+import type { Config } from "../config/schema.js";
+
+/** Defaults a handler declares; `types.<name>` in the config overrides each. */
+export interface HandlerDefaults {
+  timeoutSeconds?: number;
+  maxAttempts?: number;
+  concurrency?: number;
+  /** What a lost lease means: "retry" (at-least-once, the default) or "fail" (never repeat side effects). */
+  onLost?: "retry" | "fail";
+}
+
+export interface JobLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  /** Raw subprocess output, kept as the tail of the job's log. */
+  output(stream: "stdout" | "stderr", text: string): void;
+}
+
+export interface SubprocessResult {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** Set when the program could not be started at all (not found, not executable). */
+  startError?: string;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+/** What a handler gets besides its data. */
+export interface JobContext {
+  ref: number;
+  type: string;
+  user: string | null;
+  attempt: number;
+  maxAttempts: number;
+  /** Aborted on timeout, cancel, lost lease or shutdown; pass it to everything that can wait. */
+  signal: AbortSignal;
+  log: JobLogger;
+  /** 0–100; stored on the row with the next heartbeat. */
+  progress(percent: number): void;
+  config: Config;
+  paths: {
+    /** Resolves (symlinks too) and requires the path under paths.readRoots; else PermanentError. */
+    readable(p: string): Promise<string>;
+    /** Same for outputs, under paths.writeRoots; the file itself need not exist. */
+    writable(p: string): Promise<string>;
+  };
+  /** Runs argv (no shell) in its own process group, killed whole at timeout and on abort. */
+  exec(argv: string[], options?: ExecOptions): Promise<SubprocessResult>;
+}
+
+export type JobResult = Record<string, unknown>;
+
+export interface Handler<Data = unknown> {
+  name: string;
+  description: string;
+  schema: z.ZodType<Data>;
+  defaults: HandlerDefaults;
+  run(context: JobContext, data: Data): Promise<JobResult | void>;
+}
+
+/** Declares a job type; `data` is typed from the schema. */
+export function defineHandler<S extends z.ZodType>(handler: {
+  name: string;
+  description: string;
+  schema: S;
+  defaults?: HandlerDefaults;
+  run(context: JobContext, data: z.infer<S>): Promise<JobResult | void>;
+}): Handler<z.infer<S>> {
+  return { defaults: {}, ...handler } as Handler<z.infer<S>>;
+}

@@ -1,0 +1,87 @@
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { FatalError } from "../errors.js";
+import type { Config, TypeOptions } from "../config/schema.js";
+import type { Handler } from "./handler.js";
+import command from "./command.js";
+import noop from "./noop.js";
+
+/** The built-in job types. Adding one is one file plus one line here. */
+const BUILT_IN: Handler<any>[] = [noop, command];
+
+const NAME = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** Settings of one type after the config's `types.<name>` is laid over the handler's defaults. */
+export interface TypeSettings {
+  timeoutSeconds: number;
+  maxAttempts: number;
+  concurrency: number | undefined;
+  onLost: "retry" | "fail";
+  backoff: { initialSeconds: number; maxSeconds: number };
+  hidden: boolean;
+}
+
+export const GLOBAL_DEFAULTS = { timeoutSeconds: 3600, maxAttempts: 3, backoff: { initialSeconds: 10, maxSeconds: 3600 } };
+
+export class Registry {
+  private readonly handlers = new Map<string, Handler<any>>();
+
+  constructor(private readonly config: Config) {}
+
+  add(handler: Handler<any>, source = "built-in"): void {
+    if (!handler || typeof handler.run !== "function" || !handler.schema || typeof handler.name !== "string") {
+      throw new FatalError(`handlers: ${source} does not export a handler (name, schema, run); use defineHandler()`);
+    }
+    if (!NAME.test(handler.name)) throw new FatalError(`handlers: ${source}: "${handler.name}" is not a valid type name (a-z, 0-9, _)`);
+    this.handlers.set(handler.name, handler);
+  }
+
+  get(type: string): Handler<any> | undefined {
+    return this.handlers.get(type);
+  }
+
+  names(): string[] {
+    return [...this.handlers.keys()].sort();
+  }
+
+  settings(type: string): TypeSettings {
+    const defaults = this.handlers.get(type)?.defaults ?? {};
+    const configured: TypeOptions = Object.hasOwn(this.config.types, type) ? this.config.types[type]! : {};
+    return {
+      timeoutSeconds: configured.timeoutSeconds ?? defaults.timeoutSeconds ?? GLOBAL_DEFAULTS.timeoutSeconds,
+      maxAttempts: configured.maxAttempts ?? defaults.maxAttempts ?? GLOBAL_DEFAULTS.maxAttempts,
+      concurrency: configured.concurrency ?? defaults.concurrency,
+      onLost: configured.onLost ?? defaults.onLost ?? "retry",
+      backoff: configured.backoff ?? GLOBAL_DEFAULTS.backoff,
+      hidden: configured.hidden ?? false,
+    };
+  }
+
+  /** Cross-host concurrency limits of the given types. */
+  limits(types: string[]): Record<string, number> {
+    const limits: Record<string, number> = {};
+    for (const type of types) {
+      const concurrency = this.settings(type).concurrency;
+      if (concurrency !== undefined) limits[type] = concurrency;
+    }
+    return limits;
+  }
+}
+
+/** Built-ins plus the modules named in config.handlers (default export: a handler or an array). */
+export async function loadRegistry(config: Config): Promise<Registry> {
+  const registry = new Registry(config);
+  for (const handler of BUILT_IN) registry.add(handler);
+  for (const specifier of config.handlers) {
+    const url = path.isAbsolute(specifier) ? pathToFileURL(specifier).href : specifier;
+    let module: { default?: unknown; handlers?: unknown };
+    try {
+      module = await import(url);
+    } catch (error) {
+      throw new FatalError(`handlers: cannot load ${specifier}: ${(error as Error).message.split("\n")[0]}`);
+    }
+    const exported = module.default ?? module.handlers;
+    for (const handler of Array.isArray(exported) ? exported : [exported]) registry.add(handler as Handler, specifier);
+  }
+  return registry;
+}

@@ -1,0 +1,230 @@
+import { execute, rows, withRetry, withTransaction, type Database } from "./db.js";
+
+/** What became of one attempt, as the runner reports it. */
+export type Outcome =
+  | { kind: "complete"; ref: number; token: string; result: string; log: string }
+  | { kind: "failed"; ref: number; token: string; result: string | null; error: string; log: string }
+  | { kind: "retry"; ref: number; token: string; error: string; log: string; delaySeconds: number };
+
+export interface JobHandle {
+  ref: number;
+  token: string;
+}
+
+/** `ref = ? AND lock_token = ?` for many jobs at once; MariaDB and MySQL resolve it through the primary key. */
+function fence(jobs: JobHandle[]): [string, unknown[]] {
+  return ["(ref, lock_token) IN (?)", [jobs.map((j) => [j.ref, j.token])]];
+}
+
+/** `CASE ref WHEN ? THEN <expr> … ELSE <otherwise> END`, with the parameters in order. */
+function caseByRef(entries: Array<[number, string, unknown[]]>, otherwise: string): [string, unknown[]] {
+  if (entries.length === 0) return [otherwise, []];
+  const params: unknown[] = [];
+  const arms = entries.map(([ref, expr, p]) => {
+    params.push(ref, ...p);
+    return `WHEN ? THEN ${expr}`;
+  });
+  return [`CASE ref ${arms.join(" ")} ELSE ${otherwise} END`, params];
+}
+
+/**
+ * Records the outcome of many attempts in one UPDATE (one commit). Fenced: a row is written
+ * only while it is still running under the token of the claim that ran it, so a process
+ * whose lease expired and was taken over cannot overwrite the new holder. Returns the refs
+ * that were fenced out (nothing written for them).
+ */
+export async function finishJobs(db: Database, outcomes: Outcome[], logMaxChars: number): Promise<number[]> {
+  if (outcomes.length === 0) return [];
+  const pick = (f: (o: Outcome) => [string, unknown[]] | undefined) =>
+    outcomes.flatMap((o) => {
+      const arm = f(o);
+      return arm ? [[o.ref, arm[0], arm[1]] as [number, string, unknown[]]] : [];
+    });
+  const [status, statusP] = caseByRef(pick((o) => ["?", [o.kind === "retry" ? "pending" : o.kind]]), "status");
+  const [result, resultP] = caseByRef(pick((o) => (o.kind === "retry" ? undefined : ["?", [o.result]])), "result");
+  const [error, errorP] = caseByRef(pick((o) => (o.kind === "complete" ? undefined : ["?", [o.error]])), "error");
+  const [runAfter, runAfterP] = caseByRef(
+    pick((o) => (o.kind === "retry" ? ["NOW(3) + INTERVAL ? SECOND", [o.delaySeconds]] : undefined)),
+    "run_after",
+  );
+  const [finished, finishedP] = caseByRef(pick((o) => (o.kind === "retry" ? undefined : ["NOW(3)", []])), "finished_at");
+  const [progress, progressP] = caseByRef(pick((o) => (o.kind === "complete" ? ["100", []] : undefined)), "progress");
+  const [log, logP] = caseByRef(pick((o) => ["RIGHT(CONCAT(COALESCE(log, ''), ?), ?)", [o.log, logMaxChars]]), "log");
+  const [where, whereP] = fence(outcomes);
+  // Each SET names its own CASE: MySQL evaluates assignments left to right, so an
+  // expression reading `status` after `status = …` would see the new value.
+  const header = await withRetry(() =>
+    execute(
+      db.pool,
+      `UPDATE ${db.quoted()}
+          SET status = ${status}, result = ${result}, error = ${error}, run_after = ${runAfter},
+              finished_at = ${finished}, progress = ${progress}, log = ${log}, lease_until = NULL
+        WHERE ${where} AND status = 'running'`,
+      [...statusP, ...resultP, ...errorP, ...runAfterP, ...finishedP, ...progressP, ...logP, ...whereP],
+    ),
+  );
+  if (header.affectedRows === outcomes.length) return [];
+  return whichAreNotOurs(db, outcomes);
+}
+
+async function whichAreNotOurs(db: Database, jobs: Outcome[]): Promise<number[]> {
+  const current = await rows<{ ref: number; status: string; lock_token: string | null }>(
+    db.pool,
+    `SELECT ref, status, lock_token FROM ${db.quoted()} WHERE ref IN (?)`,
+    [jobs.map((j) => j.ref)],
+  );
+  const byRef = new Map(current.map((row) => [Number(row.ref), row]));
+  return jobs
+    .filter((job) => {
+      const row = byRef.get(job.ref);
+      return !row || row.lock_token !== job.token || row.status !== (job.kind === "retry" ? "pending" : job.kind);
+    })
+    .map((job) => job.ref);
+}
+
+export interface LostJob {
+  ref: number;
+  /** "cancelled" when an operator cancelled it; otherwise why it is no longer ours. */
+  reason: "cancelled" | "lost";
+  detail: string;
+}
+
+/**
+ * Renews the leases of this process's running jobs and stores their progress, in one
+ * statement. Jobs that are no longer running under our token (cancelled, or recovered
+ * after our lease expired) are returned so that the runner can stop them.
+ */
+export async function renewLeases(
+  db: Database,
+  jobs: Array<JobHandle & { progress: number | null }>,
+  leaseSeconds: number,
+): Promise<LostJob[]> {
+  if (jobs.length === 0) return [];
+  const [progress, progressP] = caseByRef(
+    jobs.filter((j) => j.progress !== null).map((j) => [j.ref, "?", [j.progress]]),
+    "progress",
+  );
+  const [where, whereP] = fence(jobs);
+  const header = await withRetry(() =>
+    execute(
+      db.pool,
+      `UPDATE ${db.quoted()} SET lease_until = NOW(3) + INTERVAL ? SECOND, progress = ${progress}
+        WHERE ${where} AND status = 'running'`,
+      [leaseSeconds, ...progressP, ...whereP],
+    ),
+  );
+  if (header.affectedRows === jobs.length) return [];
+  const current = await rows<{ ref: number; status: string; lock_token: string | null; locked_by: string | null }>(
+    db.pool,
+    `SELECT ref, status, lock_token, locked_by FROM ${db.quoted()} WHERE ref IN (?)`,
+    [jobs.map((j) => j.ref)],
+  );
+  const byRef = new Map(current.map((row) => [Number(row.ref), row]));
+  const lost: LostJob[] = [];
+  for (const job of jobs) {
+    const row = byRef.get(job.ref);
+    if (row && row.status === "running" && row.lock_token === job.token) continue;
+    if (!row) lost.push({ ref: job.ref, reason: "lost", detail: "the job row was deleted" });
+    else if (row.status === "cancelled") lost.push({ ref: job.ref, reason: "cancelled", detail: "cancelled by an operator" });
+    else if (row.lock_token !== job.token) lost.push({ ref: job.ref, reason: "lost", detail: `lease expired; the job is now held by ${row.locked_by ?? "nobody"}` });
+    else lost.push({ ref: job.ref, reason: "lost", detail: `the job is now ${row.status}` });
+  }
+  return lost;
+}
+
+/**
+ * Claimed but never started (stop, --limit, --max-time, its job lock held here by another
+ * process): back to pending, the attempt not counted, due again after `delaySeconds`.
+ */
+export async function releaseJobs(db: Database, jobs: JobHandle[], delaySeconds = 0): Promise<number> {
+  if (jobs.length === 0) return 0;
+  const [where, whereP] = fence(jobs);
+  const header = await withRetry(() =>
+    execute(
+      db.pool,
+      `UPDATE ${db.quoted()}
+          SET status = 'pending', attempts = GREATEST(attempts, 1) - 1, lease_until = NULL, started_at = NULL,
+              run_after = NOW(3) + INTERVAL ? SECOND
+        WHERE ${where} AND status = 'running'`,
+      [delaySeconds, ...whereP],
+    ),
+  );
+  return header.affectedRows;
+}
+
+/** A job cancelled while it ran: keep status cancelled, add its log and end time. */
+export async function recordCancelled(db: Database, job: JobHandle, log: string, logMaxChars: number): Promise<void> {
+  await withRetry(() =>
+    execute(
+      db.pool,
+      `UPDATE ${db.quoted()}
+          SET finished_at = COALESCE(finished_at, NOW(3)), lease_until = NULL, log = RIGHT(CONCAT(COALESCE(log, ''), ?), ?)
+        WHERE ref = ? AND lock_token = ? AND status = 'cancelled'`,
+      [log, logMaxChars, job.ref, job.token],
+    ),
+  );
+}
+
+export interface RecoveryPolicy {
+  /** The effective attempt limit of a type when the row's max_attempts is NULL. */
+  maxAttempts(type: string): number;
+  onLost(type: string): "retry" | "fail";
+}
+
+/**
+ * Recovers running jobs whose lease expired (their process died or their host vanished):
+ * back to pending while attempts remain and the type allows re-running, else failed with
+ * "worker lost: lease expired". Called by every run, so whichever host runs next cleans up.
+ */
+export async function recoverExpiredJobs(db: Database, policy: RecoveryPolicy, limit = 500): Promise<{ requeued: number[]; failed: number[] }> {
+  return withTransaction(db, async (sql) => {
+    const expired = await rows<{ ref: number; type: string; attempts: number; max_attempts: number | null }>(
+      sql,
+      `SELECT ref, type, attempts, max_attempts FROM ${db.quoted()}
+        WHERE status = 'running' AND lease_until < NOW(3)
+        ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+    const requeued: number[] = [];
+    const failed: number[] = [];
+    for (const job of expired) {
+      const max = job.max_attempts ?? policy.maxAttempts(job.type);
+      (policy.onLost(job.type) === "retry" && job.attempts < max ? requeued : failed).push(Number(job.ref));
+    }
+    const note = (what: string) =>
+      `CONCAT(COALESCE(log, ''), '\n[', DATE_FORMAT(NOW(3), '%Y-%m-%d %H:%i:%s.%f'), '] attempt ', attempts, ' lost: the lease of ', COALESCE(locked_by, '?'), ' expired; ${what}\n')`;
+    if (requeued.length) {
+      await execute(
+        sql,
+        `UPDATE ${db.quoted()} SET status = 'pending', run_after = NOW(3), lease_until = NULL, log = ${note("re-queued")} WHERE ref IN (?)`,
+        [requeued],
+      );
+    }
+    if (failed.length) {
+      await execute(
+        sql,
+        `UPDATE ${db.quoted()}
+            SET status = 'failed', error = 'worker lost: lease expired', finished_at = NOW(3), lease_until = NULL, log = ${note("failed")}
+          WHERE ref IN (?)`,
+        [failed],
+      );
+    }
+    return { requeued, failed };
+  });
+}
+
+/**
+ * `--clear-lock --job ID`: the job is running, but the process named in locked_by is dead
+ * (checked by the caller on this host). Re-queue it now instead of waiting for the lease.
+ */
+export async function requeueStuckJob(db: Database, ref: number, deadHolder: string): Promise<boolean> {
+  const header = await execute(
+    db.pool,
+    `UPDATE ${db.quoted()}
+        SET status = 'pending', run_after = NOW(3), lease_until = NULL,
+            log = CONCAT(COALESCE(log, ''), '\n--clear-lock: attempt ', attempts, ' re-queued; its holder ', locked_by, ' is dead\n')
+      WHERE ref = ? AND status = 'running' AND locked_by = ?`,
+    [ref, deadHolder],
+  );
+  return header.affectedRows === 1;
+}

@@ -1,0 +1,153 @@
+import { FatalError } from "../errors.js";
+import { execute, rows, type Database } from "./db.js";
+
+/**
+ * Numbered, append-only migrations. Never edit one that has shipped: add the next number.
+ * `offline-jobs init` applies what is missing; every other command calls checkSchema() and
+ * refuses to touch a table that is behind.
+ *
+ * Choices in the job table, and why:
+ * - job_data is LONGTEXT, not JSON: MySQL's JSON type would reject a malformed row at INSERT,
+ *   inside the application's request. We take any text and fail the job with a clear message
+ *   when it is claimed, which is where the handler's schema is applied too.
+ * - active_code is a stored generated column: job_code while the job is pending or running,
+ *   NULL otherwise. Its UNIQUE index makes "at most one active job per code" atomic, whoever
+ *   inserts, with no read-then-insert race (NULLs do not collide in a UNIQUE index).
+ * - (status, priority, ref) serves the claim's ORDER BY straight from the index;
+ *   (status, lease_until) finds expired leases; (status, type) counts running jobs per type
+ *   for the concurrency limits.
+ * - max_attempts NULL means "the type's default", so a bare INSERT follows the config.
+ */
+interface Migration {
+  version: number;
+  name: string;
+  statements: (db: Database) => string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: "job table",
+    statements: (db) => [
+      `CREATE TABLE IF NOT EXISTS ${db.quoted()} (
+        ref BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        type VARCHAR(64) NOT NULL,
+        job_data LONGTEXT NULL,
+        job_code VARCHAR(191) NULL,
+        user VARCHAR(191) NULL,
+        priority SMALLINT NOT NULL DEFAULT 2,
+        status ENUM('pending','running','complete','failed','cancelled') NOT NULL DEFAULT 'pending',
+        run_after DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+        attempts SMALLINT UNSIGNED NOT NULL DEFAULT 0,
+        max_attempts SMALLINT UNSIGNED NULL,
+        created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+        started_at DATETIME(3) NULL,
+        finished_at DATETIME(3) NULL,
+        locked_by VARCHAR(191) NULL,
+        lock_token CHAR(32) NULL,
+        lease_until DATETIME(3) NULL,
+        progress TINYINT UNSIGNED NULL,
+        success_text TEXT NULL,
+        failure_text TEXT NULL,
+        result LONGTEXT NULL,
+        error TEXT NULL,
+        log MEDIUMTEXT NULL,
+        active_code VARCHAR(191) AS (IF(status IN ('pending','running'), job_code, NULL)) STORED,
+        UNIQUE KEY ${"`"}${db.table}_active_code${"`"} (active_code),
+        KEY ${"`"}${db.table}_claim${"`"} (status, priority, ref),
+        KEY ${"`"}${db.table}_lease${"`"} (status, lease_until),
+        KEY ${"`"}${db.table}_type${"`"} (status, type),
+        KEY ${"`"}${db.table}_user${"`"} (user, status)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
+      // One row per type with a concurrency limit: a claim locks it (SKIP LOCKED) while it
+      // counts that type's running jobs, which serialises claims of the type across hosts.
+      `CREATE TABLE IF NOT EXISTS ${db.quoted("_type_slots")} (
+        type VARCHAR(64) NOT NULL PRIMARY KEY
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
+      // Named values shared by every host (e.g. the restart stamp of `offline-jobs restart`).
+      `CREATE TABLE IF NOT EXISTS ${db.quoted("_state")} (
+        name VARCHAR(64) NOT NULL PRIMARY KEY,
+        value VARCHAR(255) NULL,
+        updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
+    ],
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+const MIN_MYSQL = [8, 0, 1];
+const MIN_MARIADB = [10, 6, 0];
+
+/** Refuses servers without SKIP LOCKED; returns a readable name of the server. */
+export function checkServerVersion(versionString: string): string {
+  const isMaria = /mariadb/i.test(versionString);
+  const numbers = (versionString.match(/^(\d+)\.(\d+)\.(\d+)/) ?? []).slice(1).map(Number);
+  const name = `${isMaria ? "MariaDB" : "MySQL"} ${numbers.join(".") || versionString}`;
+  const minimum = isMaria ? MIN_MARIADB : MIN_MYSQL;
+  for (let i = 0; i < 3; i++) {
+    const have = numbers[i] ?? 0;
+    const need = minimum[i]!;
+    if (have > need) break;
+    if (have < need) {
+      throw new FatalError(
+        `${name} is too old: offline-jobs needs ${isMaria ? "MariaDB 10.6" : "MySQL 8.0.1"} or later for SELECT … FOR UPDATE SKIP LOCKED`,
+      );
+    }
+  }
+  return name;
+}
+
+/** Applies missing migrations under a named lock so that two `init`s cannot interleave. */
+export async function applyMigrations(db: Database): Promise<{ server: string; from: number; to: number }> {
+  const connection = await db.pool.getConnection();
+  const lockName = `offline-jobs:migrate:${db.table}`;
+  try {
+    const [row] = await rows<{ version: string }>(connection, "SELECT VERSION() AS version");
+    const server = checkServerVersion(row?.version ?? "");
+    await rows(connection, "SELECT GET_LOCK(?, 60)", [lockName]);
+    await execute(
+      connection,
+      `CREATE TABLE IF NOT EXISTS ${db.quoted("_migrations")} (
+        version INT NOT NULL PRIMARY KEY,
+        name VARCHAR(191) NOT NULL,
+        applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+      ) ENGINE=InnoDB`,
+    );
+    const from = await currentVersion(connection, db);
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= from) continue;
+      // DDL commits implicitly in MySQL, so each statement is written to be re-runnable
+      // (IF NOT EXISTS) in case a previous init died half-way.
+      for (const statement of migration.statements(db)) await execute(connection, statement);
+      await execute(connection, `INSERT INTO ${db.quoted("_migrations")} (version, name) VALUES (?, ?)`, [migration.version, migration.name]);
+    }
+    return { server, from, to: SCHEMA_VERSION };
+  } finally {
+    await rows(connection, "SELECT RELEASE_LOCK(?)", [lockName]).catch(() => undefined);
+    connection.release();
+  }
+}
+
+async function currentVersion(sql: Parameters<typeof rows>[0], db: Database): Promise<number> {
+  const [row] = await rows<{ v: number | null }>(sql, `SELECT MAX(version) AS v FROM ${db.quoted("_migrations")}`);
+  return Number(row?.v ?? 0);
+}
+
+/** Every command but init calls this first: one round trip that proves the server is reachable and the table current. */
+export async function checkSchema(db: Database): Promise<void> {
+  let version = 0;
+  try {
+    version = await currentVersion(db.pool, db);
+  } catch (error) {
+    if ((error as { errno?: number }).errno !== 1146 /* no such table */) throw error;
+  }
+  if (version < SCHEMA_VERSION) {
+    throw new FatalError(
+      `the job table ${db.table} is at schema version ${version}, this offline-jobs needs ${SCHEMA_VERSION}: run offline-jobs init`,
+    );
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new FatalError(`the job table ${db.table} is at schema version ${version}, newer than this offline-jobs knows (${SCHEMA_VERSION}): upgrade offline-jobs`);
+  }
+}

@@ -1,0 +1,165 @@
+import { performance } from "node:perf_hooks";
+import type { Config } from "../config/schema.js";
+import { errorMessage, PermanentError, TransientError } from "../errors.js";
+import type { JobContext } from "../handlers/handler.js";
+import type { Registry } from "../handlers/registry.js";
+import type { ClaimedJob } from "../queue/claim.js";
+import type { Outcome } from "../queue/finish.js";
+import { backoffSeconds } from "./backoff.js";
+import { JobLog } from "./job-log.js";
+import { renderNotice } from "./notice.js";
+import { resolveInside } from "./path-guard.js";
+import { runSubprocess } from "./subprocess.js";
+
+/** Why the runner stopped a job from outside: the job's AbortSignal carries one of these. */
+export class JobStopped extends Error {
+  constructor(
+    readonly why: "cancelled" | "lost" | "shutdown",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** How an attempt ended, as far as the database is concerned. */
+export type AttemptEnd =
+  | { kind: "outcome"; outcome: Outcome; durationMs: number }
+  | { kind: "cancelled"; log: string; durationMs: number }
+  | { kind: "lost"; detail: string; durationMs: number };
+
+export interface ExecuteDeps {
+  config: Config;
+  registry: Registry;
+  workerId: string;
+}
+
+/**
+ * Runs one claimed attempt: parses and validates job_data (a permanent failure if either is
+ * wrong), runs the handler under the type's timeout with an AbortSignal, and turns whatever
+ * happened into an outcome: complete, failed, or back to pending after a backoff.
+ */
+export async function executeJob(
+  job: ClaimedJob,
+  deps: ExecuteDeps,
+  control: { signal: AbortSignal; progress(percent: number): void },
+): Promise<AttemptEnd> {
+  const started = performance.now();
+  const settings = deps.registry.settings(job.type);
+  const maxAttempts = job.maxAttempts ?? settings.maxAttempts;
+  const log = new JobLog(deps.config.logMaxBytes);
+  log.line("info", `attempt ${job.attempt} of ${maxAttempts} on ${deps.workerId}`);
+  const controller = new AbortController();
+  const forward = () => controller.abort(control.signal.reason);
+  control.signal.addEventListener("abort", forward, { once: true });
+  const timer = setTimeout(
+    () => controller.abort(new TransientError(`timed out after ${settings.timeoutSeconds} s`)),
+    settings.timeoutSeconds * 1000,
+  );
+  const durationMs = () => Math.round(performance.now() - started);
+  try {
+    const handler = deps.registry.get(job.type);
+    if (!handler) throw new PermanentError(`no handler for type ${job.type}`);
+    const data = parseJobData(job, handler.schema);
+    const context = makeContext(job, deps, log, controller.signal, maxAttempts, control.progress);
+    const running = Promise.resolve().then(() => handler.run(context, data));
+    running.catch(() => undefined); // it may reject after we stopped waiting for it
+    const result = await Promise.race([running, rejectOnAbort(controller.signal)]);
+    const body = result && typeof result === "object" && !Array.isArray(result) ? { ...result } : {};
+    body.notice = renderNotice(job.successText, { ref: job.ref, type: job.type, user: job.user, url: body.url }, false);
+    log.line("info", `complete in ${durationMs()} ms`);
+    return { kind: "outcome", durationMs: durationMs(), outcome: { kind: "complete", ref: job.ref, token: job.token, result: JSON.stringify(body), log: log.toString() } };
+  } catch (error) {
+    if (error instanceof JobStopped && error.why === "cancelled") {
+      log.line("warn", `stopped: ${error.message}`);
+      return { kind: "cancelled", log: log.toString(), durationMs: durationMs() };
+    }
+    if (error instanceof JobStopped && error.why === "lost") return { kind: "lost", detail: error.message, durationMs: durationMs() };
+    return { kind: "outcome", durationMs: durationMs(), outcome: failureOutcome(job, error, maxAttempts, settings.backoff, log) };
+  } finally {
+    clearTimeout(timer);
+    control.signal.removeEventListener("abort", forward);
+  }
+}
+
+function parseJobData(job: ClaimedJob, schema: import("zod").ZodType): unknown {
+  let raw: unknown = {};
+  if (job.jobData !== null && job.jobData.trim() !== "") {
+    try {
+      raw = JSON.parse(job.jobData);
+    } catch (error) {
+      throw new PermanentError(`job_data is not valid JSON (${errorMessage(error)})`);
+    }
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.map(String).join(".") : "job_data";
+    throw new PermanentError(`job_data is invalid for ${job.type}: ${where}: ${issue?.message ?? "does not match the schema"}`);
+  }
+  return parsed.data;
+}
+
+function failureOutcome(
+  job: ClaimedJob,
+  error: unknown,
+  maxAttempts: number,
+  backoff: { initialSeconds: number; maxSeconds: number },
+  log: JobLog,
+): Outcome {
+  const message = oneLine(errorMessage(error)) || "the handler failed without a message";
+  const permanent = error instanceof PermanentError;
+  if (!permanent && !(error instanceof TransientError) && !(error instanceof JobStopped) && error instanceof Error && error.stack) {
+    log.line("error", error.stack); // an unexpected error: keep the stack for whoever debugs it
+  }
+  if (!permanent && job.attempt < maxAttempts) {
+    const delaySeconds = backoffSeconds(job.attempt, backoff);
+    log.line("warn", `attempt ${job.attempt} failed: ${message}; retrying in ${delaySeconds} s`);
+    return { kind: "retry", ref: job.ref, token: job.token, error: message, log: log.toString(), delaySeconds };
+  }
+  const final = permanent || maxAttempts <= 1 ? message : `${message} (gave up after ${job.attempt} attempts)`;
+  log.line("error", `failed: ${final}`);
+  const partial = (error as { result?: unknown })?.result;
+  const body = partial && typeof partial === "object" ? { ...(partial as object) } : {};
+  const notice = renderNotice(job.failureText, { ref: job.ref, type: job.type, user: job.user, error: final }, true);
+  return { kind: "failed", ref: job.ref, token: job.token, error: final, result: JSON.stringify({ ...body, notice }), log: log.toString() };
+}
+
+function makeContext(
+  job: ClaimedJob,
+  deps: ExecuteDeps,
+  log: JobLog,
+  signal: AbortSignal,
+  maxAttempts: number,
+  progress: (percent: number) => void,
+): JobContext {
+  const { paths } = deps.config;
+  return {
+    ref: job.ref,
+    type: job.type,
+    user: job.user,
+    attempt: job.attempt,
+    maxAttempts,
+    signal,
+    log,
+    progress: (percent) => progress(Math.max(0, Math.min(100, Math.round(percent)))),
+    config: deps.config,
+    paths: {
+      readable: (p) => resolveInside(p, paths.readRoots, "source"),
+      writable: (p) => resolveInside(p, paths.writeRoots, "output"),
+    },
+    exec: (argv, options = {}) => runSubprocess(argv, { ...options, signal, log }),
+  };
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
+/** The error column holds one clear sentence: the first line, bounded. */
+function oneLine(text: string): string {
+  const first = text.split("\n").find((line) => line.trim() !== "") ?? "";
+  return first.length > 1000 ? `${first.slice(0, 997)}…` : first.trim();
+}

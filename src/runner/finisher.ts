@@ -1,0 +1,66 @@
+import { errorMessage } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { isConnectionError, sleep, type Database } from "../queue/db.js";
+import { finishJobs, type Outcome } from "../queue/finish.js";
+
+/**
+ * Writes outcomes in batches: while one UPDATE is in flight, the outcomes that arrive queue
+ * up and go together in the next one. Under load that is group commit (one fsync for many
+ * jobs); when idle, each outcome is written at once.
+ */
+export class Finisher {
+  private queue: Array<{ outcome: Outcome; done: () => void }> = [];
+  private flushing: Promise<void> | undefined;
+  private failure: unknown;
+
+  constructor(
+    private readonly db: Database,
+    private readonly logMaxChars: number,
+    private readonly logger: Logger,
+    /** How long to keep retrying a write while the database is unreachable. */
+    private readonly patienceMs: number,
+  ) {}
+
+  add(outcome: Outcome): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve) => {
+      this.queue.push({ outcome, done: resolve });
+      this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
+    });
+  }
+
+  /** Waits until everything added has been written; throws if the database stayed unreachable. */
+  async drain(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.failure) throw this.failure;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0 && !this.failure) {
+      const batch = this.queue.splice(0, 500);
+      try {
+        const fenced = await this.writeWithPatience(batch.map((b) => b.outcome));
+        for (const ref of fenced) {
+          this.logger.warn(`job ${ref}: its result was not recorded, because this process no longer holds it (lease expired or cancelled)`, { ref });
+        }
+      } catch (error) {
+        this.failure = error;
+        this.logger.error(`could not record the outcome of ${batch.length} job(s): ${errorMessage(error)}; they will be recovered when their leases expire`);
+      }
+      for (const item of batch) item.done();
+    }
+  }
+
+  private async writeWithPatience(outcomes: Outcome[]): Promise<number[]> {
+    const deadline = Date.now() + this.patienceMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await finishJobs(this.db, outcomes, this.logMaxChars);
+      } catch (error) {
+        if (!isConnectionError(error) || Date.now() > deadline) throw error;
+        this.logger.warn(`database unreachable while recording results (${errorMessage(error)}); retrying`);
+        await sleep(Math.min(5000, 200 * 2 ** attempt));
+      }
+    }
+  }
+}

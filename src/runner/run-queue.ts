@@ -1,0 +1,313 @@
+import { performance } from "node:perf_hooks";
+import type { Config } from "../config/schema.js";
+import { errorMessage } from "../errors.js";
+import type { Registry } from "../handlers/registry.js";
+import { HostLocks, type HeldLock } from "../locks/host-locks.js";
+import type { Logger } from "../logger.js";
+import { claimJobs, ensureTypeSlots, type ClaimedJob } from "../queue/claim.js";
+import type { Database } from "../queue/db.js";
+import { recordCancelled, recoverExpiredJobs, releaseJobs, renewLeases } from "../queue/finish.js";
+import { executeJob, JobStopped, type AttemptEnd } from "./execute-job.js";
+import { Finisher } from "./finisher.js";
+
+export interface RunOptions {
+  /** --max-jobs: slots on this host, shared with every other offline-jobs process here. */
+  maxJobs: number;
+  /** --limit: claim at most this many jobs in this run. */
+  limit?: number;
+  /** --max-time: stop claiming after this many seconds (running jobs finish). */
+  maxTimeSeconds?: number;
+  /** --type: only these types (of those this process has handlers for). */
+  types?: string[];
+}
+
+export interface RunCounts {
+  complete: number;
+  failed: number;
+  retried: number;
+  cancelled: number;
+  lost: number;
+}
+
+export interface RunnerDeps {
+  config: Config;
+  db: Database;
+  registry: Registry;
+  logger: Logger;
+  locks: HostLocks;
+  workerId: string;
+}
+
+interface Active {
+  job: ClaimedJob;
+  controller: AbortController;
+  progress: number | null;
+}
+
+/** Below this mean job duration, a process claims a few batches ahead of its free slots. */
+const SHORT_JOB_MS = 100;
+/** While jobs run and the queue looked empty, look again this often for new work. */
+const REPOLL_MS = 1000;
+
+/**
+ * The claim loop of one run: claims batches into a small buffer, runs up to one job per
+ * held slot, renews leases, recovers expired ones, and hands outcomes to the Finisher.
+ * Everything is event-driven from pump(): a job ending, a claim returning, a timer.
+ */
+export class QueueRunner {
+  readonly counts: RunCounts = { complete: 0, failed: 0, retried: 0, cancelled: 0, lost: 0 };
+  private slots: HeldLock[] = [];
+  private readonly running = new Map<number, Active>();
+  private buffer: ClaimedJob[] = [];
+  private claiming: Promise<void> | undefined;
+  private recovering: Promise<void> | undefined;
+  private exhausted = false;
+  private stopping = false;
+  private claimed = 0;
+  private meanMs: number | undefined;
+  private lastRecovery = 0;
+  private fatal: unknown;
+  private finished?: () => void;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly finisher: Finisher;
+  private readonly types: string[];
+
+  constructor(
+    private readonly deps: RunnerDeps,
+    private readonly options: RunOptions,
+  ) {
+    const known = deps.registry.names();
+    this.types = options.types?.length ? known.filter((t) => options.types!.includes(t)) : known;
+    this.finisher = new Finisher(deps.db, deps.config.logMaxBytes, deps.logger, deps.config.leaseSeconds * 1000);
+  }
+
+  /** Slots taken by this run (0: every slot on this host is busy). */
+  get slotCount(): number {
+    return this.slots.length;
+  }
+
+  async takeSlots(want: number): Promise<number> {
+    this.slots.push(...(await this.deps.locks.takeSlots(this.options.maxJobs, want, new Set(this.slots.map((s) => s.name)))));
+    return this.slots.length;
+  }
+
+  /** Drains the queue: returns when nothing due is left (or the limits are reached) and all is recorded. */
+  async drain(): Promise<void> {
+    await ensureTypeSlots(this.deps.db, Object.keys(this.deps.registry.limits(this.types)));
+    await this.recover();
+    if (this.options.maxTimeSeconds !== undefined) {
+      this.timers.push(setTimeout(() => this.stop("--max-time reached"), this.options.maxTimeSeconds * 1000));
+    }
+    this.startHeartbeat();
+    try {
+      await new Promise<void>((resolve) => {
+        this.finished = resolve;
+        this.pump();
+      });
+      if (this.fatal) throw this.fatal;
+    } finally {
+      await this.shutdown();
+    }
+  }
+
+  /** Runs one already-claimed job (run --job) and waits until its outcome is recorded. */
+  async runClaimed(job: ClaimedJob): Promise<AttemptEnd | undefined> {
+    this.startHeartbeat();
+    try {
+      return await this.execute(this.track(job));
+    } finally {
+      await this.shutdown();
+    }
+  }
+
+  /** Stop claiming; buffered jobs go back to pending, running ones finish. */
+  stop(reason: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.deps.logger.info(`stopping: ${reason}`);
+    this.pump();
+  }
+
+  private limitLeft(): number {
+    return this.options.limit === undefined ? Infinity : this.options.limit - this.claimed;
+  }
+
+  private pump(): void {
+    if (this.fatal) this.stopping = true;
+    while (!this.stopping && this.running.size < this.slots.length && this.buffer.length > 0) this.start(this.buffer.shift()!);
+    if (!this.stopping && Date.now() - this.lastRecovery > this.deps.config.leaseSeconds * 1000) this.recoverInBackground();
+    const target = this.slots.length * (this.meanMs !== undefined && this.meanMs < SHORT_JOB_MS ? this.deps.config.prefetchFactor : 1);
+    const want = Math.min(target - this.buffer.length - this.running.size, this.limitLeft());
+    if (!this.claiming && !this.exhausted && !this.stopping && want > 0) this.claim(want);
+    const idle = this.running.size === 0 && !this.claiming && (this.buffer.length === 0 || this.stopping);
+    if (idle && (this.exhausted || this.stopping || this.limitLeft() <= 0)) this.finished?.();
+  }
+
+  private claim(want: number): void {
+    this.claiming = claimJobs(this.deps.db, {
+      types: this.types,
+      limits: this.deps.registry.limits(this.types),
+      max: want,
+      workerId: this.deps.workerId,
+      leaseSeconds: this.deps.config.leaseSeconds,
+    })
+      .then((jobs) => {
+        this.claimed += jobs.length;
+        this.buffer.push(...jobs);
+        if (jobs.length < want) {
+          this.exhausted = true;
+          // Jobs are still running, so this run stays: look again soon for new work.
+          if (this.running.size > 0) this.timers.push(setTimeout(() => ((this.exhausted = false), this.pump()), REPOLL_MS));
+        }
+      })
+      .catch((error) => {
+        this.fatal ??= error;
+      })
+      .finally(() => {
+        this.claiming = undefined;
+        this.pump();
+      });
+  }
+
+  /** Counts the job as running at once, so that pump() never starts more jobs than slots. */
+  private track(job: ClaimedJob): Active {
+    const active: Active = { job, controller: new AbortController(), progress: null };
+    this.running.set(job.ref, active);
+    return active;
+  }
+
+  private start(job: ClaimedJob): void {
+    this.execute(this.track(job))
+      .catch((error) => {
+        this.fatal ??= error;
+      })
+      .finally(() => {
+        // A slot opened: a type at its concurrency limit may have room again.
+        this.exhausted = false;
+        this.pump();
+      });
+  }
+
+  private async execute(active: Active): Promise<AttemptEnd | undefined> {
+    const { logger } = this.deps;
+    const { job } = active;
+    let lock: HeldLock | undefined;
+    try {
+      lock = await this.deps.locks.lockJob(job.ref);
+    } finally {
+      if (!lock) this.running.delete(job.ref);
+    }
+    if (!lock) {
+      logger.warn(`job ${job.ref}: another process on this host holds its job lock; putting it back for 5 s`, { ref: job.ref });
+      await releaseJobs(this.deps.db, [job], 5);
+      return undefined;
+    }
+    let end: AttemptEnd;
+    try {
+      end = await executeJob(job, this.deps, { signal: active.controller.signal, progress: (p) => (active.progress = p) });
+    } finally {
+      this.running.delete(job.ref);
+      await lock.release();
+    }
+    this.meanMs = this.meanMs === undefined ? end.durationMs : this.meanMs * 0.9 + end.durationMs * 0.1;
+    const fields = { ref: job.ref, type: job.type, attempt: job.attempt, ms: end.durationMs };
+    if (end.kind === "cancelled") {
+      this.counts.cancelled++;
+      logger.info(`job ${job.ref} ${job.type} cancelled`, { ...fields, status: "cancelled" });
+      await recordCancelled(this.deps.db, job, end.log, this.deps.config.logMaxBytes);
+    } else if (end.kind === "lost") {
+      this.counts.lost++;
+      logger.warn(`job ${job.ref} ${job.type} abandoned: ${end.detail}`, { ...fields, status: "lost" });
+    } else {
+      const { outcome } = end;
+      if (outcome.kind === "complete") {
+        this.counts.complete++;
+        logger.info(`job ${job.ref} ${job.type} complete (${end.durationMs} ms)`, { ...fields, status: "complete" });
+      } else if (outcome.kind === "failed") {
+        this.counts.failed++;
+        logger.info(`job ${job.ref} ${job.type} failed: ${outcome.error}`, { ...fields, status: "failed", error: outcome.error });
+      } else {
+        this.counts.retried++;
+        logger.info(`job ${job.ref} ${job.type} attempt ${job.attempt} failed, retry in ${outcome.delaySeconds} s: ${outcome.error}`, {
+          ...fields,
+          status: "pending",
+          error: outcome.error,
+        });
+      }
+      // Not awaited: the slot is free now, and outcomes that arrive during a write share the next one.
+      void this.finisher.add(outcome).catch(() => undefined);
+    }
+    return end;
+  }
+
+  private startHeartbeat(): void {
+    const every = Math.max(300, (this.deps.config.leaseSeconds * 1000) / 3);
+    const beat = async () => {
+      const handles = [
+        ...[...this.running.values()].map((a) => ({ ref: a.job.ref, token: a.job.token, progress: a.progress })),
+        ...this.buffer.map((j) => ({ ref: j.ref, token: j.token, progress: null })),
+      ];
+      try {
+        const lost = await renewLeases(this.deps.db, handles, this.deps.config.leaseSeconds);
+        for (const gone of lost) {
+          this.buffer = this.buffer.filter((j) => j.ref !== gone.ref);
+          this.running.get(gone.ref)?.controller.abort(new JobStopped(gone.reason, gone.detail));
+        }
+      } catch (error) {
+        this.deps.logger.warn(`could not renew leases: ${errorMessage(error)}`);
+      }
+    };
+    const timer = setInterval(() => void beat(), every);
+    this.timers.push(timer);
+  }
+
+  private recover(): Promise<void> {
+    this.lastRecovery = Date.now();
+    const { registry, logger } = this.deps;
+    return recoverExpiredJobs(this.deps.db, {
+      maxAttempts: (type) => registry.settings(type).maxAttempts,
+      onLost: (type) => registry.settings(type).onLost,
+    }).then(({ requeued, failed }) => {
+      if (requeued.length) logger.info(`re-queued ${requeued.length} job(s) whose worker was lost: ${requeued.join(", ")}`);
+      if (failed.length) logger.warn(`failed ${failed.length} job(s) whose worker was lost: ${failed.join(", ")}`);
+      if (requeued.length) this.exhausted = false;
+    });
+  }
+
+  private recoverInBackground(): void {
+    if (this.recovering) return;
+    this.recovering = this.recover()
+      .catch((error) => this.deps.logger.warn(`recovery of expired leases failed: ${errorMessage(error)}`))
+      .finally(() => {
+        this.recovering = undefined;
+        this.pump();
+      });
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers = [];
+    try {
+      await this.recovering;
+      await this.finisher.drain();
+      const unstarted = this.buffer;
+      this.buffer = [];
+      if (unstarted.length) {
+        await releaseJobs(this.deps.db, unstarted);
+        this.deps.logger.info(`put ${unstarted.length} claimed but unstarted job(s) back to pending`);
+      }
+    } finally {
+      await this.releaseSlots();
+    }
+  }
+
+  async releaseSlots(): Promise<void> {
+    const held = this.slots;
+    this.slots = [];
+    await Promise.all(held.map((slot) => slot.release()));
+  }
+}
+
+export function elapsedSince(start: number): string {
+  return `${((performance.now() - start) / 1000).toFixed(1)} s`;
+}

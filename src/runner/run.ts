@@ -1,0 +1,131 @@
+import type { Config } from "../config/schema.js";
+import type { Registry } from "../handlers/registry.js";
+import { HostLocks, isProcessAlive, type ClearedLock } from "../locks/host-locks.js";
+import type { Logger } from "../logger.js";
+import { getJob } from "../queue/admin.js";
+import { claimJobByRef } from "../queue/claim.js";
+import type { Database } from "../queue/db.js";
+import { requeueStuckJob } from "../queue/finish.js";
+import { QueueRunner, type RunCounts, type RunOptions } from "./run-queue.js";
+
+export interface RunRequest extends RunOptions {
+  /** --job: run just this job now. */
+  job?: number;
+  /** --clear-lock: remove every lock on this host first (and with --job, re-queue it if stuck). */
+  clearLock?: boolean;
+}
+
+export interface RunReport {
+  /** No slot was free: nothing was run (not an error). */
+  busy: boolean;
+  slots: number;
+  cleared: Array<ClearedLock & { holder?: string; alive?: boolean }>;
+  counts: RunCounts;
+  /** With --job: how that job ended. */
+  job?: { ref: number; status: string; error: string | null; result: unknown };
+}
+
+export interface RunDeps {
+  config: Config;
+  db: Database;
+  registry: Registry;
+  logger: Logger;
+}
+
+/** `offline-jobs run`: one cron-style pass over the queue, or one job with --job. */
+export async function runJobs(deps: RunDeps, request: RunRequest): Promise<RunReport> {
+  const { config, logger } = deps;
+  const workerId = `${config.hostName}:${process.pid}`;
+  const locks = new HostLocks({
+    dir: config.lockDir,
+    staleMs: config.lockStaleSeconds * 1000,
+    host: config.hostName,
+    onCompromised: (name, error) => logger.warn(`lock ${name} was removed or went stale while held (${error.message}); the database lease still guards the job`),
+  });
+  await locks.prepare();
+  const report: RunReport = { busy: false, slots: 0, cleared: [], counts: { complete: 0, failed: 0, retried: 0, cancelled: 0, lost: 0 } };
+  if (request.clearLock) {
+    report.cleared = await clearLocks(deps, locks);
+    if (request.job !== undefined) await requeueIfHolderDead(deps, request.job);
+  }
+  const runner = new QueueRunner({ ...deps, locks, workerId }, request);
+  const want = request.job !== undefined ? 1 : Math.min(request.maxJobs, request.limit ?? Infinity);
+  report.slots = await runner.takeSlots(want);
+  if (report.slots === 0) {
+    report.busy = true;
+    logger.info(`all ${request.maxJobs} job slot(s) on this host are busy; nothing to do`);
+    return report;
+  }
+  if (request.job === undefined) {
+    await runner.drain();
+    report.counts = runner.counts;
+    return report;
+  }
+  try {
+    const claim = await claimJobByRef(deps.db, request.job, {
+      limits: deps.registry.limits(deps.registry.names()),
+      workerId,
+      leaseSeconds: config.leaseSeconds,
+    });
+    if (!claim.job) {
+      report.job = { ref: request.job, status: "not-run", error: claim.reason ?? "not runnable", result: null };
+      return report;
+    }
+    // Claimed by ref, so a type without a handler here is failed by executeJob, permanently.
+    await runner.runClaimed(claim.job);
+  } finally {
+    await runner.releaseSlots();
+  }
+  report.counts = runner.counts;
+  const row = await getJob(deps.db, request.job);
+  report.job = { ref: request.job, status: row?.status ?? "unknown", error: row?.error ?? null, result: parseJson(row?.result ?? null) };
+  return report;
+}
+
+async function clearLocks(deps: RunDeps, locks: HostLocks): Promise<RunReport["cleared"]> {
+  const cleared = await locks.clearAll();
+  const described: RunReport["cleared"] = [];
+  for (const lock of cleared) {
+    let holder = lock.owner ? `${lock.owner.host}:${lock.owner.pid}` : undefined;
+    if (!holder && lock.ref !== undefined) holder = (await getJob(deps.db, lock.ref))?.locked_by ?? undefined;
+    const alive = holder ? holderAlive(holder, deps.config.hostName) : undefined;
+    const state = alive === undefined ? "holder unknown" : alive ? "holder still alive" : "holder dead";
+    deps.logger.info(`removed lock ${lock.name}${holder ? ` held by ${holder}` : ""} (${state}, refreshed ${lock.ageSeconds} s ago)`);
+    described.push({ ...lock, holder, alive });
+  }
+  if (cleared.length === 0) deps.logger.info(`no locks to clear in ${deps.config.lockDir}`);
+  return described;
+}
+
+/** host:pid → alive? Only answerable for processes on this host. */
+function holderAlive(holder: string, hostName: string): boolean | undefined {
+  const cut = holder.lastIndexOf(":");
+  const host = holder.slice(0, cut);
+  const pid = Number(holder.slice(cut + 1));
+  if (host !== hostName || !Number.isInteger(pid) || pid <= 0) return undefined;
+  return isProcessAlive(pid);
+}
+
+async function requeueIfHolderDead(deps: RunDeps, ref: number): Promise<void> {
+  const row = await getJob(deps.db, ref);
+  if (!row || row.status !== "running" || !row.locked_by) return;
+  const alive = holderAlive(row.locked_by, deps.config.hostName);
+  if (alive === false) {
+    if (await requeueStuckJob(deps.db, ref, row.locked_by)) {
+      deps.logger.info(`job ${ref} was stuck running with a dead holder (${row.locked_by}): re-queued`);
+    }
+  } else if (alive) {
+    deps.logger.warn(`job ${ref} is running in a live process (${row.locked_by}); left alone`);
+  } else {
+    deps.logger.warn(`job ${ref} is held by ${row.locked_by}, on another host: its lease (until ${row.lease_until}) decides`);
+  }
+}
+
+function parseJson(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
