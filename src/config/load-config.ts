@@ -33,13 +33,24 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 
 export function parseConfig(raw: unknown, where: { configPath?: string; env?: NodeJS.ProcessEnv } = {}): Config {
   const env = where.env ?? process.env;
-  const parsed = configSchema.safeParse(raw);
+  const parsed = configSchema.safeParse(withoutComments(raw));
   const source = where.configPath ? `config ${where.configPath}` : "config";
   if (!parsed.success) throw new FatalError(`${source}: ${describeIssue(parsed.error.issues[0])}`);
   const config: Config = { ...parsed.data, configPath: where.configPath };
   if (env.OFFLINE_JOBS_DATABASE_URL) config.database = { ...config.database, url: env.OFFLINE_JOBS_DATABASE_URL };
   resolvePaths(config, where.configPath ? path.dirname(where.configPath) : process.cwd());
   return config;
+}
+
+/** Keys starting with "//" are comments (JSON has none), as in config.example.json. */
+function withoutComments(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutComments);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([key]) => !key.startsWith("//"))
+      .map(([key, inner]) => [key, withoutComments(inner)]),
+  );
 }
 
 function readJsonFile(file: string): unknown {
