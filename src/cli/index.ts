@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { addCommand } from "./commands/add.js";
 import { initCommand } from "./commands/init.js";
 import { listCommand } from "./commands/list.js";
-import { runCommand } from "./commands/run.js";
+import { RUN_EXAMPLES, runCommand } from "./commands/run.js";
 import { showCommand } from "./commands/show.js";
 import { statsCommand } from "./commands/stats.js";
 import { handleError } from "./errors.js";
@@ -18,10 +18,18 @@ export function buildProgram(): Command {
     .addOption(new Option("--log-format <format>", "human or json (default: human on a terminal, else json)").choices(["human", "json"]))
     .showSuggestionAfterError()
     .exitOverride();
-  for (const command of [runCommand(), initCommand(), addCommand(), listCommand(), showCommand(), statsCommand()]) {
+  const run = runCommand();
+  for (const command of [run, initCommand(), addCommand(), listCommand(), showCommand(), statsCommand()]) {
     command.exitOverride();
-    program.addCommand(command, { isDefault: command.name() === "run" });
+    program.addCommand(command, { isDefault: command === run });
   }
+  // `offline-jobs --help` shows the default command's flags too, as offline_jobs.php's help does.
+  const runOptions = run.createHelp().visibleOptions(run).filter((o) => o.long !== "--help");
+  const width = Math.max(...runOptions.map((o) => o.flags.length));
+  program.addHelpText(
+    "after",
+    `\nRun options (offline-jobs [run] …):\n${runOptions.map((o) => `  ${o.flags.padEnd(width)}  ${o.description}`).join("\n")}\n${RUN_EXAMPLES}`,
+  );
   return program;
 }
 

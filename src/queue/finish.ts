@@ -11,9 +11,12 @@ export interface JobHandle {
   token: string;
 }
 
-/** `ref = ? AND lock_token = ?` for many jobs at once; MariaDB and MySQL resolve it through the primary key. */
+/**
+ * `ref = ? AND lock_token = ?` for many jobs at once. The plain `ref IN` lets the optimizer
+ * use the primary key, which it does not do for the row constructor alone.
+ */
 function fence(jobs: JobHandle[]): [string, unknown[]] {
-  return ["(ref, lock_token) IN (?)", [jobs.map((j) => [j.ref, j.token])]];
+  return ["ref IN (?) AND (ref, lock_token) IN (?)", [jobs.map((j) => j.ref), jobs.map((j) => [j.ref, j.token])]];
 }
 
 /** `CASE ref WHEN ? THEN <expr> … ELSE <otherwise> END`, with the parameters in order. */

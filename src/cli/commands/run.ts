@@ -20,7 +20,7 @@ const optionsSchema = z.object({
   dryRun: z.boolean().optional(),
 });
 
-const EXAMPLES = `
+export const RUN_EXAMPLES = `
 Examples:
   offline-jobs                        run due jobs until none are left (the cron entry)
   offline-jobs --max-jobs 4           at most 4 jobs at once on this host, counting other runs
@@ -41,7 +41,7 @@ export function runCommand(): Command {
     .option("--once", "run at most one job (--limit 1)")
     .option("--max-time <seconds>", "stop claiming new jobs after this long")
     .option("--dry-run", "list the jobs that would be claimed, and change nothing")
-    .addHelpText("after", EXAMPLES)
+    .addHelpText("after", RUN_EXAMPLES)
     .action(async (_raw, command: Command) => {
       const all = command.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
       const options = parseOptions(optionsSchema, command.opts());

@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { makeTempDir, runCli, waitFor, writeConfig } from "../helpers/cli.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+
+let t: TestDatabase;
+let dir: string;
+let config: string;
+
+before(async () => {
+  t = await createTestDatabase();
+  dir = makeTempDir();
+  config = writeConfig(dir, {
+    database: { url: t.url },
+    lockDir: path.join(dir, "locks"),
+    types: { command: { maxAttempts: 1 } },
+    commands: {
+      echo: { argv: ["printf", "[%s]\\n", "{a}", "{b}", "ref={ref}", "user={user}"] },
+      exit3: { argv: ["sh", "-c", "echo going wrong >&2; exit 3"] },
+      flaky: { argv: ["sh", "-c", "exit 75"], transientExitCodes: [75] },
+      // A shell that starts a grandchild and waits: the timeout must kill both.
+      hang: { argv: ["sh", "-c", "sleep 300 & echo $! > {pidfile}; wait"], timeoutSeconds: 1 },
+      missing: { argv: ["/nonexistent/program"] },
+      env: { argv: ["env"] },
+    },
+  });
+});
+after(async () => {
+  await t.drop();
+});
+
+async function runJob(data: unknown, user: string | null = null, env: NodeJS.ProcessEnv = {}) {
+  await t.query("INSERT INTO job_queue (type, job_data, user) VALUES ('command', ?, ?)", [JSON.stringify(data), user]);
+  const [{ ref }] = (await t.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue")) as [{ ref: number }];
+  const run = await runCli(["--job", String(ref)], { config, env });
+  const [row] = await t.query<Record<string, any>>("SELECT * FROM job_queue WHERE ref = ?", [ref]);
+  return { run, row: row!, ref: Number(ref) };
+}
+
+test("placeholders fill whole argv elements: spaces and shell metacharacters stay inside one argument", async () => {
+  const hostile = "x; rm -rf / $(touch pwned) `id`";
+  const { run, row, ref } = await runJob({ command: "echo", args: { a: "two words", b: hostile } }, "ann");
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(row.status, "complete");
+  assert.deepEqual(JSON.parse(row.result).exitCode, 0);
+  assert.match(row.log, /\[two words\]\n/);
+  assert.ok(row.log.includes(`[${hostile}]\n`), "the hostile argument arrives as one literal argument");
+  assert.match(row.log, new RegExp(`\\[ref=${ref}\\]\\n\\[user=ann\\]`));
+  assert.equal(fs.existsSync(path.join(process.cwd(), "pwned")), false);
+});
+
+test("a non-zero exit fails the job permanently, naming the command and code, with stderr in the log", async () => {
+  const { run, row } = await runJob({ command: "exit3" });
+  assert.equal(run.code, 1, "run --job exits 1 when that job failed");
+  assert.equal(row.status, "failed");
+  assert.equal(row.error, 'command "exit3" exited with code 3');
+  assert.match(row.log, /going wrong/);
+});
+
+test("an exit code listed as transient is retried", async () => {
+  await t.query("INSERT INTO job_queue (type, job_data, max_attempts) VALUES ('command', '{\"command\":\"flaky\"}', 3)");
+  const [{ ref }] = (await t.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue")) as [{ ref: number }];
+  await runCli(["--job", String(ref)], { config });
+  const [row] = await t.query<Record<string, any>>("SELECT status, attempts, error FROM job_queue WHERE ref = ?", [ref]);
+  assert.equal(row!.status, "pending", "back to pending for a retry");
+  assert.equal(row!.attempts, 1);
+  assert.equal(row!.error, 'command "flaky" exited with code 75');
+});
+
+test("a timeout kills the whole process tree, grandchildren included", async () => {
+  const pidfile = path.join(dir, "grandchild.pid");
+  const { row } = await runJob({ command: "hang", args: { pidfile } });
+  assert.equal(row.status, "failed");
+  assert.equal(row.error, 'command "hang" timed out after 1 s and was killed');
+  const pid = Number(fs.readFileSync(pidfile, "utf8"));
+  await waitFor(() => !alive(pid), `grandchild ${pid} to be gone`, 10_000);
+});
+
+test("a program that does not exist fails clearly", async () => {
+  const { row } = await runJob({ command: "missing" });
+  assert.equal(row.status, "failed");
+  assert.equal(row.error, 'command "missing" could not start: /nonexistent/program was not found');
+});
+
+test("the database URL and other secrets are not passed to subprocesses", async () => {
+  const { row } = await runJob({ command: "env" }, null, { MY_API_TOKEN: "tok-123", OFFLINE_JOBS_DATABASE_URL: t.url });
+  assert.equal(row.status, "complete");
+  assert.doesNotMatch(row.log, /OFFLINE_JOBS_DATABASE_URL|tok-123/);
+  assert.match(row.log, /PATH=/, "ordinary variables are passed");
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
