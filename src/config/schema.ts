@@ -4,8 +4,8 @@ import { z } from "zod";
 
 /**
  * The config file's schema: every option, its default, and the one place they are
- * checked. config.example.json documents the same names; test/config.test.ts keeps the
- * two in step. Paths are resolved relative to the config file by load-config.ts, not here.
+ * checked. config.example.json documents the same names; test/config/config-example.test.ts
+ * keeps the two in step. Paths are resolved relative to the config file by load-config.ts, not here.
  */
 
 const identifier = z
@@ -38,6 +38,11 @@ export const commandTemplateSchema = z
     cwd: z.string().optional(),
     /** Exit codes that mean "try again later" (everything else non-zero fails the job at once). */
     transientExitCodes: z.array(z.number().int()).default([]),
+    /**
+     * Arguments that are paths, and which roots they must lie under ("read": paths.readRoots,
+     * "write": paths.writeRoots). They are resolved (symlinks too) before the command runs.
+     */
+    pathArgs: z.record(z.string(), z.enum(["read", "write"])).default({}),
   })
   .strict();
 

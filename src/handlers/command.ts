@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PermanentError, TransientError } from "../errors.js";
-import { defineHandler } from "./handler.js";
+import { defineHandler, type JobContext } from "./handler.js";
 import { fillTemplate } from "./command-template.js";
 
 /**
@@ -21,8 +21,10 @@ export default defineHandler({
     .strict()
     .refine((d) => (d.command === undefined) !== (d.argv === undefined), "give either command (a template name) or argv, not both"),
   defaults: { timeoutSeconds: 600 },
+  jobTimeoutSeconds: (data, config) => (data.command && Object.hasOwn(config.commands, data.command) ? config.commands[data.command]!.timeoutSeconds : undefined),
   async run(context, data) {
-    const { argv, timeoutSeconds, cwd, transientExitCodes, label } = resolveCommand(context.config, data, {
+    const args = await checkPathArgs(context, data);
+    const { argv, timeoutSeconds, cwd, transientExitCodes, label } = resolveCommand(context.config, { ...data, args }, {
       ref: context.ref,
       user: context.user ?? "",
     });
@@ -40,6 +42,19 @@ export default defineHandler({
     return { exitCode: 0 };
   },
 });
+
+/** Arguments the template declares as paths must lie under the roots (DESIGN §7). */
+async function checkPathArgs(context: JobContext, data: Data): Promise<Data["args"]> {
+  const template = data.command && Object.hasOwn(context.config.commands, data.command) ? context.config.commands[data.command] : undefined;
+  if (!template) return data.args;
+  const args = { ...data.args };
+  for (const [key, role] of Object.entries(template.pathArgs)) {
+    if (!Object.hasOwn(args, key)) continue; // reported as a missing argument by fillTemplate
+    const value = String(args[key]);
+    args[key] = role === "read" ? await context.paths.readable(value) : await context.paths.writable(value);
+  }
+  return args;
+}
 
 type Data = { command?: string; args: Record<string, string | number | boolean>; argv?: string[] };
 

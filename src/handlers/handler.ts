@@ -62,6 +62,12 @@ export interface Handler<Data = unknown> {
   description: string;
   schema: z.ZodType<Data>;
   defaults: HandlerDefaults;
+  /**
+   * A time limit this particular job sets for itself (a command template's timeoutSeconds).
+   * When given, the runner's own timeout for the job is this plus a margin, instead of the
+   * type's timeoutSeconds, so that the handler's more precise message wins.
+   */
+  jobTimeoutSeconds?(data: Data, config: Config): number | undefined;
   run(context: JobContext, data: Data): Promise<JobResult | void>;
 }
 
@@ -71,6 +77,7 @@ export function defineHandler<S extends z.ZodType>(handler: {
   description: string;
   schema: S;
   defaults?: HandlerDefaults;
+  jobTimeoutSeconds?(data: z.infer<S>, config: Config): number | undefined;
   run(context: JobContext, data: z.infer<S>): Promise<JobResult | void>;
 }): Handler<z.infer<S>> {
   return { defaults: {}, ...handler } as Handler<z.infer<S>>;

@@ -13,9 +13,10 @@ import { execute, rows, type Database } from "./db.js";
  * - active_code is a stored generated column: job_code while the job is pending or running,
  *   NULL otherwise. Its UNIQUE index makes "at most one active job per code" atomic, whoever
  *   inserts, with no read-then-insert race (NULLs do not collide in a UNIQUE index).
- * - (status, priority, ref) serves the claim's ORDER BY straight from the index;
- *   (status, lease_until) finds expired leases; (status, type) counts running jobs per type
- *   for the concurrency limits.
+ * - (status, priority, ref) serves the claim's ORDER BY straight from the index, and also
+ *   finds the running rows for lease recovery and per-type counts (the running set is
+ *   small: hosts × slots × prefetch). No other index contains status or lease_until, so a
+ *   status change rewrites one secondary index entry and a heartbeat none.
  * - max_attempts NULL means "the type's default", so a bare INSERT follows the config.
  */
 interface Migration {
@@ -55,9 +56,7 @@ export const MIGRATIONS: Migration[] = [
         active_code VARCHAR(191) AS (IF(status IN ('pending','running'), job_code, NULL)) STORED,
         UNIQUE KEY ${"`"}${db.table}_active_code${"`"} (active_code),
         KEY ${"`"}${db.table}_claim${"`"} (status, priority, ref),
-        KEY ${"`"}${db.table}_lease${"`"} (status, lease_until),
-        KEY ${"`"}${db.table}_type${"`"} (status, type),
-        KEY ${"`"}${db.table}_user${"`"} (user, status)
+        KEY ${"`"}${db.table}_user${"`"} (user)
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
       // One row per type with a concurrency limit: a claim locks it (SKIP LOCKED) while it
       // counts that type's running jobs, which serialises claims of the type across hosts.

@@ -11,6 +11,9 @@ import { renderNotice } from "./notice.js";
 import { resolveInside } from "./path-guard.js";
 import { runSubprocess } from "./subprocess.js";
 
+/** Room for a handler to kill its subprocesses and report its own timeout first. */
+const OWN_TIMEOUT_MARGIN_SECONDS = 10;
+
 /** Why the runner stopped a job from outside: the job's AbortSignal carries one of these. */
 export class JobStopped extends Error {
   constructor(
@@ -51,15 +54,15 @@ export async function executeJob(
   const controller = new AbortController();
   const forward = () => controller.abort(control.signal.reason);
   control.signal.addEventListener("abort", forward, { once: true });
-  const timer = setTimeout(
-    () => controller.abort(new TransientError(`timed out after ${settings.timeoutSeconds} s`)),
-    settings.timeoutSeconds * 1000,
-  );
+  let timer: NodeJS.Timeout | undefined;
   const durationMs = () => Math.round(performance.now() - started);
   try {
     const handler = deps.registry.get(job.type);
     if (!handler) throw new PermanentError(`no handler for type ${job.type}`);
     const data = parseJobData(job, handler.schema);
+    const own = handler.jobTimeoutSeconds?.(data, deps.config);
+    const limit = own === undefined ? settings.timeoutSeconds : own + OWN_TIMEOUT_MARGIN_SECONDS;
+    timer = setTimeout(() => controller.abort(new TransientError(`timed out after ${limit} s`)), limit * 1000);
     const context = makeContext(job, deps, log, controller.signal, maxAttempts, control.progress);
     const running = Promise.resolve().then(() => handler.run(context, data));
     running.catch(() => undefined); // it may reject after we stopped waiting for it

@@ -136,9 +136,12 @@ export class QueueRunner {
     if (this.fatal) this.stopping = true;
     while (!this.stopping && this.running.size < this.slots.length && this.buffer.length > 0) this.start(this.buffer.shift()!);
     if (!this.stopping && Date.now() - this.lastRecovery > this.deps.config.leaseSeconds * 1000) this.recoverInBackground();
+    // Claim when less than one round of work is buffered (low watermark), up to `target` in
+    // hand (high watermark): claims are then few and large, and overlap with running jobs.
     const target = this.slots.length * (this.meanMs !== undefined && this.meanMs < SHORT_JOB_MS ? this.deps.config.prefetchFactor : 1);
     const want = Math.min(target - this.buffer.length - this.running.size, this.limitLeft());
-    if (!this.claiming && !this.exhausted && !this.stopping && want > 0) this.claim(want);
+    const low = this.buffer.length < this.slots.length;
+    if (!this.claiming && !this.exhausted && !this.stopping && low && want > 0) this.claim(want);
     const idle = this.running.size === 0 && !this.claiming && (this.buffer.length === 0 || this.stopping);
     if (idle && (this.exhausted || this.stopping || this.limitLeft() <= 0)) this.finished?.();
   }

@@ -1,4 +1,3 @@
-import { execa } from "execa";
 import type { ExecOptions, JobLogger, SubprocessResult } from "../handlers/handler.js";
 
 /** Seconds between SIGTERM and SIGKILL when a job's processes are stopped. */
@@ -27,6 +26,8 @@ export async function runSubprocess(
 ): Promise<SubprocessResult> {
   const [file, ...args] = argv;
   if (!file) throw new Error("empty argv");
+  // Loaded on first use: an empty cron run never pays for execa's start-up.
+  const { execa } = await import("execa");
   const child = execa(file, args, {
     cwd: options.cwd,
     env: childEnvironment(),

@@ -12,11 +12,17 @@ let config: string;
 before(async () => {
   t = await createTestDatabase();
   dir = makeTempDir();
+  fs.mkdirSync(path.join(dir, "files"));
+  fs.writeFileSync(path.join(dir, "files", "inside.txt"), "inside the roots\n");
+  fs.symlinkSync("/etc/hostname", path.join(dir, "files", "escape.txt"));
   config = writeConfig(dir, {
     database: { url: t.url },
     lockDir: path.join(dir, "locks"),
-    types: { command: { maxAttempts: 1 } },
+    paths: { readRoots: [path.join(dir, "files")] },
+    types: { command: { maxAttempts: 1, timeoutSeconds: 1 } },
     commands: {
+      cat: { argv: ["cat", "{file}"], pathArgs: { file: "read" } },
+      slow: { argv: ["sleep", "2"], timeoutSeconds: 20 },
       echo: { argv: ["printf", "[%s]\\n", "{a}", "{b}", "ref={ref}", "user={user}"] },
       exit3: { argv: ["sh", "-c", "echo going wrong >&2; exit 3"] },
       flaky: { argv: ["sh", "-c", "exit 75"], transientExitCodes: [75] },
@@ -76,6 +82,25 @@ test("a timeout kills the whole process tree, grandchildren included", async () 
   assert.equal(row.error, 'command "hang" timed out after 1 s and was killed');
   const pid = Number(fs.readFileSync(pidfile, "utf8"));
   await waitFor(() => !alive(pid), `grandchild ${pid} to be gone`, 10_000);
+});
+
+test("arguments a template declares as paths must lie under the read roots, symlinks resolved", async () => {
+  const inside = await runJob({ command: "cat", args: { file: path.join(dir, "files", "inside.txt") } });
+  assert.equal(inside.row.status, "complete", inside.row.error);
+  assert.match(inside.row.log, /inside the roots/);
+  const outside = await runJob({ command: "cat", args: { file: "/etc/passwd" } });
+  assert.equal(outside.row.status, "failed");
+  assert.equal(outside.row.error, 'the source "/etc/passwd" is outside the allowed roots');
+  const escape = await runJob({ command: "cat", args: { file: path.join(dir, "files", "escape.txt") } });
+  assert.equal(escape.row.status, "failed", "a symlink inside the roots pointing out of them is refused");
+  assert.match(escape.row.error, /is outside the allowed roots$/);
+  const traversal = await runJob({ command: "cat", args: { file: path.join(dir, "files", "..", "..", "etc", "passwd") } });
+  assert.equal(traversal.row.status, "failed");
+});
+
+test("a template's own timeoutSeconds governs its jobs, not the type's default", async () => {
+  const { row } = await runJob({ command: "slow" });
+  assert.equal(row.status, "complete", `sleep 2 under a 20 s template limit must not hit the type's 1 s timeout: ${row.error}`);
 });
 
 test("a program that does not exist fails clearly", async () => {

@@ -22,7 +22,7 @@ export function listCommand(): Command {
     .option("--json", "print a JSON array")
     .action(async (_raw, command: Command) => {
       const options = parseOptions(optionsSchema, command.opts());
-      await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db }) => {
+      await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db, registry }) => {
         const jobs = await listJobs(db, { status: options.status, types: options.type, user: options.user, limit: options.limit });
         if (options.json) {
           process.stdout.write(`${JSON.stringify(jobs.map((j) => ({ ...j, result: parseMaybe(j.result) })))}\n`);
@@ -36,7 +36,7 @@ export function listCommand(): Command {
               j.type,
               j.status === "running" && j.progress !== null ? `running ${j.progress}%` : j.status,
               j.priority,
-              `${j.attempts}/${j.max_attempts ?? "-"}`,
+              `${j.attempts}/${j.max_attempts ?? registry.settings(j.type).maxAttempts}`,
               j.user,
               j.created_at.slice(0, 19),
               j.finished_at?.slice(0, 19),

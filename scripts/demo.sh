@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# The demo queue: builds offline-jobs, creates a throw-away database (offline_jobs_demo) and a
+# config in a temporary folder, queues real jobs the way an application would (offline-jobs
+# add, and plain SQL INSERTs), runs them once the way cron does, and prints list, stats and
+# show. It exits non-zero if any job did not end as expected, so it doubles as a smoke test.
+#
+#   npm run demo                  (or: bash scripts/demo.sh)
+#   OFFLINE_JOBS_DEMO_SERVER_URL=mysql://user:pass@host:3306 npm run demo
+#
+# The database is dropped and re-created at every run and left behind for a look afterwards;
+# the temporary folder (config, files, locks) is removed.
+#
+# One section per job type: a demo_<type> function that makes its input files under $FILES
+# and queues its jobs with `enqueue EXPECTED-STATUS add-arguments…` (or `enqueue_sql`).
+# To add a type: give it a function, add its name to SECTIONS, and put the options it needs
+# into write_config.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# The demo uses its own config and database, whatever the caller's environment says.
+unset OFFLINE_JOBS_CONFIG OFFLINE_JOBS_DATABASE_URL
+
+SECTIONS=(noop command application)
+
+SERVER_URL=${OFFLINE_JOBS_DEMO_SERVER_URL:-mysql://root@127.0.0.1:3306}
+SERVER_URL=${SERVER_URL%/}
+DATABASE=offline_jobs_demo
+DATABASE_URL="$SERVER_URL/$DATABASE"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/offline-jobs-demo.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+CONFIG=$WORK/config.json
+FILES=$WORK/files # the read root: inputs of the jobs
+OUT=$WORK/out     # the write root: outputs of the jobs
+mkdir -p "$FILES" "$OUT"
+
+# ref:expected-status of every job queued, checked after the run.
+EXPECT=()
+LAST_REF=
+
+if [ -t 1 ]; then BOLD=$'\e[1m' PLAIN=$'\e[0m'; else BOLD= PLAIN=; fi
+
+heading() { printf '\n%s== %s ==%s\n' "$BOLD" "$*" "$PLAIN"; }
+
+# The URL as it may be printed: without its password.
+redacted() { sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#' <<<"$1"; }
+
+# Prints a command line the way it would be typed, quoting what needs it.
+show_command() {
+  local out="\$" arg
+  for arg in "$@"; do
+    if [[ $arg =~ ^[A-Za-z0-9_./:=+@%,-]+$ ]]; then out+=" $arg"; else out+=" '${arg//\'/\'\\\'\'}'"; fi
+  done
+  printf '%s\n' "$out"
+}
+
+# offline-jobs with the demo's config.
+oj() { node "$ROOT/bin/offline-jobs" --config "$CONFIG" "$@"; }
+
+# Shows, then runs, an offline-jobs command.
+oj_shown() {
+  show_command offline-jobs "$@"
+  oj "$@"
+}
+
+# sql URL STATEMENT: runs one statement with the project's own driver (no client program
+# needed, any server URL works); prints the insert id of an INSERT.
+sql() {
+  DEMO_SQL_URL=$1 DEMO_SQL=$2 node --input-type=module -e '
+    import mysql from "mysql2/promise";
+    let connection;
+    try {
+      connection = await mysql.createConnection(process.env.DEMO_SQL_URL);
+      const [result] = await connection.query(process.env.DEMO_SQL);
+      if (result.insertId) console.log(result.insertId);
+    } catch (error) {
+      console.error(`demo: SQL failed: ${error.message}`); // mysql2 messages never hold the password
+      process.exitCode = 1;
+    } finally {
+      await connection?.end();
+    }'
+}
+
+# enqueue EXPECTED ARGS…: `offline-jobs add ARGS…`; remembers the ref (LAST_REF) and what
+# the job should have become after the run.
+enqueue() {
+  local expected=$1
+  shift
+  show_command offline-jobs add "$@"
+  LAST_REF=$(oj add "$@")
+  echo "  -> job $LAST_REF"
+  EXPECT+=("$LAST_REF:$expected")
+}
+
+# enqueue_sql EXPECTED STATEMENT: an application's own INSERT into the job table.
+enqueue_sql() {
+  local expected=$1
+  printf '%s\n' "mysql> $2;"
+  LAST_REF=$(sql "$DATABASE_URL" "$2")
+  echo "  -> job $LAST_REF"
+  EXPECT+=("$LAST_REF:$expected")
+}
+
+json_string() { node -e 'process.stdout.write(JSON.stringify(process.argv[1]))' "$1"; }
+
+write_config() {
+  cat >"$CONFIG" <<EOF
+{
+  "//": "Written by scripts/demo.sh. Relative paths are relative to this file.",
+  "database": { "url": $(json_string "$DATABASE_URL"), "table": "job_queue" },
+  "lockDir": "./locks",
+  "maxJobs": 2,
+  "leaseSeconds": 30,
+  "paths": { "readRoots": ["./files"], "writeRoots": ["./out"] },
+  "commands": {
+    "hello": { "argv": ["echo", "hello", "{name}"], "timeoutSeconds": 10 },
+    "checksum": { "argv": ["sha256sum", "{file}"], "timeoutSeconds": 60 }
+  },
+  "types": {
+    "noop": { "maxAttempts": 3, "backoff": { "initialSeconds": 60, "maxSeconds": 600 } }
+  }
+}
+EOF
+}
+
+# --- sections: one per job type -----------------------------------------------------------
+
+demo_noop() {
+  heading "noop: does nothing, sleeps, or fails on request"
+  enqueue complete noop --data '{"sleepMs": 300}'
+  enqueue complete noop --data '{"sleepMs": 800}' --user alice
+  enqueue complete noop --data '{"sleepMs": 500}' --priority 0 # immediate: runs before the others
+  enqueue failed noop --data '{"fail": "permanent"}' --user bob --failure-text 'Sorry {user}, job {ref} failed: {error}'
+  # A transient failure goes back to pending with a backoff (60 s here), so it is still due later.
+  enqueue pending noop --data '{"fail": "transient"}'
+  # Not before an hour from now: stays pending.
+  enqueue pending noop --run-at +1h
+}
+
+demo_command() {
+  heading "command: templates from the config, run without a shell"
+  printf 'offline-jobs demo file\n' >"$FILES/report.txt"
+  enqueue complete command --data '{"command": "hello", "args": {"name": "world"}}' --user alice --success-text 'Hello done for {user}'
+  # Arguments are single argv elements: this is printed, not executed.
+  enqueue complete command --data '{"command": "hello", "args": {"name": "world; rm -rf / $(id)"}}'
+  enqueue complete command --data "{\"command\": \"checksum\", \"args\": {\"file\": \"$FILES/report.txt\"}}"
+  CHECKSUM_REF=$LAST_REF
+  # sha256sum exits 1: a non-zero exit fails the job at once; its stderr is in the job's log.
+  enqueue failed command --data "{\"command\": \"checksum\", \"args\": {\"file\": \"$FILES/missing.txt\"}}"
+
+  heading "de-duplication: at most one active job per --code"
+  enqueue complete command --data '{"command": "hello", "args": {"name": "once"}}' --code greeting-42
+  local first=$LAST_REF
+  enqueue complete command --data '{"command": "hello", "args": {"name": "once"}}' --code greeting-42
+  if [ "$LAST_REF" != "$first" ]; then
+    echo "demo: the second add with --code greeting-42 made job $LAST_REF instead of returning job $first" >&2
+    exit 1
+  fi
+}
+
+demo_application() {
+  heading "an application's plain INSERTs (only type and job_data are needed)"
+  enqueue_sql complete "INSERT INTO job_queue (type, job_data, user, priority) VALUES ('command', '{\"command\": \"hello\", \"args\": {\"name\": \"from SQL\"}}', 'app', 1)"
+  # Bad job_data is accepted by the INSERT and fails the job, with a clear error, when claimed.
+  enqueue_sql failed "INSERT INTO job_queue (type, job_data) VALUES ('noop', '{\"sleepMs\": ')"
+  # A row can only name a template from the config, never a program.
+  enqueue_sql failed "INSERT INTO job_queue (type, job_data) VALUES ('command', '{\"command\": \"rm\", \"args\": {\"path\": \"/\"}}')"
+}
+
+# --- the demo -------------------------------------------------------------------------------
+
+heading "build"
+show_command npx tsc -p .
+npx tsc -p .
+
+heading "database $DATABASE on $(redacted "$SERVER_URL")"
+if ! sql "$SERVER_URL" "DROP DATABASE IF EXISTS \`$DATABASE\`"; then
+  echo "demo: cannot use the database server at $(redacted "$SERVER_URL"): is MariaDB running? Another server: set OFFLINE_JOBS_DEMO_SERVER_URL" >&2
+  exit 1
+fi
+sql "$SERVER_URL" "CREATE DATABASE \`$DATABASE\` CHARACTER SET utf8mb4"
+echo "created (dropped first if it was there)"
+
+heading "config $CONFIG"
+write_config
+sed -E 's#(://[^:/@"]*):[^@"]*@#\1:***@#' "$CONFIG"
+mkdir -p "$WORK/locks"
+
+heading "init: create the job table"
+oj_shown init --log-format human
+
+for section in "${SECTIONS[@]}"; do "demo_$section"; done
+
+heading "what a run would claim first"
+oj_shown --dry-run --log-format human
+
+heading "run the queue once, as cron does, with 4 jobs at a time"
+oj_shown --max-jobs 4 --log-format human
+
+heading "list"
+oj_shown list
+
+heading "stats"
+oj_shown stats
+
+heading "show one command job"
+oj_shown show "$CHECKSUM_REF"
+
+heading "check"
+# Every job ended as expected, and the checksum job's log holds the file's real checksum.
+oj list --json --limit 1000 | node -e '
+  const rows = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
+  const status = new Map(rows.map((row) => [String(row.ref), row.status]));
+  const wrong = process.argv.slice(1).filter((entry) => {
+    const [ref, want] = entry.split(":");
+    const got = status.get(ref) ?? "missing";
+    if (got !== want) console.error(`job ${ref}: expected ${want}, found ${got}`);
+    return got !== want;
+  });
+  if (wrong.length) process.exit(1);
+  console.log(`${process.argv.length - 1} jobs ended as expected`);
+' "${EXPECT[@]}"
+sum=$(sha256sum "$FILES/report.txt" | cut -d' ' -f1)
+if ! oj show "$CHECKSUM_REF" | grep -q "$sum"; then
+  echo "demo: the log of job $CHECKSUM_REF does not show the checksum $sum" >&2
+  exit 1
+fi
+echo "job $CHECKSUM_REF logged the file's checksum $sum"
+
+heading "done"
+echo "The jobs stay in $DATABASE for a look, e.g.:"
+echo "  OFFLINE_JOBS_DATABASE_URL=$(redacted "$DATABASE_URL") node bin/offline-jobs list --status failed"
