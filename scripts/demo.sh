@@ -115,7 +115,7 @@ write_config() {
   "paths": { "readRoots": ["./files"], "writeRoots": ["./out"] },
   "commands": {
     "hello": { "argv": ["echo", "hello", "{name}"], "timeoutSeconds": 10 },
-    "checksum": { "argv": ["sha256sum", "{file}"], "timeoutSeconds": 60 }
+    "checksum": { "argv": ["sha256sum", "{file}"], "timeoutSeconds": 60, "pathArgs": { "file": "read" } }
   },
   "types": {
     "noop": { "maxAttempts": 3, "backoff": { "initialSeconds": 60, "maxSeconds": 600 } }

@@ -71,12 +71,23 @@ export async function ensureTypeSlots(db: Database, types: string[]): Promise<vo
  * then wait on each other's row locks; it is only worth having for servers without SKIP
  * LOCKED, which init refuses instead.
  */
-export async function claimJobs(db: Database, options: ClaimOptions): Promise<ClaimedJob[]> {
-  if (options.max <= 0 || options.types.length === 0) return [];
+export interface Claim {
+  jobs: ClaimedJob[];
+  /** Limited types left out because another claimer held their slot row: worth asking again at once. */
+  contended: string[];
+  /** Limited types left out because they are at their limit: worth asking again when a job of theirs ends. */
+  full: string[];
+}
+
+export async function claimJobs(db: Database, options: ClaimOptions): Promise<Claim> {
+  if (options.max <= 0 || options.types.length === 0) return { jobs: [], contended: [], full: [] };
   return withTransaction(db, async (sql) => {
     const room = await lockLimitedTypes(db, sql, options.types, options.limits, "SKIP LOCKED");
+    const limited = options.types.filter((t) => t in options.limits);
+    const contended = limited.filter((t) => !room.has(t));
+    const full = limited.filter((t) => room.get(t) === 0);
     const types = options.types.filter((t) => !(t in options.limits) || (room.get(t) ?? 0) > 0);
-    if (types.length === 0) return [];
+    if (types.length === 0) return { jobs: [], contended, full };
     const candidates = await rows<ClaimRow>(
       sql,
       `SELECT ${CLAIM_COLUMNS} FROM ${db.quoted()}
@@ -91,7 +102,7 @@ export async function claimJobs(db: Database, options: ClaimOptions): Promise<Cl
       room.set(row.type, left - 1);
       return left > 0;
     });
-    if (chosen.length === 0) return [];
+    if (chosen.length === 0) return { jobs: [], contended, full };
     const token = randomBytes(16).toString("hex");
     await execute(
       sql,
@@ -101,7 +112,8 @@ export async function claimJobs(db: Database, options: ClaimOptions): Promise<Cl
         WHERE ref IN (?)`,
       [options.workerId, token, options.leaseSeconds, chosen.map((row) => row.ref)],
     );
-    return chosen.map((row) => toClaimedJob(row, token));
+    const fullNow = limited.filter((t) => room.has(t) && room.get(t)! <= 0);
+    return { jobs: chosen.map((row) => toClaimedJob(row, token)), contended, full: fullNow };
   });
 }
 

@@ -48,6 +48,9 @@ interface Active {
 const SHORT_JOB_MS = 100;
 /** While jobs run and the queue looked empty, look again this often for new work. */
 const REPOLL_MS = 1000;
+/** A limited type's slot row held by another claimer: ask again after this long, this often. */
+const CONTENDED_RETRY_MS = 50;
+const MAX_CONTENDED_RETRIES = 20;
 
 /**
  * The claim loop of one run: claims batches into a small buffer, runs up to one job per
@@ -66,11 +69,15 @@ export class QueueRunner {
   private claimed = 0;
   private meanMs: number | undefined;
   private lastRecovery = 0;
+  private contendedRetries = 0;
   private fatal: unknown;
   private finished?: () => void;
+  /** Set once the run has decided to end: pump() does nothing more. */
+  private done = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly finisher: Finisher;
   private readonly types: string[];
+  private readonly limits: Record<string, number>;
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -78,6 +85,7 @@ export class QueueRunner {
   ) {
     const known = deps.registry.names();
     this.types = options.types?.length ? known.filter((t) => options.types!.includes(t)) : known;
+    this.limits = deps.registry.limits(this.types);
     this.finisher = new Finisher(deps.db, deps.config.logMaxBytes, deps.logger, deps.config.leaseSeconds * 1000);
   }
 
@@ -93,7 +101,7 @@ export class QueueRunner {
 
   /** Drains the queue: returns when nothing due is left (or the limits are reached) and all is recorded. */
   async drain(): Promise<void> {
-    await ensureTypeSlots(this.deps.db, Object.keys(this.deps.registry.limits(this.types)));
+    await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
     await this.recover();
     if (this.options.maxTimeSeconds !== undefined) {
       this.timers.push(setTimeout(() => this.stop("--max-time reached"), this.options.maxTimeSeconds * 1000));
@@ -132,7 +140,18 @@ export class QueueRunner {
     return this.options.limit === undefined ? Infinity : this.options.limit - this.claimed;
   }
 
+  /** Runs `change` and pumps after `ms`, unless the run has ended by then. */
+  private later(ms: number, change: () => void): void {
+    this.timers.push(
+      setTimeout(() => {
+        change();
+        this.pump();
+      }, ms),
+    );
+  }
+
   private pump(): void {
+    if (this.done) return;
     if (this.fatal) this.stopping = true;
     while (!this.stopping && this.running.size < this.slots.length && this.buffer.length > 0) this.start(this.buffer.shift()!);
     if (!this.stopping && Date.now() - this.lastRecovery > this.deps.config.leaseSeconds * 1000) this.recoverInBackground();
@@ -143,24 +162,36 @@ export class QueueRunner {
     const low = this.buffer.length < this.slots.length;
     if (!this.claiming && !this.exhausted && !this.stopping && low && want > 0) this.claim(want);
     const idle = this.running.size === 0 && !this.claiming && (this.buffer.length === 0 || this.stopping);
-    if (idle && (this.exhausted || this.stopping || this.limitLeft() <= 0)) this.finished?.();
+    if (idle && (this.exhausted || this.stopping || this.limitLeft() <= 0) && this.finished) {
+      this.done = true;
+      this.finished();
+    }
   }
 
   private claim(want: number): void {
     this.claiming = claimJobs(this.deps.db, {
       types: this.types,
-      limits: this.deps.registry.limits(this.types),
+      limits: this.limits,
       max: want,
       workerId: this.deps.workerId,
       leaseSeconds: this.deps.config.leaseSeconds,
     })
-      .then((jobs) => {
+      .then(({ jobs, contended }) => {
         this.claimed += jobs.length;
         this.buffer.push(...jobs);
-        if (jobs.length < want) {
-          this.exhausted = true;
-          // Jobs are still running, so this run stays: look again soon for new work.
-          if (this.running.size > 0) this.timers.push(setTimeout(() => ((this.exhausted = false), this.pump()), REPOLL_MS));
+        if (jobs.length >= want) {
+          this.contendedRetries = 0;
+          return;
+        }
+        this.exhausted = true;
+        if (contended.length > 0 && this.contendedRetries++ < MAX_CONTENDED_RETRIES) {
+          // Another claimer held a limited type's slot row for a moment: that says nothing
+          // about whether its jobs are due, so ask again shortly instead of concluding.
+          this.later(CONTENDED_RETRY_MS, () => (this.exhausted = false));
+        } else if (this.running.size > 0) {
+          // Jobs are still running, so this run stays: look again soon for new work. (A type
+          // at its limit is asked for again as soon as one of our jobs ends.)
+          this.later(REPOLL_MS, () => (this.exhausted = false));
         }
       })
       .catch((error) => {
@@ -192,16 +223,20 @@ export class QueueRunner {
   }
 
   private async execute(active: Active): Promise<AttemptEnd | undefined> {
-    const { logger } = this.deps;
-    const { job } = active;
-    let lock: HeldLock | undefined;
     try {
-      lock = await this.deps.locks.lockJob(job.ref);
+      return await this.attempt(active);
     } finally {
-      if (!lock) this.running.delete(job.ref);
+      // Only now is the job no longer ours: its outcome has been handed to the Finisher, so the
+      // run cannot judge itself idle (and close the pool) while a result is still unsaved.
+      this.running.delete(active.job.ref);
     }
+  }
+
+  private async attempt(active: Active): Promise<AttemptEnd | undefined> {
+    const { job } = active;
+    const lock = await this.deps.locks.lockJob(job.ref);
     if (!lock) {
-      logger.warn(`job ${job.ref}: another process on this host holds its job lock; putting it back for 5 s`, { ref: job.ref });
+      this.deps.logger.warn(`job ${job.ref}: another process on this host holds its job lock; putting it back for 5 s`, { ref: job.ref });
       await releaseJobs(this.deps.db, [job], 5);
       return undefined;
     }
@@ -209,38 +244,43 @@ export class QueueRunner {
     try {
       end = await executeJob(job, this.deps, { signal: active.controller.signal, progress: (p) => (active.progress = p) });
     } finally {
-      this.running.delete(job.ref);
       await lock.release();
     }
     this.meanMs = this.meanMs === undefined ? end.durationMs : this.meanMs * 0.9 + end.durationMs * 0.1;
+    this.report(job, end);
+    if (end.kind === "cancelled") {
+      await recordCancelled(this.deps.db, job, end.log, this.deps.config.logMaxBytes);
+    } else if (end.kind === "outcome") {
+      const written = this.finisher.add(end.outcome).catch(() => undefined);
+      // A limited type's next claim counts running rows: wait until this one is no longer
+      // running there, or the claim would find the type full and the run might end early.
+      // Other outcomes are not awaited: the slot is free now, and outcomes that arrive during
+      // a write share the next one.
+      if (job.type in this.limits) await written;
+    }
+    return end;
+  }
+
+  private report(job: ClaimedJob, end: AttemptEnd): void {
+    const { logger } = this.deps;
     const fields = { ref: job.ref, type: job.type, attempt: job.attempt, ms: end.durationMs };
     if (end.kind === "cancelled") {
       this.counts.cancelled++;
       logger.info(`job ${job.ref} ${job.type} cancelled`, { ...fields, status: "cancelled" });
-      await recordCancelled(this.deps.db, job, end.log, this.deps.config.logMaxBytes);
     } else if (end.kind === "lost") {
       this.counts.lost++;
       logger.warn(`job ${job.ref} ${job.type} abandoned: ${end.detail}`, { ...fields, status: "lost" });
+    } else if (end.outcome.kind === "complete") {
+      this.counts.complete++;
+      logger.info(`job ${job.ref} ${job.type} complete (${end.durationMs} ms)`, { ...fields, status: "complete" });
+    } else if (end.outcome.kind === "failed") {
+      this.counts.failed++;
+      logger.info(`job ${job.ref} ${job.type} failed: ${end.outcome.error}`, { ...fields, status: "failed", error: end.outcome.error });
     } else {
-      const { outcome } = end;
-      if (outcome.kind === "complete") {
-        this.counts.complete++;
-        logger.info(`job ${job.ref} ${job.type} complete (${end.durationMs} ms)`, { ...fields, status: "complete" });
-      } else if (outcome.kind === "failed") {
-        this.counts.failed++;
-        logger.info(`job ${job.ref} ${job.type} failed: ${outcome.error}`, { ...fields, status: "failed", error: outcome.error });
-      } else {
-        this.counts.retried++;
-        logger.info(`job ${job.ref} ${job.type} attempt ${job.attempt} failed, retry in ${outcome.delaySeconds} s: ${outcome.error}`, {
-          ...fields,
-          status: "pending",
-          error: outcome.error,
-        });
-      }
-      // Not awaited: the slot is free now, and outcomes that arrive during a write share the next one.
-      void this.finisher.add(outcome).catch(() => undefined);
+      this.counts.retried++;
+      const { delaySeconds, error } = end.outcome;
+      logger.info(`job ${job.ref} ${job.type} attempt ${job.attempt} failed, retry in ${delaySeconds} s: ${error}`, { ...fields, status: "pending", error });
     }
-    return end;
   }
 
   private startHeartbeat(): void {

@@ -53,7 +53,9 @@ export async function runJobs(deps: RunDeps, request: RunRequest): Promise<RunRe
   report.slots = await runner.takeSlots(want);
   if (report.slots === 0) {
     report.busy = true;
-    logger.info(`all ${request.maxJobs} job slot(s) on this host are busy; nothing to do`);
+    const busy = `all ${request.maxJobs} job slot(s) on this host are busy`;
+    if (request.job === undefined) logger.info(`${busy}; nothing to do`);
+    else report.job = { ref: request.job, status: "not-run", error: `${busy} (raise --max-jobs to run it beside them)`, result: null };
     return report;
   }
   if (request.job === undefined) {

@@ -24,6 +24,9 @@ const claimOptions = (overrides: Partial<ClaimOptions> = {}): ClaimOptions => ({
   ...overrides,
 });
 
+/** The jobs of one claim. */
+const claimed = async (options: ClaimOptions) => (await claimJobs(t.db, options)).jobs;
+
 const policy = { maxAttempts: () => 3, onLost: () => "retry" as const };
 
 async function insert(rows: Array<[string, string]>, extra = ""): Promise<number[]> {
@@ -40,28 +43,28 @@ async function row(ref: number) {
 test("a claim takes due jobs by priority then ref, only of the types asked for, and marks them running", async () => {
   await insert([["noop", "{}"], ["other", "{}"], ["noop", "{}"]]);
   await t.query("UPDATE job_queue SET priority = 0 WHERE ref = (SELECT MAX(ref) FROM (SELECT ref FROM job_queue) x)");
-  const claimed = await claimJobs(t.db, claimOptions());
-  assert.deepEqual(claimed.map((j) => j.type), ["noop", "noop"], "only noop jobs are claimed");
-  assert.ok(claimed[0]!.ref > claimed[1]!.ref, "the priority-0 job comes first although its ref is higher");
-  const first = await row(claimed[0]!.ref);
+  const jobs = await claimed(claimOptions());
+  assert.deepEqual(jobs.map((j) => j.type), ["noop", "noop"], "only noop jobs are claimed");
+  assert.ok(jobs[0]!.ref > jobs[1]!.ref, "the priority-0 job comes first although its ref is higher");
+  const first = await row(jobs[0]!.ref);
   assert.equal(first.status, "running");
   assert.equal(first.attempts, 1);
   assert.equal(first.locked_by, "host-a:1");
-  assert.equal(first.lock_token, claimed[0]!.token);
+  assert.equal(first.lock_token, jobs[0]!.token);
   const other = await t.query<{ status: string }>("SELECT status FROM job_queue WHERE type = 'other'");
   assert.equal(other[0]!.status, "pending", "a type this process has no handler for stays pending");
 });
 
 test("a job whose run_after is in the future is not claimed until it is due", async () => {
   await t.query("INSERT INTO job_queue (type, job_data, run_after) VALUES ('noop', '{}', NOW(3) + INTERVAL 1 HOUR)");
-  assert.equal((await claimJobs(t.db, claimOptions())).length, 0);
+  assert.equal((await claimed(claimOptions())).length, 0);
   await t.query("UPDATE job_queue SET run_after = NOW(3) - INTERVAL 1 SECOND");
-  assert.equal((await claimJobs(t.db, claimOptions())).length, 1);
+  assert.equal((await claimed(claimOptions())).length, 1);
 });
 
 test("two concurrent claimers never get the same job", async () => {
   await t.query("INSERT INTO job_queue (type, job_data) SELECT 'noop', '{}' FROM seq_1_to_200");
-  const batches = await Promise.all(Array.from({ length: 8 }, (_, i) => claimJobs(t.db, claimOptions({ max: 40, workerId: `h:${i}` }))));
+  const batches = await Promise.all(Array.from({ length: 8 }, (_, i) => claimed(claimOptions({ max: 40, workerId: `h:${i}` }))));
   const refs = batches.flat().map((j) => j.ref);
   assert.equal(new Set(refs).size, refs.length, "a ref was handed to two claimers");
   assert.equal(refs.length, 200, "every job was claimed by someone");
@@ -69,11 +72,11 @@ test("two concurrent claimers never get the same job", async () => {
 
 test("a process whose lease was taken over cannot overwrite the new holder's result (fencing)", async () => {
   const [ref] = await insert([["noop", "{}"]]);
-  const [stale] = await claimJobs(t.db, claimOptions({ workerId: "host-a:1" }));
+  const [stale] = await claimed(claimOptions({ workerId: "host-a:1" }));
   await t.query("UPDATE job_queue SET lease_until = NOW(3) - INTERVAL 1 SECOND WHERE ref = ?", [ref]);
   const recovered = await recoverExpiredJobs(t.db, policy);
   assert.deepEqual(recovered, { requeued: [ref], failed: [] });
-  const [fresh] = await claimJobs(t.db, claimOptions({ workerId: "host-b:2" }));
+  const [fresh] = await claimed(claimOptions({ workerId: "host-b:2" }));
   assert.equal(fresh!.ref, ref);
   assert.equal(fresh!.attempt, 2);
 
@@ -95,7 +98,7 @@ test("a process whose lease was taken over cannot overwrite the new holder's res
 test("an expired lease whose attempts are used up fails the job with 'worker lost: lease expired'", async () => {
   const [ref] = await insert([["noop", "{}"]]);
   await t.query("UPDATE job_queue SET max_attempts = 1 WHERE ref = ?", [ref]);
-  await claimJobs(t.db, claimOptions());
+  await claimed(claimOptions());
   await t.query("UPDATE job_queue SET lease_until = NOW(3) - INTERVAL 1 SECOND");
   assert.deepEqual(await recoverExpiredJobs(t.db, policy), { requeued: [], failed: [ref] });
   const failed = await row(ref!);
@@ -106,7 +109,7 @@ test("an expired lease whose attempts are used up fails the job with 'worker los
 
 test("a type with onLost 'fail' is failed instead of re-run when its lease expires", async () => {
   const [ref] = await insert([["noop", "{}"]]);
-  await claimJobs(t.db, claimOptions());
+  await claimed(claimOptions());
   await t.query("UPDATE job_queue SET lease_until = NOW(3) - INTERVAL 1 SECOND");
   const result = await recoverExpiredJobs(t.db, { maxAttempts: () => 3, onLost: () => "fail" });
   assert.deepEqual(result, { requeued: [], failed: [ref] });
@@ -114,14 +117,14 @@ test("a type with onLost 'fail' is failed instead of re-run when its lease expir
 
 test("a live lease is neither recovered nor claimable", async () => {
   await insert([["noop", "{}"]]);
-  await claimJobs(t.db, claimOptions());
+  await claimed(claimOptions());
   assert.deepEqual(await recoverExpiredJobs(t.db, policy), { requeued: [], failed: [] });
-  assert.equal((await claimJobs(t.db, claimOptions({ workerId: "host-b:2" }))).length, 0);
+  assert.equal((await claimed(claimOptions({ workerId: "host-b:2" }))).length, 0);
 });
 
 test("jobs claimed but never started go back to pending without counting the attempt", async () => {
   const [ref] = await insert([["noop", "{}"]]);
-  const [job] = await claimJobs(t.db, claimOptions());
+  const [job] = await claimed(claimOptions());
   assert.equal(await releaseJobs(t.db, [job!]), 1);
   const released = await row(ref!);
   assert.equal(released.status, "pending");
@@ -130,7 +133,7 @@ test("jobs claimed but never started go back to pending without counting the att
 
 test("a retry outcome puts the job back to pending after its backoff, keeping the error", async () => {
   const [ref] = await insert([["noop", "{}"]]);
-  const [job] = await claimJobs(t.db, claimOptions());
+  const [job] = await claimed(claimOptions());
   await finishJobs(t.db, [{ kind: "retry", ref: ref!, token: job!.token, error: "timed out after 1 s", log: "x\n", delaySeconds: 30 }], 65536);
   const retried = await row(ref!);
   assert.equal(retried.status, "pending");
@@ -143,15 +146,17 @@ test("concurrency 1: concurrent claimers together get at most one job of the lim
   await t.query("INSERT INTO job_queue (type, job_data) SELECT 'noop', '{}' FROM seq_1_to_20");
   await ensureTypeSlots(t.db, ["noop"]);
   const batches = await Promise.all(
-    Array.from({ length: 6 }, (_, i) => claimJobs(t.db, claimOptions({ limits: { noop: 1 }, workerId: `h:${i}` }))),
+    Array.from({ length: 6 }, (_, i) => claimed(claimOptions({ limits: { noop: 1 }, workerId: `h:${i}` }))),
   );
   assert.equal(batches.flat().length, 1, "exactly one job of a concurrency-1 type may run");
-  assert.equal((await claimJobs(t.db, claimOptions({ limits: { noop: 1 } }))).length, 0, "the type stays at its limit while one runs");
+  const again = await claimJobs(t.db, claimOptions({ limits: { noop: 1 } }));
+  assert.deepEqual(again.full, ["noop"], "a claim says which limited types were full");
+  assert.equal((await claimed(claimOptions({ limits: { noop: 1 } }))).length, 0, "the type stays at its limit while one runs");
 });
 
 test("a log longer than the cap keeps its tail", async () => {
   const [ref] = await insert([["noop", "{}"]]);
-  const [job] = await claimJobs(t.db, claimOptions());
+  const [job] = await claimed(claimOptions());
   await finishJobs(t.db, [{ kind: "complete", ref: ref!, token: job!.token, result: "{}", log: `${"a".repeat(5000)}END` }], 1000);
   const stored = (await row(ref!)).log as string;
   assert.equal(stored.length, 1000);

@@ -60,7 +60,6 @@ export function runCommand(): Command {
           { config, db, registry, logger },
           { maxJobs, limit, maxTimeSeconds: options.maxTime, types: options.type, job: options.job, clearLock: options.clearLock },
         );
-        if (report.busy) return;
         if (report.job) {
           const { ref, status, error, result } = report.job;
           if (status === "complete") {
@@ -71,6 +70,7 @@ export function runCommand(): Command {
           logger.error(`job ${ref} ${status === "not-run" ? "was not run" : status}: ${error ?? ""}`.trim());
           throw new JobFailedExit();
         }
+        if (report.busy) return;
         const c = report.counts;
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
         logger.info(
