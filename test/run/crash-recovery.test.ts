@@ -72,6 +72,10 @@ async function startLongJob(config: string, recordFile: string, ref: number) {
   return { child, result };
 }
 
+function lockDirOf(configFile: string): string {
+  return JSON.parse(fs.readFileSync(configFile, "utf8")).lockDir as string;
+}
+
 /** SIGKILLs the run and its children and waits until it is reaped (a zombie still "exists"). */
 async function crash(child: ReturnType<typeof startCli>, result: Promise<CliResult>): Promise<number> {
   killTree(child, "SIGKILL");
@@ -120,6 +124,9 @@ test("--clear-lock --job ID re-runs a job stuck with a dead holder at once", { t
   const ref = await enqueue({ file: recordFile, sleepMs: 60_000 });
   const first = await startLongJob(config, recordFile, ref);
   const deadPid = first.child.pid!;
+  // A first attempt takes its job lock once it has run for a moment (see QueueRunner.jobLock):
+  // wait until the lock is there, as it is for any job that has been running a while.
+  await waitFor(() => fs.existsSync(path.join(lockDirOf(config), `job-${ref}.lock`)), "the job lock");
   await crash(first.child, first.result);
   assert.equal((await row(ref)).status, "running");
   await db.query("UPDATE job_queue SET job_data = ? WHERE ref = ?", [JSON.stringify({ file: recordFile, sleepMs: 10 }), ref]);
