@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, afterEach, before, test } from "node:test";
-import { collect, killTree, makeTempDir, RECORD_HANDLER, runCli, sleep, startCli, waitFor, writeConfig, type CliResult } from "../helpers/cli.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { afterEach, test } from "node:test";
+import { collect, killTree, runCli, sleep, startCli, waitFor, type CliResult } from "../helpers/cli.js";
+import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
  * DESIGN §3–§4: a run killed mid-job leaves its row `running`; the lease, not the file lock,
@@ -11,24 +11,13 @@ import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
  * when the holder is provably dead). A job held by a live process is never run twice.
  */
 
+const env = useTestEnvironment("oj-crash-");
+
 /** Long enough that a run started right after the crash still finds the lease valid on a loaded machine. */
 const LEASE_SECONDS = 5;
-let db: TestDatabase;
-let dir: string;
-
-before(async () => {
-  db = await createTestDatabase();
-  dir = makeTempDir("oj-crash-");
-});
-
 // Each test leaves a job behind on purpose (stuck, or held by a killed run): keep it out of the next test.
 afterEach(async () => {
-  await db.query("DELETE FROM job_queue");
-});
-
-after(async () => {
-  await db?.drop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await env.db.query("DELETE FROM job_queue");
 });
 
 interface Row {
@@ -38,30 +27,18 @@ interface Row {
   log: string | null;
 }
 
-const tail = (text: string, lines = 12) => text.trim().split("\n").slice(-lines).join("\n");
-const row = async (ref: number) => (await db.query<Row>("SELECT status, attempts, locked_by, log FROM job_queue WHERE ref = ?", [ref]))[0]!;
+const row = async (ref: number) => (await env.db.query<Row>("SELECT status, attempts, locked_by, log FROM job_queue WHERE ref = ?", [ref]))[0]!;
 const runsOf = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : []);
 
 /** One host per test (its own lock directory), all on this file's database. */
 function setup(name: string) {
-  const config = writeConfig(
-    dir,
-    {
-      database: { url: db.url },
-      hostName: "host-a",
-      lockDir: path.join(dir, `locks-${name}`),
-      leaseSeconds: LEASE_SECONDS,
-      lockStaleSeconds: 2,
-      handlers: [RECORD_HANDLER],
-    },
-    `${name}.json`,
-  );
-  return { config, recordFile: path.join(dir, `${name}.runs`) };
+  const config = hostConfig(env, "host-a", { leaseSeconds: LEASE_SECONDS }, name);
+  return { config, recordFile: path.join(env.dir, `${name}.runs`) };
 }
 
 async function enqueue(data: Record<string, unknown>): Promise<number> {
-  await db.query("INSERT INTO job_queue (type, job_data) VALUES ?", [[["record", JSON.stringify(data)]]]);
-  return Number((await db.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue"))[0]!.ref);
+  await env.db.query("INSERT INTO job_queue (type, job_data) VALUES ?", [[["record", JSON.stringify(data)]]]);
+  return Number((await env.db.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue"))[0]!.ref);
 }
 
 /** Starts a run holding one slot, waits until the (long) job has started in it. */
@@ -95,7 +72,7 @@ test("a job whose run was SIGKILLed is re-queued after its lease expires and com
   assert.equal(stuck.attempts, 1);
 
   // The second attempt should be quick (and if the next run wrongly takes the job, it ends at once).
-  await db.query("UPDATE job_queue SET job_data = ? WHERE ref = ?", [JSON.stringify({ file: recordFile, sleepMs: 10 }), ref]);
+  await env.db.query("UPDATE job_queue SET job_data = ? WHERE ref = ?", [JSON.stringify({ file: recordFile, sleepMs: 10 }), ref]);
 
   // Right away: the lease is still valid, so a run (with a free slot) must not take the job.
   const early = await runCli(["run", "--max-jobs", "2"], { config, timeoutMs: 20_000 });
@@ -105,7 +82,7 @@ test("a job whose run was SIGKILLed is re-queued after its lease expires and com
   assert.deepEqual([still.status, still.attempts, runsOf(recordFile).length], ["running", 1, 1], `the job must not be re-run while its lease is valid; early run's stderr:\n${tail(early.stderr)}`);
 
   // Wait until both the lease and the dead run's file locks have expired.
-  await waitFor(async () => (await db.query("SELECT ref FROM job_queue WHERE ref = ? AND lease_until < NOW(3)", [ref])).length > 0, "the lease to expire", LEASE_SECONDS * 1000 + 5_000);
+  await waitFor(async () => (await env.db.query("SELECT ref FROM job_queue WHERE ref = ? AND lease_until < NOW(3)", [ref])).length > 0, "the lease to expire", LEASE_SECONDS * 1000 + 5_000);
   await sleep(Math.max(0, killedAt + 2_300 - Date.now()));
 
   const next = await runCli(["run"], { config, timeoutMs: 20_000 });
@@ -129,7 +106,7 @@ test("--clear-lock --job ID re-runs a job stuck with a dead holder at once", { t
   await waitFor(() => fs.existsSync(path.join(lockDirOf(config), `job-${ref}.lock`)), "the job lock");
   await crash(first.child, first.result);
   assert.equal((await row(ref)).status, "running");
-  await db.query("UPDATE job_queue SET job_data = ? WHERE ref = ?", [JSON.stringify({ file: recordFile, sleepMs: 10 }), ref]);
+  await env.db.query("UPDATE job_queue SET job_data = ? WHERE ref = ?", [JSON.stringify({ file: recordFile, sleepMs: 10 }), ref]);
 
   const cleared = await runCli(["--clear-lock", "--job", String(ref)], { config, timeoutMs: 20_000 });
   const output = `${cleared.stdout}\n${cleared.stderr}`;

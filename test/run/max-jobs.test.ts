@@ -1,46 +1,26 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { collect, makeTempDir, RECORD_HANDLER, startCli, writeConfig } from "../helpers/cli.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { test } from "node:test";
+import { collect, startCli } from "../helpers/cli.js";
+import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
  * DESIGN §4: `--max-jobs N` bounds the jobs running at once on one host, counting every
  * offline-jobs process there; a run that finds no free slot exits 0 with one info line.
  */
 
+const env = useTestEnvironment("oj-max-jobs-");
 const JOBS = 12;
-let db: TestDatabase;
-let dir: string;
-
-before(async () => {
-  db = await createTestDatabase();
-  dir = makeTempDir("oj-max-jobs-");
-});
-
-after(async () => {
-  await db?.drop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-const tail = (text: string, lines = 12) => text.trim().split("\n").slice(-lines).join("\n");
 
 test("--max-jobs 2 with 3 overlapping runs: observed peak concurrency is exactly 2", { timeout: 30_000 }, async (t) => {
-  const config = writeConfig(dir, {
-    database: { url: db.url },
-    hostName: "host-a",
-    lockDir: path.join(dir, "locks"),
-    leaseSeconds: 2,
-    lockStaleSeconds: 2,
-    handlers: [RECORD_HANDLER],
-  });
-  const recordFile = path.join(dir, "runs.txt");
-  const runningDir = path.join(dir, "running");
-  const peakFile = path.join(dir, "peak.txt");
+  const config = hostConfig(env, "host-a");
+  const recordFile = path.join(env.dir, "runs.txt");
+  const runningDir = path.join(env.dir, "running");
+  const peakFile = path.join(env.dir, "peak.txt");
   fs.mkdirSync(runningDir);
   const data = JSON.stringify({ file: recordFile, sleepMs: 150, runningDir, peakFile });
-  await db.query("INSERT INTO job_queue (type, job_data) VALUES ?", [Array.from({ length: JOBS }, () => ["record", data])]);
+  await env.db.query("INSERT INTO job_queue (type, job_data) VALUES ?", [Array.from({ length: JOBS }, () => ["record", data])]);
 
   // All three at once: a run that finds every slot taken leaves at once.
   const children = [0, 1, 2].map(() => startCli(["run", "--max-jobs", "2"], { config }));
@@ -55,7 +35,7 @@ test("--max-jobs 2 with 3 overlapping runs: observed peak concurrency is exactly
     assert.equal(result.stdout, "", "a run with no free slot should print nothing on stdout");
   }
 
-  const statuses = await db.query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM job_queue GROUP BY status");
+  const statuses = await env.db.query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM job_queue GROUP BY status");
   assert.deepEqual(
     statuses.map((s) => [s.status, Number(s.n)]),
     [["complete", JOBS]],

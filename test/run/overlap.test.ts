@@ -1,55 +1,27 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { collect, makeTempDir, RECORD_HANDLER, startCli, writeConfig } from "../helpers/cli.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { test } from "node:test";
+import { collect, startCli } from "../helpers/cli.js";
+import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
  * DESIGN §1, §3, §4: overlapping cron runs on several hosts share one table; the database
  * claim (FOR UPDATE SKIP LOCKED, fenced finish) guarantees each job runs once.
  */
 
+const env = useTestEnvironment("oj-overlap-");
+
 const JOBS = 1200;
-let db: TestDatabase;
-let dir: string;
-
-before(async () => {
-  db = await createTestDatabase();
-  dir = makeTempDir("oj-overlap-");
-});
-
-after(async () => {
-  await db?.drop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function hostConfig(host: string): string {
-  return writeConfig(
-    dir,
-    {
-      database: { url: db.url },
-      hostName: host,
-      lockDir: path.join(dir, `locks-${host}`),
-      leaseSeconds: 2,
-      lockStaleSeconds: 2,
-      handlers: [RECORD_HANDLER],
-    },
-    `${host}.json`,
-  );
-}
-
-const tail = (text: string, lines = 12) => text.trim().split("\n").slice(-lines).join("\n");
-
 test("4 overlapping runs on 2 simulated hosts drain 1,200 jobs and every job runs exactly once", { timeout: 60_000 }, async (t) => {
-  const recordFile = path.join(dir, "runs.txt");
+  const recordFile = path.join(env.dir, "runs.txt");
   // 0–5 ms each, priorities 0–2 mixed, inserted the way an application enqueues.
   const rows = Array.from({ length: JOBS }, (_, i) => ["record", JSON.stringify({ file: recordFile, sleepMs: i % 6 }), i % 3]);
-  await db.query("INSERT INTO job_queue (type, job_data, priority) VALUES ?", [rows]);
-  const refs = (await db.query<{ ref: number }>("SELECT ref FROM job_queue ORDER BY ref")).map((r) => Number(r.ref));
+  await env.db.query("INSERT INTO job_queue (type, job_data, priority) VALUES ?", [rows]);
+  const refs = (await env.db.query<{ ref: number }>("SELECT ref FROM job_queue ORDER BY ref")).map((r) => Number(r.ref));
   assert.equal(refs.length, JOBS);
 
-  const configs = [hostConfig("host-a"), hostConfig("host-b")];
+  const configs = [hostConfig(env, "host-a"), hostConfig(env, "host-b")];
   const runs = [0, 1, 2, 3].map((i) => {
     const config = configs[i % 2]!;
     return { host: i % 2 ? "host-b" : "host-a", result: collect(startCli(["run", "--max-jobs", "3"], { config }), 50_000) };
@@ -59,7 +31,7 @@ test("4 overlapping runs on 2 simulated hosts drain 1,200 jobs and every job run
     assert.equal(result.code, 0, `run ${i} on ${runs[i]!.host} exited ${result.code ?? result.signal}; stderr:\n${tail(result.stderr)}`);
   });
 
-  const byStatus = await db.query<{ status: string; attempts: number; n: number }>(
+  const byStatus = await env.db.query<{ status: string; attempts: number; n: number }>(
     "SELECT status, attempts, COUNT(*) AS n FROM job_queue GROUP BY status, attempts ORDER BY status, attempts",
   );
   const summary = byStatus.map((r) => `${r.status}/attempts=${r.attempts}: ${r.n}`).join(", ");
@@ -85,11 +57,11 @@ test("4 overlapping runs on 2 simulated hosts drain 1,200 jobs and every job run
       `${missing.length} never ran (${missing.slice(0, 20).join(", ")})`,
   );
 
-  const hosts = await db.query<{ host: string; n: number }>(
+  const hosts = await env.db.query<{ host: string; n: number }>(
     "SELECT SUBSTRING_INDEX(locked_by, ':', 1) AS host, COUNT(*) AS n FROM job_queue GROUP BY host ORDER BY host",
   );
   const perHost = Object.fromEntries(hosts.map((h) => [h.host, Number(h.n)]));
-  const perProcess = await db.query<{ locked_by: string; n: number }>("SELECT locked_by, COUNT(*) AS n FROM job_queue GROUP BY locked_by");
+  const perProcess = await env.db.query<{ locked_by: string; n: number }>("SELECT locked_by, COUNT(*) AS n FROM job_queue GROUP BY locked_by");
   t.diagnostic(`jobs per process: ${perProcess.map((p) => `${p.locked_by}=${p.n}`).join(", ")}`);
   assert.ok(
     (perHost["host-a"] ?? 0) > 0 && (perHost["host-b"] ?? 0) > 0,

@@ -1,48 +1,19 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { collect, makeTempDir, RECORD_HANDLER, startCli, writeConfig } from "../helpers/cli.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { test } from "node:test";
+import { collect, startCli } from "../helpers/cli.js";
+import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
  * DESIGN §3: `types.<t>.concurrency: 1` means at most one running job of that type across
  * all hosts, enforced in the database; other types keep using the free slots.
  */
 
+const env = useTestEnvironment("oj-type-concurrency-");
+
 const RECORD_JOBS = 20;
 const NOOP_JOBS = 6;
-let db: TestDatabase;
-let dir: string;
-
-before(async () => {
-  db = await createTestDatabase();
-  dir = makeTempDir("oj-type-concurrency-");
-});
-
-after(async () => {
-  await db?.drop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-const tail = (text: string, lines = 12) => text.trim().split("\n").slice(-lines).join("\n");
-
-function hostConfig(host: string): string {
-  return writeConfig(
-    dir,
-    {
-      database: { url: db.url },
-      hostName: host,
-      lockDir: path.join(dir, `locks-${host}`),
-      leaseSeconds: 2,
-      lockStaleSeconds: 2,
-      types: { record: { concurrency: 1 } },
-      handlers: [RECORD_HANDLER],
-    },
-    `${host}.json`,
-  );
-}
-
 /** The largest number of [start, end) intervals that overlap at one instant. */
 function peakOverlap(intervals: Array<[number, number]>): number {
   const edges = intervals.flatMap(([start, end]) => [[start, 1] as const, [end, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
@@ -53,9 +24,9 @@ function peakOverlap(intervals: Array<[number, number]>): number {
 }
 
 test("per-type concurrency: 1 holds across two hosts", { timeout: 30_000 }, async (t) => {
-  const recordFile = path.join(dir, "runs.txt");
-  const runningDir = path.join(dir, "running");
-  const peakFile = path.join(dir, "peak.txt");
+  const recordFile = path.join(env.dir, "runs.txt");
+  const runningDir = path.join(env.dir, "running");
+  const peakFile = path.join(env.dir, "peak.txt");
   fs.mkdirSync(runningDir);
   const record = JSON.stringify({ file: recordFile, sleepMs: 100, runningDir, peakFile });
   // Unlimited noop jobs interleaved with the limited ones, same priority.
@@ -65,9 +36,9 @@ test("per-type concurrency: 1 holds across two hosts", { timeout: 30_000 }, asyn
     if (i % 3 === 1 && rows.length < RECORD_JOBS + NOOP_JOBS) rows.push(["noop", JSON.stringify({ sleepMs: 300 })]);
   }
   assert.equal(rows.length, RECORD_JOBS + NOOP_JOBS);
-  await db.query("INSERT INTO job_queue (type, job_data) VALUES ?", [rows]);
+  await env.db.query("INSERT INTO job_queue (type, job_data) VALUES ?", [rows]);
 
-  const configs = [hostConfig("host-a"), hostConfig("host-b")];
+  const configs = [hostConfig(env, "host-a", { types: { record: { concurrency: 1 } } }), hostConfig(env, "host-b", { types: { record: { concurrency: 1 } } })];
   const runs = [0, 1, 2, 3].map((i) => collect(startCli(["run", "--max-jobs", "3"], { config: configs[i % 2]! }), 25_000));
   const results = await Promise.all(runs);
   results.forEach((result, i) => assert.equal(result.code, 0, `run ${i} exited ${result.code ?? result.signal}; stderr:\n${tail(result.stderr)}`));
@@ -78,11 +49,11 @@ test("per-type concurrency: 1 holds across two hosts", { timeout: 30_000 }, asyn
   const records = fs.readFileSync(recordFile, "utf8").split("\n").filter(Boolean).map((line) => line.split(" ")[0]);
   assert.equal(new Set(records).size, records.length, `no record job should have run twice: ${records.join(" ")}`);
 
-  const hosts = await db.query<{ host: string }>("SELECT DISTINCT SUBSTRING_INDEX(locked_by, ':', 1) AS host FROM job_queue WHERE locked_by IS NOT NULL ORDER BY host");
+  const hosts = await env.db.query<{ host: string }>("SELECT DISTINCT SUBSTRING_INDEX(locked_by, ':', 1) AS host FROM job_queue WHERE locked_by IS NOT NULL ORDER BY host");
   t.diagnostic(`hosts that ran jobs: ${hosts.map((h) => h.host).join(", ")}`);
 
   // The limit is per type: the noop jobs still shared the free slots with each other.
-  const noops = await db.query<{ s: number; f: number }>(
+  const noops = await env.db.query<{ s: number; f: number }>(
     "SELECT UNIX_TIMESTAMP(started_at) * 1000 AS s, UNIX_TIMESTAMP(finished_at) * 1000 AS f FROM job_queue WHERE type = 'noop' AND status = 'complete'",
   );
   const noopPeak = peakOverlap(noops.map((n) => [Number(n.s), Number(n.f)]));
@@ -90,7 +61,7 @@ test("per-type concurrency: 1 holds across two hosts", { timeout: 30_000 }, asyn
   assert.ok(noopPeak >= 2, `unlimited noop jobs should run in parallel while record jobs are serialised, but at most ${noopPeak} ran at once`);
 
   // And the runs drained the queue: a run exits only when nothing due is left.
-  const statuses = await db.query<{ type: string; status: string; n: number }>(
+  const statuses = await env.db.query<{ type: string; status: string; n: number }>(
     "SELECT type, status, COUNT(*) AS n FROM job_queue GROUP BY type, status ORDER BY type, status",
   );
   assert.deepEqual(
