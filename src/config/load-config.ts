@@ -86,6 +86,7 @@ function resolvePaths(config: Config, base: string): void {
   config.paths.readRoots = config.paths.readRoots.map(abs);
   config.paths.writeRoots = config.paths.writeRoots.map(abs);
   if (config.downloads.dir) config.downloads.dir = abs(config.downloads.dir);
+  if (config.previews.outputDir) config.previews.outputDir = abs(config.previews.outputDir);
   config.handlers = config.handlers.map((h) => (h.startsWith(".") || path.isAbsolute(h) ? abs(h) : h));
   for (const template of Object.values(config.commands)) if (template.cwd) template.cwd = abs(template.cwd);
 }

@@ -46,6 +46,49 @@ export const commandTemplateSchema = z
   })
   .strict();
 
+const sizeName = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "size names use letters, digits, _ and -");
+const dimension = z.number().int().min(1).max(16_384);
+
+/** create_previews and create_alternative_file (DESIGN §6, issue 3). */
+export const previewsSchema = z
+  .object({
+    sizes: z
+      .record(sizeName, z.object({ width: dimension, height: dimension }).strict())
+      .default({ thm: { width: 150, height: 150 }, pre: { width: 850, height: 850 }, scr: { width: 1400, height: 1400 } }),
+    format: z.enum(["jpeg", "png", "webp", "avif"]).default("jpeg"),
+    quality: z.number().int().min(1).max(100).default(85),
+    /** Transparency is flattened onto this colour for formats without alpha. */
+    background: z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be a colour like #ffffff").default("#ffffff"),
+    /** Decompression-bomb guard, in megapixels (width × height / 1e6). */
+    maxMegapixels: z.number().positive().max(10_000).default(268),
+    /** Output file names: {base} (source name without extension), {size}, {ext}, {ref}. */
+    namePattern: z.string().min(1).default("{base}_{size}.{ext}"),
+    /** Where previews go when job_data gives no outputDir (default: beside the source). */
+    outputDir: z.string().optional(),
+    video: z
+      .object({
+        posterOffsetPercent: z.number().min(0).max(100).default(10),
+        posterMaxOffsetSeconds: z.number().min(0).default(30),
+        clipSeconds: z.number().positive().max(3600).default(10),
+        clipMaxWidth: dimension.default(640),
+        clipCrf: z.number().int().min(0).max(51).default(28),
+        audioBitrate: z.string().regex(/^\d+k$/, "like 96k").default("96k"),
+      })
+      .strict()
+      .default({ posterOffsetPercent: 10, posterMaxOffsetSeconds: 30, clipSeconds: 10, clipMaxWidth: 640, clipCrf: 28, audioBitrate: "96k" }),
+    audio: z
+      .object({
+        bitrate: z.string().regex(/^\d+k$/, "like 128k").default("128k"),
+        seconds: z.number().positive().max(3600).default(30),
+        waveform: z.boolean().default(true),
+        waveformWidth: dimension.default(1200),
+        waveformHeight: dimension.default(200),
+      })
+      .strict()
+      .default({ bitrate: "128k", seconds: 30, waveform: true, waveformWidth: 1200, waveformHeight: 200 }),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     database: z
@@ -89,7 +132,7 @@ export const configSchema = z
     handlers: z.array(z.string()).default([]),
     logMaxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
     // Sections read by the handlers and services that own them; each validates its own.
-    previews: z.record(z.string(), z.unknown()).optional(),
+    previews: previewsSchema.default(() => previewsSchema.parse({})),
     extractText: z.record(z.string(), z.unknown()).optional(),
     notify: z.record(z.string(), z.unknown()).optional(),
     metrics: z.record(z.string(), z.unknown()).optional(),
@@ -101,3 +144,4 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema> & { configPath?: string };
 export type TypeOptions = z.infer<typeof typeOptionsSchema>;
 export type CommandTemplate = z.infer<typeof commandTemplateSchema>;
+export type PreviewsConfig = z.infer<typeof previewsSchema>;
