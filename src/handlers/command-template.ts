@@ -1,13 +1,16 @@
-import { PermanentError } from "../errors.js";
+import { PermanentError, TransientError } from "../errors.js";
+import type { JobContext } from "./handler.js";
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+export type TemplateArgs = Record<string, string | number | boolean>;
 
 /**
  * Fills `{name}` placeholders in each argv element from `values`. A value only ever becomes
  * (part of) the one element it stands in: no splitting, no shell, no re-scanning of the
  * substituted text for further placeholders. A missing value fails the job permanently.
  */
-export function fillTemplate(argv: string[], values: Record<string, string | number | boolean>, what: string): string[] {
+export function fillTemplate(argv: string[], values: TemplateArgs, what: string): string[] {
   return argv.map((element) =>
     element.replace(PLACEHOLDER, (_, key: string) => {
       if (!Object.hasOwn(values, key)) throw new PermanentError(`${what} needs the argument "${key}", which job_data.args does not give`);
@@ -16,4 +19,53 @@ export function fillTemplate(argv: string[], values: Record<string, string | num
       return value;
     }),
   );
+}
+
+/**
+ * Runs the config's command template `name` with `args` (plus {ref} and {user}): arguments
+ * the template declares in pathArgs are resolved and checked against the roots first.
+ * Used by the command, create_download_file and create_alternative_file types.
+ */
+export async function runTemplate(context: JobContext, name: string, args: TemplateArgs): Promise<void> {
+  const { commands } = context.config;
+  const template = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!template) {
+    const known = Object.keys(commands);
+    throw new PermanentError(`unknown command template "${name}": the config defines ${known.length ? known.map((k) => `"${k}"`).join(", ") : "none"}`);
+  }
+  const checked = { ...args };
+  for (const [key, role] of Object.entries(template.pathArgs)) {
+    if (!Object.hasOwn(checked, key)) continue; // reported as a missing argument by fillTemplate
+    const value = String(checked[key]);
+    checked[key] = role === "read" ? await context.paths.readable(value) : await context.paths.writable(value);
+  }
+  const label = `command "${name}"`;
+  const argv = fillTemplate(template.argv, { ...checked, ref: context.ref, user: context.user ?? "" }, `command template "${name}"`);
+  await runArgv(context, argv, { label, timeoutSeconds: template.timeoutSeconds, cwd: template.cwd, transientExitCodes: template.transientExitCodes });
+}
+
+/** Runs argv (no shell) and turns how it ended into success or a Permanent/TransientError. */
+export async function runArgv(
+  context: JobContext,
+  argv: string[],
+  /** Without timeoutSeconds, the job's own timeout (its AbortSignal) is the only limit. */
+  how: { label: string; timeoutSeconds?: number; cwd?: string; transientExitCodes?: number[] },
+): Promise<void> {
+  const { label, timeoutSeconds } = how;
+  context.log.info(`running ${label}: ${JSON.stringify(argv)}`);
+  const outcome = await context.exec(argv, { timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000, cwd: how.cwd });
+  if (outcome.startError) throw new PermanentError(`${label} could not start: ${outcome.startError}`);
+  if (outcome.cancelled) throw context.signal.reason ?? new TransientError(`${label} was stopped`);
+  if (outcome.timedOut) throw new TransientError(`${label} timed out after ${timeoutSeconds} s and was killed`);
+  if (outcome.signal) throw new TransientError(`${label} was killed by ${outcome.signal}`);
+  if (outcome.exitCode !== 0) {
+    const message = `${label} exited with code ${outcome.exitCode}`;
+    if (how.transientExitCodes?.includes(outcome.exitCode ?? -1)) throw new TransientError(message);
+    throw new PermanentError(message);
+  }
+}
+
+/** The template's own time limit, for Handler.jobTimeoutSeconds. */
+export function templateTimeout(commands: Record<string, { timeoutSeconds: number }>, name: string | undefined): number | undefined {
+  return name !== undefined && Object.hasOwn(commands, name) ? commands[name]!.timeoutSeconds : undefined;
 }

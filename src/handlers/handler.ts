@@ -25,11 +25,15 @@ export interface SubprocessResult {
   cancelled: boolean;
   /** Set when the program could not be started at all (not found, not executable). */
   startError?: string;
+  /** With captureStdout. */
+  stdout?: string;
 }
 
 export interface ExecOptions {
   timeoutMs?: number;
   cwd?: string;
+  /** Return stdout (up to 1 MiB) instead of writing it to the job's log. */
+  captureStdout?: boolean;
 }
 
 /** What a handler gets besides its data. */

@@ -1,4 +1,3 @@
-import { performance } from "node:perf_hooks";
 import type { Config } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
 import type { Registry } from "../handlers/registry.js";
@@ -6,9 +5,13 @@ import { HostLocks, type HeldLock } from "../locks/host-locks.js";
 import type { Logger } from "../logger.js";
 import { claimJobs, ensureTypeSlots, type ClaimedJob } from "../queue/claim.js";
 import type { Database } from "../queue/db.js";
-import { recordCancelled, recoverExpiredJobs, releaseJobs, renewLeases } from "../queue/finish.js";
+import { recordCancelled, recoverExpiredJobs, releaseJobs } from "../queue/finish.js";
 import { executeJob, JobStopped, type AttemptEnd } from "./execute-job.js";
 import { Finisher } from "./finisher.js";
+import { startHeartbeat } from "./heartbeat.js";
+import { logAttempt, type RunCounts } from "./run-report.js";
+import { holdJobLock } from "./job-lock.js";
+import { removeExpiredDownloads } from "./housekeeping.js";
 
 export interface RunOptions {
   /** --max-jobs: slots on this host, shared with every other offline-jobs process here. */
@@ -21,13 +24,8 @@ export interface RunOptions {
   types?: string[];
 }
 
-export interface RunCounts {
-  complete: number;
-  failed: number;
-  retried: number;
-  cancelled: number;
-  lost: number;
-}
+
+export type { RunCounts };
 
 export interface RunnerDeps {
   config: Config;
@@ -48,8 +46,6 @@ interface Active {
 const SHORT_JOB_MS = 100;
 /** While jobs run and the queue looked empty, look again this often for new work. */
 const REPOLL_MS = 1000;
-/** A first attempt takes its job lock once it has run this long (see jobLock). */
-const FIRST_ATTEMPT_LOCK_AFTER_MS = 200;
 /** A limited type's slot row held by another claimer: ask again after this long, this often. */
 const CONTENDED_RETRY_MS = 50;
 const MAX_CONTENDED_RETRIES = 20;
@@ -108,6 +104,7 @@ export class QueueRunner {
   async drain(): Promise<void> {
     await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
     await this.recover();
+    await removeExpiredDownloads(this.deps.config, this.deps.logger);
     if (this.options.maxTimeSeconds !== undefined) {
       this.timers.push(setTimeout(() => this.stop("--max-time reached"), this.options.maxTimeSeconds * 1000));
     }
@@ -242,39 +239,9 @@ export class QueueRunner {
     }
   }
 
-  /**
-   * The job's lock on this host (DESIGN §4), so that a job is never run twice at once here.
-   * A twin can only exist if someone ran this job before: a retry, a re-queued lost job, or
-   * an operator's --job. Those take the lock before they start and give the job back if it
-   * is held. A first attempt has no twin (nobody else ever started it), so it takes the lock
-   * only once it has run for FIRST_ATTEMPT_LOCK_AFTER_MS: a twin can appear only after our
-   * lease expires (≥ 1 s), and by then we hold the lock. Short jobs thus never touch the
-   * filesystem, which was most of a no-op job's cost (bench/throughput: 3 calls per job).
-   */
-  private async jobLock(job: ClaimedJob, eager: boolean): Promise<HeldLock | undefined> {
-    if (eager) return this.deps.locks.lockJob(job.ref);
-    let acquiring: Promise<HeldLock | undefined> | undefined;
-    const timer = setTimeout(() => {
-      acquiring = this.deps.locks.lockJob(job.ref).then(
-        (lock) => {
-          if (!lock) this.deps.logger.warn(`job ${job.ref}: another process on this host holds its job lock`, { ref: job.ref });
-          return lock;
-        },
-        () => undefined,
-      );
-    }, FIRST_ATTEMPT_LOCK_AFTER_MS);
-    return {
-      name: `job-${job.ref}`,
-      release: async () => {
-        clearTimeout(timer);
-        await (await acquiring)?.release();
-      },
-    };
-  }
-
   private async attempt(active: Active): Promise<AttemptEnd | undefined> {
     const { job } = active;
-    const lock = await this.jobLock(job, job.attempt > 1 || this.single);
+    const lock = await holdJobLock(this.deps.locks, this.deps.logger, job.ref, job.attempt > 1 || this.single);
     if (!lock) {
       this.deps.logger.warn(`job ${job.ref}: another process on this host holds its job lock; putting it back for 5 s`, { ref: job.ref });
       await releaseJobs(this.deps.db, [job], 5);
@@ -287,7 +254,7 @@ export class QueueRunner {
       await lock.release();
     }
     this.meanMs = this.meanMs === undefined ? end.durationMs : this.meanMs * 0.9 + end.durationMs * 0.1;
-    this.report(job, end);
+    logAttempt(this.deps.logger, this.counts, job, end);
     if (end.kind === "cancelled") {
       await recordCancelled(this.deps.db, job, end.log, this.deps.config.logMaxBytes);
     } else if (end.kind === "outcome") {
@@ -301,46 +268,17 @@ export class QueueRunner {
     return end;
   }
 
-  private report(job: ClaimedJob, end: AttemptEnd): void {
-    const { logger } = this.deps;
-    const fields = { ref: job.ref, type: job.type, attempt: job.attempt, ms: end.durationMs };
-    if (end.kind === "cancelled") {
-      this.counts.cancelled++;
-      logger.info(`job ${job.ref} ${job.type} cancelled`, { ...fields, status: "cancelled" });
-    } else if (end.kind === "lost") {
-      this.counts.lost++;
-      logger.warn(`job ${job.ref} ${job.type} abandoned: ${end.detail}`, { ...fields, status: "lost" });
-    } else if (end.outcome.kind === "complete") {
-      this.counts.complete++;
-      logger.info(`job ${job.ref} ${job.type} complete (${end.durationMs} ms)`, { ...fields, status: "complete" });
-    } else if (end.outcome.kind === "failed") {
-      this.counts.failed++;
-      logger.info(`job ${job.ref} ${job.type} failed: ${end.outcome.error}`, { ...fields, status: "failed", error: end.outcome.error });
-    } else {
-      this.counts.retried++;
-      const { delaySeconds, error } = end.outcome;
-      logger.info(`job ${job.ref} ${job.type} attempt ${job.attempt} failed, retry in ${delaySeconds} s: ${error}`, { ...fields, status: "pending", error });
-    }
-  }
-
   private startHeartbeat(): void {
-    const every = Math.max(300, (this.deps.config.leaseSeconds * 1000) / 3);
-    const beat = async () => {
-      const handles = [
+    const timer = startHeartbeat(this.deps, {
+      handles: () => [
         ...[...this.running.values()].map((a) => ({ ref: a.job.ref, token: a.job.token, progress: a.progress })),
         ...this.buffer.map((j) => ({ ref: j.ref, token: j.token, progress: null })),
-      ];
-      try {
-        const lost = await renewLeases(this.deps.db, handles, this.deps.config.leaseSeconds);
-        for (const gone of lost) {
-          this.buffer = this.buffer.filter((j) => j.ref !== gone.ref);
-          this.running.get(gone.ref)?.controller.abort(new JobStopped(gone.reason, gone.detail));
-        }
-      } catch (error) {
-        this.deps.logger.warn(`could not renew leases: ${errorMessage(error)}`);
-      }
-    };
-    const timer = setInterval(() => void beat(), every);
+      ],
+      onLost: (gone) => {
+        this.buffer = this.buffer.filter((j) => j.ref !== gone.ref);
+        this.running.get(gone.ref)?.controller.abort(new JobStopped(gone.reason, gone.detail));
+      },
+    });
     this.timers.push(timer);
   }
 
@@ -389,8 +327,4 @@ export class QueueRunner {
     this.slots = [];
     await Promise.all(held.map((slot) => slot.release()));
   }
-}
-
-export function elapsedSince(start: number): string {
-  return `${((performance.now() - start) / 1000).toFixed(1)} s`;
 }

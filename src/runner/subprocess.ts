@@ -2,6 +2,8 @@ import type { ExecOptions, JobLogger, SubprocessResult } from "../handlers/handl
 
 /** Seconds between SIGTERM and SIGKILL when a job's processes are stopped. */
 const KILL_GRACE_MS = 3000;
+/** Most stdout a caller can capture. */
+const MAX_CAPTURE = 1024 * 1024;
 
 /** Variables a job's subprocess must not inherit: the database URL carries the password. */
 function childEnvironment(): NodeJS.ProcessEnv {
@@ -38,7 +40,11 @@ export async function runSubprocess(
     reject: false,
     windowsHide: true,
   });
-  child.stdout?.setEncoding("utf8").on("data", (text: string) => options.log.output("stdout", text));
+  let captured = "";
+  child.stdout?.setEncoding("utf8").on("data", (text: string) => {
+    if (!options.captureStdout) options.log.output("stdout", text);
+    else if (captured.length < MAX_CAPTURE) captured += text.slice(0, MAX_CAPTURE - captured.length);
+  });
   child.stderr?.setEncoding("utf8").on("data", (text: string) => options.log.output("stderr", text));
 
   let timedOut = false;
@@ -71,7 +77,7 @@ export async function runSubprocess(
       options.log.error(`could not start: ${startError}`);
       return { exitCode: null, signal: null, timedOut, cancelled, startError };
     }
-    return { exitCode: result.exitCode ?? null, signal: result.signal ?? null, timedOut, cancelled };
+    return { exitCode: result.exitCode ?? null, signal: result.signal ?? null, timedOut, cancelled, ...(options.captureStdout ? { stdout: captured } : {}) };
   } finally {
     clearTimeout(timeout);
     clearTimeout(killTimer);
