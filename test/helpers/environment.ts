@@ -9,18 +9,14 @@ export interface TestEnvironment {
   readonly dir: string;
 }
 
-/** A database and a temporary folder for this test file: made before its tests, removed after. */
-export function useTestEnvironment(prefix: string): TestEnvironment {
+/**
+ * A database and a temporary folder for this test file: made before its tests, removed after.
+ * `setup` runs once both exist. (Node 20 runs a file's `before` hooks concurrently, so a
+ * second hook could not rely on the first having finished.)
+ */
+export function useTestEnvironment(prefix: string, setup?: (env: TestEnvironment) => Promise<void> | void): TestEnvironment {
   const env: { db?: TestDatabase; dir?: string } = {};
-  before(async () => {
-    env.db = await createTestDatabase();
-    env.dir = makeTempDir(prefix);
-  });
-  after(async () => {
-    await env.db?.drop();
-    if (env.dir) fs.rmSync(env.dir, { recursive: true, force: true });
-  });
-  return {
+  const view: TestEnvironment = {
     get db() {
       return env.db!;
     },
@@ -28,6 +24,16 @@ export function useTestEnvironment(prefix: string): TestEnvironment {
       return env.dir!;
     },
   };
+  before(async () => {
+    env.db = await createTestDatabase();
+    env.dir = makeTempDir(prefix);
+    await setup?.(view);
+  });
+  after(async () => {
+    await env.db?.drop();
+    if (env.dir) fs.rmSync(env.dir, { recursive: true, force: true });
+  });
+  return view;
 }
 
 /**

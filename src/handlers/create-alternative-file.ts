@@ -1,0 +1,68 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { PermanentError } from "../errors.js";
+import { detectType } from "../media/detect.js";
+import { convertImage } from "../media/image.js";
+import { runTemplate, templateTimeout } from "./command-template.js";
+import { defineHandler } from "./handler.js";
+import { ensureDir, requireFile } from "./output-names.js";
+
+const transformSchema = z
+  .object({
+    format: z.enum(["jpeg", "png", "webp", "avif", "tiff", "gif"]),
+    width: z.number().int().min(1).max(16_384).optional(),
+    height: z.number().int().min(1).max(16_384).optional(),
+    quality: z.number().int().min(1).max(100).optional(),
+  })
+  .strict();
+
+/**
+ * Source → an alternative file (DESIGN §6): a built-in image transform (format, size,
+ * quality; sharp) or a command template from the config that reads {source} and writes
+ * {output}. Either way the output is written under a temporary name and renamed when whole.
+ */
+export default defineHandler({
+  name: "create_alternative_file",
+  description: "Makes an alternative file from a source: an image transform (format, width, height, quality) or a command template.",
+  schema: z
+    .object({
+      source: z.string().min(1).max(4096),
+      output: z.string().min(1).max(4096),
+      transform: transformSchema.optional(),
+      command: z.string().min(1).max(100).optional(),
+      args: z.record(z.string(), z.union([z.string().max(65_536), z.number(), z.boolean()])).default({}),
+    })
+    .strict()
+    .refine((d) => (d.transform === undefined) !== (d.command === undefined), "give either transform or command"),
+  defaults: { timeoutSeconds: 3600 },
+  jobTimeoutSeconds: (data, config) => templateTimeout(config.commands, data.command),
+  async run(context, data) {
+    const source = await context.paths.readable(data.source);
+    await requireFile(source);
+    const output = await context.paths.writable(data.output);
+    await ensureDir(path.dirname(output));
+    const temporary = path.join(path.dirname(output), `.${path.basename(output)}.tmp-${randomBytes(6).toString("hex")}${path.extname(output)}`);
+    try {
+      if (data.transform) {
+        const { previews } = context.config;
+        await convertImage(source, temporary, {
+          ...data.transform,
+          quality: data.transform.quality ?? previews.quality,
+          background: previews.background,
+          pixelLimit: Math.round(previews.maxMegapixels * 1e6),
+        });
+      } else {
+        await runTemplate(context, data.command!, { ...data.args, source, output: temporary });
+      }
+      const stat = await fs.stat(temporary).catch(() => undefined);
+      if (!stat?.isFile() || stat.size === 0) throw new PermanentError(`no output was written${data.command ? ` by command "${data.command}" at {output}` : ""}`);
+      await fs.rename(temporary, output);
+      const type = await detectType(output).catch(() => undefined);
+      return { path: output, bytes: stat.size, mime: type?.mime ?? "application/octet-stream" };
+    } finally {
+      await fs.rm(temporary, { force: true, recursive: true });
+    }
+  },
+});

@@ -1,0 +1,574 @@
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import path from "node:path";
+import type Ffmpeg from "fluent-ffmpeg";
+import { PermanentError, TransientError } from "../errors.js";
+import type { MediaInfo } from "./types.js";
+
+/**
+ * Video and audio through ffmpeg: probing, poster frames, preview clips, MP3 previews and
+ * waveform images. The only module that loads fluent-ffmpeg, and only when a function here
+ * is called, so that a cron run without media jobs never pays for it.
+ *
+ * Every output is written to `<final>.tmp-<random>.<ext>` beside the final name and renamed
+ * when ffmpeg has finished; temporaries are removed on failure and on abort. An abort kills
+ * ffmpeg with SIGKILL (it has no children), waits for it to exit, removes the temporary and
+ * rejects with `signal.reason`.
+ *
+ * Errors are PermanentError (input ffmpeg cannot read, no such track) or TransientError
+ * (ffmpeg killed, unexpected failure while writing), with a one-line message; the tail of
+ * ffmpeg's stderr is on the error's `detail` property for the job log.
+ */
+
+/** A PermanentError or TransientError from this module; `detail` holds the last lines of stderr. */
+export type MediaError = (PermanentError | TransientError) & { detail?: string };
+
+export const UNREADABLE = "not an image or video ffmpeg can read";
+
+const DETAIL_LINES = 20;
+
+// ---------------------------------------------------------------------------------------
+// Probing
+
+interface ProbeStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  sample_aspect_ratio?: string;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  duration?: string;
+  sample_rate?: string;
+  channels?: number;
+  disposition?: { attached_pic?: number };
+  tags?: Record<string, string>;
+  side_data_list?: { side_data_type?: string; rotation?: number }[];
+}
+
+interface ProbeOutput {
+  streams?: ProbeStream[];
+  format?: { format_name?: string; duration?: string; bit_rate?: string; tags?: Record<string, string> };
+}
+
+/**
+ * What the file is, from ffprobe: "video" when it has a video stream that is not cover art,
+ * "audio" when it has an audio stream, else PermanentError. Width and height are the display
+ * size (sample aspect ratio and rotation applied). ffprobe is run directly (JSON output, killed
+ * on abort), not through fluent-ffmpeg, whose ffprobe can be neither aborted nor killed.
+ */
+export async function probeMedia(file: string, signal?: AbortSignal): Promise<MediaInfo> {
+  signal?.throwIfAborted();
+  const input = inputArg(file);
+  const args = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", input];
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(
+      process.env.FFPROBE_PATH || "ffprobe",
+      args,
+      { signal, killSignal: "SIGKILL", maxBuffer: 32 * 1024 * 1024, encoding: "utf8" },
+      (error, out, err) => {
+        if (signal?.aborted) return reject(signal.reason);
+        if (!error) return resolve(out);
+        const lines = splitLines(err);
+        const e = error as NodeJS.ErrnoException & { signal?: string | null };
+        if (e.code === "ENOENT" && !err) return reject(mediaError(PermanentError, "ffprobe is not installed (or FFPROBE_PATH is wrong)", lines));
+        if (e.signal) return reject(mediaError(TransientError, `ffprobe was killed by ${e.signal}`, lines));
+        if (/maxBuffer/i.test(e.message)) return reject(mediaError(PermanentError, "ffprobe printed too much (a file with thousands of streams?)", lines));
+        reject(inputProblem(lines, input) ?? mediaError(PermanentError, UNREADABLE, lines));
+      },
+    );
+  });
+
+  let data: ProbeOutput;
+  try {
+    data = JSON.parse(stdout) as ProbeOutput;
+  } catch {
+    throw new PermanentError(UNREADABLE);
+  }
+  const streams = data.streams ?? [];
+  const format = data.format ?? {};
+  const formatName = format.format_name ?? "";
+  // Text files of some size are taken for ANSI art by the "tty" demuxer: not media.
+  if (formatName === "tty" || formatName === "") throw new PermanentError(UNREADABLE);
+
+  const video = streams.find((s) => s.codec_type === "video" && s.disposition?.attached_pic !== 1);
+  const audio = streams.find((s) => s.codec_type === "audio");
+  if (!video && !audio) throw new PermanentError(UNREADABLE);
+
+  const isImage = !!video && /(^|,)image2($|,)|_pipe$/.test(formatName);
+  const type: MediaInfo["type"] = isImage ? "image" : video ? "video" : "audio";
+  const info: MediaInfo = { type, mime: await mimeFor(file, type, formatName, format.tags?.major_brand, video?.codec_name) };
+
+  if (video) {
+    let width = video.width ?? 0;
+    let height = video.height ?? 0;
+    const sar = ratio(video.sample_aspect_ratio, ":");
+    if (sar && sar !== 1) width = Math.round(width * sar);
+    const rotation = rotationOf(video);
+    if (rotation % 180 !== 0) [width, height] = [height, width];
+    if (width > 0 && height > 0) Object.assign(info, { width, height });
+    if (rotation) info.rotation = rotation;
+    info.videoCodec = video.codec_name;
+    const fps = ratio(video.avg_frame_rate, "/") ?? ratio(video.r_frame_rate, "/");
+    if (fps) info.frameRate = Math.round(fps * 1000) / 1000;
+  }
+  if (audio) {
+    info.audioCodec = audio.codec_name;
+    if (audio.sample_rate) info.sampleRate = Number(audio.sample_rate);
+    if (audio.channels) info.channels = audio.channels;
+  }
+  const duration = num(format.duration) ?? num(video?.duration) ?? num(audio?.duration);
+  if (duration !== undefined && duration > 0) info.duration = Math.round(duration * 1000) / 1000;
+  const bitRate = num(format.bit_rate);
+  if (bitRate) info.bitRate = bitRate;
+  return info;
+}
+
+function rotationOf(stream: ProbeStream): number {
+  const fromSideData = stream.side_data_list?.find((d) => typeof d.rotation === "number")?.rotation;
+  const raw = fromSideData ?? num(stream.tags?.rotate) ?? 0;
+  const r = ((Math.round(raw) % 360) + 360) % 360;
+  return r === 0 ? 0 : r;
+}
+
+async function mimeFor(file: string, type: MediaInfo["type"], formatName: string, majorBrand: string | undefined, videoCodec?: string): Promise<string> {
+  const names = formatName.split(",");
+  const has = (n: string) => names.includes(n);
+  const av = type === "audio" ? "audio" : "video";
+  if (type === "image") {
+    const codec = videoCodec === "mjpeg" ? "jpeg" : videoCodec ?? "octet-stream";
+    return codec === "octet-stream" ? "application/octet-stream" : `image/${codec}`;
+  }
+  if (has("mov") || has("mp4")) {
+    const brand = (majorBrand ?? "").trim().toLowerCase();
+    if (brand === "qt") return "video/quicktime";
+    if (brand.startsWith("3g2")) return `${av}/3gpp2`;
+    if (brand.startsWith("3gp")) return `${av}/3gpp`;
+    return `${av}/mp4`;
+  }
+  if (has("matroska") || has("webm")) {
+    // Both share one demuxer; the EBML DocType near the start tells them apart.
+    const head = await readHead(file, 64);
+    return head.includes("webm") ? `${av}/webm` : `${av}/x-matroska`;
+  }
+  const table: Record<string, string> = {
+    mp3: "audio/mpeg", wav: "audio/wav", w64: "audio/wav", flac: "audio/flac", aac: "audio/aac", aiff: "audio/aiff",
+    amr: "audio/amr", ac3: "audio/ac3", eac3: "audio/eac3", ape: "audio/x-ape", wv: "audio/x-wavpack", caf: "audio/x-caf",
+    avi: "video/x-msvideo", flv: "video/x-flv", mpegts: "video/mp2t", mpeg: "video/mpeg", mxf: "application/mxf",
+    gif: "image/gif", nut: "video/x-nut", dv: "video/x-dv", rm: "application/vnd.rn-realmedia",
+  };
+  if (has("ogg")) return `${av}/ogg`;
+  if (has("asf")) return av === "audio" ? "audio/x-ms-wma" : "video/x-ms-asf";
+  for (const n of names) {
+    const mime = table[n];
+    if (mime) return mime;
+  }
+  return "application/octet-stream";
+}
+
+async function readHead(file: string, bytes: number): Promise<string> {
+  try {
+    const handle = await fs.open(file, "r");
+    try {
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(bytes), 0, bytes, 0);
+      return buffer.subarray(0, bytesRead).toString("latin1");
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return "";
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Outputs
+
+/** One frame at `atSeconds` as a full-size PNG (square pixels, rotation applied). Seeks fast (-ss before -i). */
+export async function extractPosterFrame(file: string, atSeconds: number, outFile: string, signal?: AbortSignal): Promise<void> {
+  const at = Number.isFinite(atSeconds) && atSeconds > 0 ? atSeconds : 0;
+  const build = (seek: number): FfmpegJob => ({
+    file,
+    outFile,
+    signal,
+    needs: "video",
+    inputOptions: seek > 0 ? ["-ss", seconds(seek)] : [],
+    outputOptions: ["-map", "0:V:0", "-frames:v", "1", "-vf", "scale=w='iw*sar':h=ih,setsar=1", "-an", "-sn", "-dn", "-map_metadata", "-1", "-c:v", "png", "-f", "image2", "-update", "1"],
+  });
+  try {
+    await produce(build(at));
+  } catch (error) {
+    // Past the last frame (a duration that lied, a seek into the void), nothing is written:
+    // the first frame is a better poster than none.
+    if (!(error instanceof NoOutputError) || at === 0) throw error;
+    await produce(build(0));
+  }
+}
+
+export interface VideoClipOptions {
+  maxSeconds: number;
+  maxWidth: number;
+  crf: number;
+  audioBitrate: string;
+  /** x264 preset; "veryfast" unless given. */
+  preset?: string;
+}
+
+/**
+ * An H.264/AAC MP4 preview: at most `maxSeconds` long and `maxWidth` wide (never enlarged),
+ * even dimensions, square pixels, yuv420p, the moov atom first (+faststart). Audio only when
+ * the source has some. `onProgress` gets 0–100, rising, ending with 100.
+ */
+export async function makeVideoClip(
+  file: string,
+  outFile: string,
+  options: VideoClipOptions,
+  onProgress: (percent: number) => void,
+  signal?: AbortSignal,
+  durationHint?: number,
+): Promise<void> {
+  signal?.throwIfAborted();
+  const duration = await knownDuration(file, signal, durationHint);
+  const w = Math.max(2, Math.floor(options.maxWidth));
+  await produce({
+    file,
+    outFile,
+    signal,
+    needs: "video",
+    expectedSeconds: Math.min(duration ?? options.maxSeconds, options.maxSeconds),
+    onProgress,
+    inputOptions: [],
+    outputOptions: videoClipOutputOptions({ ...options, maxWidth: w }),
+  });
+}
+
+/** The output options of makeVideoClip, in order (the benchmark runs the same line by hand). */
+function videoClipOutputOptions(o: VideoClipOptions): string[] {
+  const scale = `scale=w='trunc(min(iw*sar,${o.maxWidth})/2)*2':h='max(2,trunc(ow/dar/2)*2)',setsar=1,format=yuv420p`;
+  return [
+    "-map", "0:V:0", "-map", "0:a:0?", "-t", seconds(o.maxSeconds), "-vf", scale,
+    "-c:v", "libx264", "-preset", o.preset ?? "veryfast", "-crf", String(o.crf), "-pix_fmt", "yuv420p",
+    "-c:a", "aac", "-b:a", o.audioBitrate, "-ac", "2",
+    "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart", "-f", "mp4",
+  ];
+}
+
+/** An MP3 (libmp3lame) of the first `maxSeconds` of the audio track, at `bitrate` (e.g. "128k"). */
+export async function makeAudioPreview(
+  file: string,
+  outFile: string,
+  options: { bitrate: string; maxSeconds: number },
+  onProgress: (percent: number) => void,
+  signal?: AbortSignal,
+  durationHint?: number,
+): Promise<void> {
+  signal?.throwIfAborted();
+  const duration = await knownDuration(file, signal, durationHint);
+  await produce({
+    file,
+    outFile,
+    signal,
+    needs: "audio",
+    expectedSeconds: Math.min(duration ?? options.maxSeconds, options.maxSeconds),
+    onProgress,
+    inputOptions: [],
+    outputOptions: ["-map", "0:a:0", "-vn", "-sn", "-dn", "-t", seconds(options.maxSeconds), "-c:a", "libmp3lame", "-b:a", options.bitrate, "-map_metadata", "-1", "-f", "mp3"],
+  });
+}
+
+/** A PNG of the whole audio track's waveform (showwavespic), width × height, transparent background. */
+export async function makeWaveform(file: string, outFile: string, options: { width: number; height: number }, signal?: AbortSignal): Promise<void> {
+  const size = `${Math.floor(options.width)}x${Math.floor(options.height)}`;
+  await produce({
+    file,
+    outFile,
+    signal,
+    needs: "audio",
+    inputOptions: [],
+    outputOptions: [
+      "-filter_complex", `[0:a:0]aformat=channel_layouts=mono,showwavespic=s=${size}:colors=0x3c78b4[wave]`,
+      "-map", "[wave]", "-frames:v", "1", "-c:v", "png", "-f", "image2", "-update", "1",
+    ],
+  });
+}
+
+/** The hint when there is one (0 or less: unknown, no second probe); else probe for it. */
+async function knownDuration(file: string, signal: AbortSignal | undefined, hint: number | undefined): Promise<number | undefined> {
+  if (hint !== undefined) return Number.isFinite(hint) && hint > 0 ? hint : undefined;
+  return (await probeMedia(file, signal)).duration;
+}
+
+// ---------------------------------------------------------------------------------------
+// Running ffmpeg
+
+interface FfmpegJob {
+  file: string;
+  outFile: string;
+  signal?: AbortSignal;
+  /** The track the job cannot do without, for the message when the file has none. */
+  needs: "video" | "audio";
+  inputOptions: string[];
+  outputOptions: string[];
+  /** Seconds of output expected, for progress. */
+  expectedSeconds?: number;
+  onProgress?: (percent: number) => void;
+}
+
+class NoOutputError extends PermanentError {}
+
+type FluentFfmpeg = typeof Ffmpeg;
+let loaded: Promise<FluentFfmpeg> | undefined;
+
+/**
+ * fluent-ffmpeg, with the ffmpeg binary found beforehand: when spawning fails (no such file,
+ * not executable), fluent-ffmpeg 2.1.3 throws a TypeError from inside a child-process event
+ * handler ("reading 'get'" of an undefined stderr ring) that would take the whole runner down.
+ * Finding it ourselves also spares fluent-ffmpeg's `which ffmpeg`.
+ */
+function fluent(): Promise<FluentFfmpeg> {
+  loaded ??= (async () => {
+    const binary = await findExecutable(process.env.FFMPEG_PATH || "ffmpeg");
+    if (!binary) throw new PermanentError("ffmpeg is not installed (or FFMPEG_PATH is wrong)");
+    const ffmpeg = (await import("fluent-ffmpeg")).default;
+    ffmpeg.setFfmpegPath(binary);
+    return ffmpeg;
+  })();
+  // Installing ffmpeg should not need a restart: forget a failed lookup.
+  loaded.catch(() => (loaded = undefined));
+  return loaded;
+}
+
+async function findExecutable(name: string): Promise<string | undefined> {
+  const candidates = name.includes("/") ? [path.resolve(name)] : (process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((d) => path.join(d, name));
+  for (const candidate of candidates) {
+    try {
+      await fs.access(candidate, fs.constants.X_OK);
+      if ((await fs.stat(candidate)).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Before its first run in a process, fluent-ffmpeg spawns `ffmpeg -formats` and `ffmpeg -encoders`
+ * (about 0.2 s, more than 1.5× a short job's own time) only to check "-f" and "-vcodec" options that
+ * ffmpeg checks anyway — and we pass neither through its API. Skipped on this instance; ffmpeg's
+ * own "Unknown encoder" is classified below. Were the methods renamed, this is simply inert.
+ */
+function skipCapabilityCheck(command: Ffmpeg.FfmpegCommand): void {
+  Object.assign(command, {
+    _checkCapabilities: (callback: (error?: Error) => void) => callback(),
+    availableEncoders: (callback: (error: Error | null, encoders: Record<string, unknown>) => void) => callback(null, {}),
+  });
+}
+
+/** Runs ffmpeg into a temporary beside `outFile`, then renames it; removes the temporary on any failure. */
+async function produce(job: FfmpegJob): Promise<void> {
+  job.signal?.throwIfAborted();
+  const ext = path.extname(job.outFile);
+  const tmp = `${job.outFile}.tmp-${randomBytes(6).toString("hex")}${ext}`;
+  const dir = await fs.stat(path.dirname(path.resolve(job.outFile))).catch(() => undefined);
+  if (!dir?.isDirectory()) throw new PermanentError("the output folder does not exist");
+  try {
+    await runFfmpeg(job, tmp);
+    job.signal?.throwIfAborted();
+    const stat = await fs.stat(tmp).catch(() => undefined);
+    if (!stat || stat.size === 0) {
+      throw new NoOutputError(job.needs === "video" ? "ffmpeg found no video frame to write" : "ffmpeg found no audio to write");
+    }
+    await fs.rename(tmp, job.outFile);
+  } catch (error) {
+    await fs.rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+function runFfmpeg(job: FfmpegJob, tmp: string): Promise<void> {
+  return fluent().then(
+    (ffmpeg) =>
+      new Promise<void>((resolve, reject) => {
+        const { signal } = job;
+        if (signal?.aborted) return reject(signal.reason);
+        const input = inputArg(job.file);
+        const output = `file:${path.resolve(tmp)}`;
+        const command = ffmpeg({ stdoutLines: 100 })
+          .input(input)
+          // -y ourselves: fluent-ffmpeg adds it only for outputs it takes for files, and a
+          // "file:" target is not one of them (it compares "file:" with "file").
+          .inputOptions(["-nostdin", "-hide_banner", "-y", ...job.inputOptions])
+          .output(output)
+          .outputOptions(job.outputOptions);
+
+        skipCapabilityCheck(command);
+
+        let started = false;
+        let aborted = false;
+        const onAbort = () => {
+          aborted = true;
+          // Before the spawn (fluent-ffmpeg first checks formats and encoders) there is no
+          // process yet: the 'start' handler kills it the moment it exists.
+          if (started) command.kill("SIGKILL");
+        };
+        command.on("start", () => {
+          started = true;
+          if (aborted) command.kill("SIGKILL");
+        });
+
+        if (job.onProgress) {
+          const report = job.onProgress;
+          const expected = job.expectedSeconds && job.expectedSeconds > 0 ? job.expectedSeconds : undefined;
+          let last = 0;
+          const emit = (percent: number) => {
+            if (percent <= last) return;
+            last = percent;
+            try {
+              report(percent);
+            } catch {
+              // A failing progress callback must not take ffmpeg's event handling down with it.
+            }
+          };
+          // A 'progress' listener makes fluent-ffmpeg run a second ffprobe of the input in
+          // parallel, only to compute its own percent. We know the duration already: answer
+          // that probe on this instance instead of spawning a process nobody could kill.
+          (command as unknown as { ffprobe: (...args: unknown[]) => void }).ffprobe = (...args: unknown[]) => {
+            const callback = args[args.length - 1];
+            if (typeof callback === "function") callback(null, { streams: [], format: { duration: expected }, chapters: [] });
+          };
+          command.on("progress", (p: { timemark?: string }) => {
+            const at = timemarkSeconds(p.timemark);
+            if (expected && at !== undefined) emit(Math.min(100, Math.floor((at / expected) * 1000) / 10));
+          });
+          command.on("end", () => emit(100));
+        }
+
+        command.on("end", () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        });
+        command.on("error", (error: Error, _stdout: string | null, stderr: string | null) => {
+          signal?.removeEventListener("abort", onAbort);
+          if (aborted || signal?.aborted) return reject(signal?.reason);
+          reject(classify(error, splitLines(stderr ?? ""), input, output, job.needs));
+        });
+        signal?.addEventListener("abort", onAbort, { once: true });
+        command.run();
+      }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+const UNREADABLE_PATTERNS = [
+  /Invalid data found when processing input/i,
+  /moov atom not found/i,
+  /could not find codec parameters/i,
+  /Unknown input format/i,
+  /does not contain any stream/i,
+  /EBML header parsing failed/i,
+  /no decoder found|Decoder \(codec .*\) not found/i,
+  /Failed to open codec in avformat_find_stream_info/i,
+];
+
+function classify(error: Error, lines: string[], input: string, output: string, needs: "video" | "audio"): MediaError {
+  const message = error.message;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT" || /Cannot find ffmpeg/.test(message)) {
+    return mediaError(PermanentError, "ffmpeg is not installed (or FFMPEG_PATH is wrong)", lines);
+  }
+  const killed = /killed with signal (\w+)/.exec(message);
+  if (killed) return mediaError(TransientError, `ffmpeg was killed by ${killed[1]}`, lines);
+  const missing = lines.map((l) => /Unknown encoder '([^']+)'|No such filter: '([^']+)'|Requested output format '([^']+)' is not/.exec(l)).find((m) => m);
+  if (missing) {
+    const [, encoder, filter, muxer] = missing;
+    const what = encoder ? `${encoder} encoder` : filter ? `${filter} filter` : `${muxer} format`;
+    return mediaError(PermanentError, `this ffmpeg has no ${what}`, lines);
+  }
+  const problem = inputProblem(lines, input);
+  if (problem) return problem;
+  if (lines.some((l) => /matches no streams/i.test(l))) return mediaError(PermanentError, `the file has no ${needs} track`, lines);
+  const aboutOutput = lines.filter((l) => l.includes(output));
+  if (aboutOutput.some((l) => /No such file or directory/i.test(l))) return mediaError(PermanentError, "the output folder does not exist", lines);
+  if (aboutOutput.some((l) => /Permission denied/i.test(l))) return mediaError(PermanentError, "cannot write to the output folder (permission denied)", lines);
+  if (lines.some((l) => /No space left on device/i.test(l))) return mediaError(TransientError, "no space left on device while writing", lines);
+  if (!/exited with code/.test(message)) return mediaError(TransientError, `ffmpeg failed: ${firstLine(message)}`, lines);
+  return mediaError(TransientError, `ffmpeg failed: ${errorLine(lines) ?? firstLine(message)}`, lines);
+}
+
+/** The line of stderr that best says what went wrong: the last that sounds like an error, else the last that is not noise. */
+function errorLine(lines: string[]): string | undefined {
+  const candidates = lines.filter((l) => !isProgressLine(l) && !/^Conversion failed!?$/i.test(l) && !/^video:\d+kB /.test(l));
+  const line = candidates.findLast((l) => /error|could not|cannot|invalid|failed|unable|not found|denied|unsupported|too /i.test(l)) ?? candidates.at(-1);
+  return line === undefined ? undefined : clip(line);
+}
+
+/** A problem with the input file itself (missing, unreadable, not media), or undefined. */
+function inputProblem(lines: string[], input: string): MediaError | undefined {
+  const aboutInput = lines.filter((l) => l.includes(input));
+  if (aboutInput.some((l) => /No such file or directory/i.test(l))) return mediaError(PermanentError, "source file not found", lines);
+  if (aboutInput.some((l) => /Permission denied/i.test(l))) return mediaError(PermanentError, "source file is not readable (permission denied)", lines);
+  if (aboutInput.some((l) => /Is a directory/i.test(l))) return mediaError(PermanentError, "source is a directory", lines);
+  if (lines.some((l) => UNREADABLE_PATTERNS.some((p) => p.test(l)))) return mediaError(PermanentError, UNREADABLE, lines);
+  return undefined;
+}
+
+function mediaError(Kind: typeof PermanentError | typeof TransientError, message: string, lines: string[]): MediaError {
+  const error: MediaError = new Kind(message);
+  // Progress lines are noise in a log; keep the last one, for where ffmpeg got to.
+  const lastProgress = lines.findLastIndex(isProgressLine);
+  const kept = lines.filter((l, i) => !isProgressLine(l) || i === lastProgress);
+  const detail = kept.slice(-DETAIL_LINES).join("\n");
+  if (detail) error.detail = detail;
+  return error;
+}
+
+// ---------------------------------------------------------------------------------------
+// Small helpers
+
+/** An input path as ffmpeg must see it: absolute, and never taken for a protocol ("x:y.mp4"). */
+function inputArg(file: string): string {
+  return `file:${path.resolve(file)}`;
+}
+
+function seconds(s: number): string {
+  return String(Math.round(s * 1000) / 1000);
+}
+
+function splitLines(text: string | undefined | null): string[] {
+  return (text ?? "").split(/\r\n|\r|\n/).map((l) => l.trimEnd()).filter((l) => l.trim() !== "");
+}
+
+function isProgressLine(line: string): boolean {
+  return /^\s*(frame|size)=/.test(line);
+}
+
+function firstLine(text: string): string {
+  return clip(text.split("\n")[0] ?? "");
+}
+
+function clip(text: string): string {
+  const t = text.trim();
+  return t.length > 200 ? `${t.slice(0, 199)}…` : t;
+}
+
+function timemarkSeconds(mark: string | undefined): number | undefined {
+  const m = /^(-)?(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(mark ?? "");
+  if (!m) return undefined;
+  if (m[1]) return 0;
+  return Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+}
+
+function ratio(value: string | undefined, sep: string): number | undefined {
+  if (!value) return undefined;
+  const [a, b] = value.split(sep).map(Number);
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || a <= 0 || b <= 0) return undefined;
+  return a / b;
+}
+
+function num(value: string | number | undefined): number | undefined {
+  if (value === undefined || value === "" || value === "N/A") return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}

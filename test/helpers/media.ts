@@ -1,0 +1,49 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+
+/**
+ * Test media made on the spot (no binary fixtures in the repository): ffmpeg's lavfi
+ * sources for video and sound, a hand-written PDF.
+ */
+export function makeVideo(file: string, seconds = 3, size = "640x360", withAudio = true): string {
+  const audio = withAudio ? ["-f", "lavfi", "-i", `sine=frequency=440:duration=${seconds}`] : [];
+  execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", `testsrc=duration=${seconds}:size=${size}:rate=25`, ...audio,
+    "-c:v", "libx264", "-pix_fmt", "yuv420p", ...(withAudio ? ["-c:a", "aac"] : []), "-shortest", file]);
+  return file;
+}
+
+export function makeWav(file: string, seconds = 2): string {
+  execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", `sine=frequency=440:duration=${seconds}`, file]);
+  return file;
+}
+
+/** A one-page (or more) PDF with a line of text per page, with a correct xref table. */
+export function makePdf(file: string, pages: string[] = ["Hello from offline-jobs"]): string {
+  const objects: string[] = [];
+  const kids = pages.map((_, i) => `${3 + i * 2} 0 R`).join(" ");
+  objects.push("<< /Type /Catalog /Pages 2 0 R >>");
+  objects.push(`<< /Type /Pages /Kids [${kids}] /Count ${pages.length} >>`);
+  const fontRef = 3 + pages.length * 2;
+  pages.forEach((text, i) => {
+    const stream = `BT /F1 24 Tf 72 720 Td (${text.replace(/[()\\]/g, "\\$&")}) Tj ET`;
+    objects.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${4 + i * 2} 0 R /Resources << /Font << /F1 ${fontRef} 0 R >> >> >>`);
+    objects.push(`<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`);
+  });
+  objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
+  let body = "%PDF-1.4\n";
+  const offsets: number[] = [];
+  objects.forEach((object, i) => {
+    offsets.push(Buffer.byteLength(body));
+    body += `${i + 1} 0 obj\n${object}\nendobj\n`;
+  });
+  const xref = Buffer.byteLength(body);
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
+  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  fs.writeFileSync(file, body);
+  return file;
+}
+
+/** ffprobe's view of a file: streams and format. */
+export function ffprobe(file: string): { streams: Array<Record<string, any>>; format: Record<string, any> } {
+  return JSON.parse(execFileSync("ffprobe", ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", file], { encoding: "utf8" }));
+}
