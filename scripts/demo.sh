@@ -21,7 +21,7 @@ cd "$ROOT"
 # The demo uses its own config and database, whatever the caller's environment says.
 unset OFFLINE_JOBS_CONFIG OFFLINE_JOBS_DATABASE_URL
 
-SECTIONS=(noop command application)
+SECTIONS=(noop command media downloads application)
 
 SERVER_URL=${OFFLINE_JOBS_DEMO_SERVER_URL:-mysql://root@127.0.0.1:3306}
 SERVER_URL=${SERVER_URL%/}
@@ -112,8 +112,11 @@ write_config() {
   "lockDir": "./locks",
   "maxJobs": 2,
   "leaseSeconds": 30,
-  "paths": { "readRoots": ["./files"], "writeRoots": ["./out"] },
+  "paths": { "readRoots": ["./files"], "writeRoots": ["./out", "./downloads"] },
+  "downloads": { "dir": "./downloads", "baseUrl": "https://example.org/downloads/", "ttlHours": 72 },
+  "previews": { "outputDir": "./out/previews" },
   "commands": {
+    "zip-file": { "argv": ["zip", "-j", "-q", "{output}", "{file}"], "timeoutSeconds": 60, "pathArgs": { "file": "read" } },
     "hello": { "argv": ["echo", "hello", "{name}"], "timeoutSeconds": 10 },
     "checksum": { "argv": ["sha256sum", "{file}"], "timeoutSeconds": 60, "pathArgs": { "file": "read" } }
   },
@@ -157,6 +160,42 @@ demo_command() {
     echo "demo: the second add with --code greeting-42 made job $LAST_REF instead of returning job $first" >&2
     exit 1
   fi
+}
+
+demo_media() {
+  heading "create_previews and create_alternative_file: media the demo makes itself"
+  node --input-type=module -e '
+    import sharp from "sharp";
+    const [dir] = process.argv.slice(1);
+    // A photo-like 3000x2000 JPEG with EXIF orientation 6 (shown portrait), and a PNG with alpha.
+    await sharp({ create: { width: 3000, height: 2000, channels: 3, noise: { type: "gaussian", mean: 128, sigma: 40 } } })
+      .jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toFile(`${dir}/photo.jpg`);
+    await sharp({ create: { width: 400, height: 300, channels: 4, background: { r: 200, g: 30, b: 30, alpha: 0.5 } } }).png().toFile(`${dir}/logo.png`);
+  ' "$FILES"
+  ffmpeg -v error -y -f lavfi -i testsrc=duration=4:size=1280x720:rate=25 -f lavfi -i sine=frequency=440:duration=4 \
+    -c:v libx264 -pix_fmt yuv420p -c:a aac -shortest "$FILES/clip.mp4"
+  ffmpeg -v error -y -f lavfi -i sine=frequency=330:duration=3 "$FILES/tone.wav"
+  printf '%s\n' '%PDF-1.4' '1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj' \
+    '2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj' \
+    '3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >> endobj' \
+    'trailer << /Root 1 0 R >>' '%%EOF' >"$FILES/blank.pdf"
+  cp "$FILES/photo.jpg" "$FILES/photo-named-like-a.pdf"
+  enqueue complete create_previews --data "{\"source\": \"$FILES/photo.jpg\"}" --priority 1
+  enqueue complete create_previews --data "{\"source\": \"$FILES/clip.mp4\"}"
+  enqueue complete create_previews --data "{\"source\": \"$FILES/tone.wav\"}"
+  enqueue complete create_previews --data "{\"source\": \"$FILES/blank.pdf\", \"sizes\": [\"thm\"]}"
+  # The content decides, not the name: this is previewed as the JPEG it is.
+  enqueue complete create_previews --data "{\"source\": \"$FILES/photo-named-like-a.pdf\", \"sizes\": [\"thm\"]}"
+  # Outside paths.readRoots: refused before anything is read.
+  enqueue failed create_previews --data '{"source": "/etc/passwd"}'
+  enqueue complete create_alternative_file --data "{\"source\": \"$FILES/logo.png\", \"output\": \"$WORK/out/logo.webp\", \"transform\": {\"format\": \"webp\", \"width\": 200}}"
+}
+
+demo_downloads() {
+  heading "create_download_file: a command template writes a file for a user to download"
+  enqueue complete create_download_file --data "{\"command\": \"zip-file\", \"args\": {\"file\": \"$FILES/photo.jpg\"}, \"output\": \"photo.zip\"}" \
+    --user alice --success-text 'Your download is ready, {user}: {url}'
+  DOWNLOAD_REF=$LAST_REF
 }
 
 demo_application() {
@@ -207,6 +246,9 @@ oj_shown stats
 heading "show one command job"
 oj_shown show "$CHECKSUM_REF"
 
+heading "show the download job: its notice carries the URL"
+oj_shown show "$DOWNLOAD_REF" --json
+
 heading "check"
 # Every job ended as expected, and the checksum job's log holds the file's real checksum.
 oj list --json --limit 1000 | node -e '
@@ -227,6 +269,8 @@ if ! oj show "$CHECKSUM_REF" | grep -q "$sum"; then
   exit 1
 fi
 echo "job $CHECKSUM_REF logged the file's checksum $sum"
+echo "previews written:"
+ls -l "$OUT/previews"
 
 heading "done"
 echo "The jobs stay in $DATABASE for a look, e.g.:"
