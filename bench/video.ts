@@ -18,7 +18,8 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
-import { makeVideoClip, probeMedia } from "../src/media/ffmpeg.js";
+import { makeVideoClip } from "../src/media/ffmpeg.js";
+import { probeMedia } from "../src/media/ffprobe.js";
 
 const run = promisify(execFile);
 const RUNS = 3;

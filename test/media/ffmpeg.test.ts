@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, test } from "node:test";
 import { PermanentError } from "../../src/errors.js";
-import { extractPosterFrame, makeAudioPreview, makeVideoClip, makeWaveform, probeMedia } from "../../src/media/ffmpeg.js";
+import { extractPosterFrame, makeAudioPreview, makeVideoClip, makeWaveform } from "../../src/media/ffmpeg.js";
+import { probeMedia } from "../../src/media/ffprobe.js";
 
 const run = promisify(execFile);
 let dir: string;
@@ -213,9 +214,11 @@ test("aborting makeVideoClip kills ffmpeg and leaves nothing behind", async () =
 test("importing the module (and probing) does not load fluent-ffmpeg", async () => {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const moduleUrl = new URL(`file://${path.join(here, "../../src/media/ffmpeg.js")}`).href;
+  const probeUrl = new URL(`file://${path.join(here, "../../src/media/ffprobe.js")}`).href;
   const script = `
     const m = await import(${JSON.stringify(moduleUrl)});
-    await m.probeMedia(${JSON.stringify(file("sound.wav"))});
+    const probe = await import(${JSON.stringify(probeUrl)});
+    await probe.probeMedia(${JSON.stringify(file("sound.wav"))});
     const { createRequire } = await import("node:module");
     const cache = createRequire(import.meta.url).cache;
     const loaded = () => Object.keys(cache).some((k) => k.includes("fluent-ffmpeg"));
