@@ -89,6 +89,31 @@ export const previewsSchema = z
   })
   .strict();
 
+/** extract_text (DESIGN §6, issue 4). */
+export const extractTextSchema = z
+  .object({
+    maxChars: z.number().int().min(1).max(100_000_000).default(1_000_000),
+    /** How long a short excerpt in the result is. */
+    excerptChars: z.number().int().min(0).max(10_000).default(200),
+    sink: z
+      .object({
+        /**
+         * Where the text goes: one statement with named parameters :text, :resource, :field,
+         * :ref, run with parameters on the job table's pool, e.g. an UPDATE of the
+         * application's field table.
+         */
+        sql: z
+          .string()
+          .min(1)
+          .refine((sql) => [...sql.matchAll(/:([A-Za-z_]\w*)/g)].every((m) => ["text", "resource", "field", "ref"].includes(m[1]!)), {
+            message: "may use only the named parameters :text, :resource, :field and :ref",
+          }),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     database: z
@@ -133,7 +158,7 @@ export const configSchema = z
     logMaxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
     // Sections read by the handlers and services that own them; each validates its own.
     previews: previewsSchema.default(() => previewsSchema.parse({})),
-    extractText: z.record(z.string(), z.unknown()).optional(),
+    extractText: extractTextSchema.default(() => extractTextSchema.parse({})),
     notify: z.record(z.string(), z.unknown()).optional(),
     metrics: z.record(z.string(), z.unknown()).optional(),
     maintenance: z.union([z.boolean(), z.string()]).optional(),

@@ -57,6 +57,11 @@ export interface JobContext {
   };
   /** Runs argv (no shell) in its own process group, killed whole at timeout and on abort. */
   exec(argv: string[], options?: ExecOptions): Promise<SubprocessResult>;
+  /**
+   * Runs extractText.sink.sql with these values as its named parameters; undefined when the
+   * config has no sink. Returns the rows affected.
+   */
+  writeTextSink?(values: { text: string; resource: string | number | null; field: string | number | null }): Promise<number>;
 }
 
 export type JobResult = Record<string, unknown>;

@@ -4,7 +4,9 @@ import { errorMessage, PermanentError, TransientError } from "../errors.js";
 import type { JobContext } from "../handlers/handler.js";
 import type { Registry } from "../handlers/registry.js";
 import type { ClaimedJob } from "../queue/claim.js";
+import type { Database } from "../queue/db.js";
 import type { Outcome } from "../queue/finish.js";
+import { writeTextSink } from "../queue/text-sink.js";
 import { backoffSeconds } from "./backoff.js";
 import { JobLog } from "./job-log.js";
 import { renderNotice } from "./notice.js";
@@ -34,6 +36,8 @@ export interface ExecuteDeps {
   config: Config;
   registry: Registry;
   workerId: string;
+  /** For the text sink; absent in contexts without a database. */
+  db?: Database;
 }
 
 /**
@@ -136,6 +140,7 @@ function makeContext(
   progress: (percent: number) => void,
 ): JobContext {
   const { paths } = deps.config;
+  const sink = deps.config.extractText.sink?.sql;
   return {
     ref: job.ref,
     type: job.type,
@@ -151,6 +156,7 @@ function makeContext(
       writable: (p) => resolveInside(p, paths.writeRoots, "output"),
     },
     exec: (argv, options = {}) => runSubprocess(argv, { ...options, signal, log }),
+    writeTextSink: sink && deps.db ? (values) => writeTextSink(deps.db!, sink, { ...values, ref: job.ref }) : undefined,
   };
 }
 
