@@ -17,12 +17,11 @@ const env = useTestEnvironment("oj-downloads-", () => {
   config = writeConfig(env.dir, {
     database: { url: env.db.url },
     lockDir: path.join(env.dir, "locks"),
-    paths: { readRoots: [inbox], writeRoots: [downloads, path.join(env.dir, "out")] },
+    paths: { readRoots: [inbox], writeRoots: [downloads] },
     downloads: { dir: downloads, baseUrl: "https://example.org/dl/", ttlHours: 72 },
-    types: { create_download_file: { maxAttempts: 1 }, create_alternative_file: { maxAttempts: 1 } },
+    types: { create_download_file: { maxAttempts: 1 } },
     commands: {
       copy: { argv: ["cp", "{file}", "{output}"], pathArgs: { file: "read" } },
-      convert: { argv: ["cp", "{source}", "{output}"] },
       broken: { argv: ["sh", "-c", 'echo partial > "$0"; exit 2', "{output}"] },
     },
   });
@@ -65,23 +64,6 @@ test("create_download_file: a failing command fails the job and leaves no partia
   assert.equal(row.status, "failed");
   assert.equal(row.error, 'command "broken" exited with code 2');
   assert.equal(fs.readdirSync(downloads).length, before, "the partial output was removed");
-});
-
-test("create_alternative_file with a command template writes the output through a temporary name", async () => {
-  const output = path.join(env.dir, "out", "alt", "report-copy.csv");
-  const { row, result } = await runJob("create_alternative_file", { source: path.join(inbox, "report.csv"), output, command: "convert" });
-  assert.equal(row.status, "complete", row.error);
-  assert.deepEqual({ path: result.path, bytes: result.bytes }, { path: output, bytes: 14 });
-  assert.deepEqual(fs.readdirSync(path.dirname(output)), ["report-copy.csv"]);
-});
-
-test("create_alternative_file refuses an output outside the write roots and a missing source", async () => {
-  const outside = await runJob("create_alternative_file", { source: path.join(inbox, "report.csv"), output: "/tmp/elsewhere.csv", command: "convert" });
-  assert.equal(outside.row.status, "failed");
-  assert.equal(outside.row.error, 'the output "/tmp/elsewhere.csv" is outside the allowed roots');
-  const missing = await runJob("create_alternative_file", { source: path.join(inbox, "nope.csv"), output: path.join(env.dir, "out", "x.csv"), command: "convert" });
-  assert.equal(missing.row.status, "failed");
-  assert.equal(missing.row.error, `source file not found: ${path.join(fs.realpathSync(inbox), "nope.csv")}`);
 });
 
 test("downloads older than downloads.ttlHours are removed by the next run; other files are left alone", async () => {
