@@ -54,6 +54,11 @@ export interface JobContext {
     readable(p: string): Promise<string>;
     /** Same for outputs, under paths.writeRoots; the file itself need not exist. */
     writable(p: string): Promise<string>;
+    /**
+     * For deletion, under paths.writeRoots: the parent is resolved (symlinks too), the last
+     * component is not followed (a symlink is itself the thing deleted); never a root itself.
+     */
+    deletable(p: string): Promise<string>;
   };
   /** Runs argv (no shell) in its own process group, killed whole at timeout and on abort. */
   exec(argv: string[], options?: ExecOptions): Promise<SubprocessResult>;

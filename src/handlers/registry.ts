@@ -7,10 +7,11 @@ import command from "./command.js";
 import createAlternativeFile from "./create-alternative-file.js";
 import createDownloadFile from "./create-download-file.js";
 import createPreviews from "./create-previews.js";
+import deleteFile from "./delete-file.js";
 import noop from "./noop.js";
 
 /** The built-in job types. Adding one is one file plus one line here. */
-const BUILT_IN: Handler<any>[] = [noop, command, createPreviews, createAlternativeFile, createDownloadFile];
+const BUILT_IN: Handler<any>[] = [noop, command, createPreviews, createAlternativeFile, createDownloadFile, deleteFile];
 
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
 

@@ -10,7 +10,7 @@ import { writeTextSink } from "../queue/text-sink.js";
 import { backoffSeconds } from "./backoff.js";
 import { JobLog } from "./job-log.js";
 import { renderNotice } from "./notice.js";
-import { resolveInside } from "./path-guard.js";
+import { resolveDeletable, resolveInside } from "./path-guard.js";
 import { runSubprocess } from "./subprocess.js";
 
 /** Room for a handler to kill its subprocesses and report its own timeout first. */
@@ -154,6 +154,7 @@ function makeContext(
     paths: {
       readable: (p) => resolveInside(p, paths.readRoots, "source"),
       writable: (p) => resolveInside(p, paths.writeRoots, "output"),
+      deletable: (p) => resolveDeletable(p, paths.writeRoots),
     },
     exec: (argv, options = {}) => runSubprocess(argv, { ...options, signal, log }),
     writeTextSink: sink && deps.db ? (values) => writeTextSink(deps.db!, sink, { ...values, ref: job.ref }) : undefined,

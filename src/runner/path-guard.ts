@@ -38,3 +38,30 @@ async function realpathAllowMissing(absolute: string): Promise<string> {
     }
   }
 }
+
+/**
+ * For deletion: the path's last component is never followed (a symlink is deleted, not its
+ * target), so only its parent folder is resolved, symlinks included, and the path must then
+ * lie strictly under a root. A root itself, or a folder holding one, is refused, and so is any
+ * `..` segment. Returns the resolved parent joined with the last component as given.
+ */
+export async function resolveDeletable(candidate: string, roots: string[]): Promise<string> {
+  if (typeof candidate !== "string" || candidate.length === 0) throw new PermanentError("the path to delete is empty");
+  if (candidate.includes("\0")) throw new PermanentError("the path to delete contains a NUL character");
+  const shown = JSON.stringify(candidate);
+  if (!path.isAbsolute(candidate)) throw new PermanentError(`the path to delete ${shown} is not absolute`);
+  if (candidate.split(path.sep).includes("..")) throw new PermanentError(`the path to delete ${shown} contains a ".." segment`);
+  if (roots.length === 0) throw new PermanentError("no paths.writeRoots are configured, so nothing may be deleted");
+  const absolute = path.resolve(candidate);
+  const target = path.join(await realpathAllowMissing(path.dirname(absolute)), path.basename(absolute));
+  const realRoots = await Promise.all(roots.map((root) => fs.realpath(root).catch(() => path.resolve(root))));
+  if (realRoots.some((root) => root === target || isUnder(root, target))) {
+    throw new PermanentError(`the path to delete ${shown} is an allowed root or holds one; a root is never deleted`);
+  }
+  if (realRoots.some((root) => isUnder(target, root))) return target;
+  throw new PermanentError(`the path to delete ${shown} is outside the allowed roots`);
+}
+
+function isUnder(child: string, parent: string): boolean {
+  return child !== parent && child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+}
