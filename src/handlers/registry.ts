@@ -8,10 +8,11 @@ import createAlternativeFile from "./create-alternative-file.js";
 import createDownloadFile from "./create-download-file.js";
 import createPreviews from "./create-previews.js";
 import deleteFile from "./delete-file.js";
+import extractText from "./extract-text.js";
 import noop from "./noop.js";
 
 /** The built-in job types. Adding one is one file plus one line here. */
-const BUILT_IN: Handler<any>[] = [noop, command, createPreviews, createAlternativeFile, createDownloadFile, deleteFile];
+const BUILT_IN: Handler<any>[] = [noop, command, createPreviews, createAlternativeFile, createDownloadFile, deleteFile, extractText];
 
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
