@@ -89,6 +89,19 @@ export const previewsSchema = z
   })
   .strict();
 
+/**
+ * Named ffmpeg output presets for create_alternative_file's video and audio transcodes: the
+ * output options (the config is trusted; job rows only name a preset) and the muxer.
+ */
+export const ffmpegPresetSchema = z
+  .object({
+    args: z.array(z.string()).max(200),
+    format: z.string().regex(/^[a-z0-9_]+$/, "an ffmpeg muxer name such as mp4, webm, ogg, mp3"),
+    /** The track the source must have. */
+    needs: z.enum(["video", "audio"]).default("video"),
+  })
+  .strict();
+
 /** extract_text (DESIGN §6, issue 4). */
 export const extractTextSchema = z
   .object({
@@ -158,6 +171,7 @@ export const configSchema = z
     logMaxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
     // Sections read by the handlers and services that own them; each validates its own.
     previews: previewsSchema.default(() => previewsSchema.parse({})),
+    ffmpegPresets: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "preset names use letters, digits, _ . -"), ffmpegPresetSchema).default({}),
     extractText: extractTextSchema.default(() => extractTextSchema.parse({})),
     notify: z.record(z.string(), z.unknown()).optional(),
     metrics: z.record(z.string(), z.unknown()).optional(),

@@ -4,6 +4,8 @@ import path from "node:path";
 import { z } from "zod";
 import { PermanentError } from "../errors.js";
 import { detectType } from "../media/detect.js";
+import { transcode } from "../media/ffmpeg.js";
+import { probeMedia } from "../media/ffprobe.js";
 import { convertImage } from "../media/image.js";
 import { runTemplate, templateTimeout } from "./command-template.js";
 import { defineHandler } from "./handler.js";
@@ -20,8 +22,8 @@ const transformSchema = z
 
 /**
  * Source → an alternative file (DESIGN §6): a built-in image transform (format, size,
- * quality; sharp) or a command template from the config that reads {source} and writes
- * {output}. Either way the output is written under a temporary name and renamed when whole.
+ * quality; sharp), a video/audio transcode with one of the config's ffmpegPresets, or a
+ * command template from the config that reads {source} and writes {output}. Either way the output is written under a temporary name and renamed when whole.
  */
 export default defineHandler({
   name: "create_alternative_file",
@@ -32,10 +34,12 @@ export default defineHandler({
       output: z.string().min(1).max(4096),
       transform: transformSchema.optional(),
       command: z.string().min(1).max(100).optional(),
+      /** A video or audio transcode: the name of one of the config's ffmpegPresets. */
+      preset: z.string().min(1).max(64).optional(),
       args: z.record(z.string(), z.union([z.string().max(65_536), z.number(), z.boolean()])).default({}),
     })
     .strict()
-    .refine((d) => (d.transform === undefined) !== (d.command === undefined), "give either transform or command"),
+    .refine((d) => [d.transform, d.command, d.preset].filter((x) => x !== undefined).length === 1, "give one of transform, command or preset"),
   defaults: { timeoutSeconds: 3600 },
   jobTimeoutSeconds: (data, config) => templateTimeout(config.commands, data.command),
   async run(context, data) {
@@ -53,6 +57,13 @@ export default defineHandler({
           background: previews.background,
           pixelLimit: Math.round(previews.maxMegapixels * 1e6),
         });
+      } else if (data.preset !== undefined) {
+        const presets = context.config.ffmpegPresets;
+        const preset = Object.hasOwn(presets, data.preset) ? presets[data.preset]! : undefined;
+        if (!preset) throw new PermanentError(`unknown ffmpeg preset "${data.preset}": the config defines ${Object.keys(presets).join(", ") || "none"}`);
+        // Probe first: it refuses what is not media (ffmpeg alone would read a text file as ANSI art).
+        const media = await probeMedia(source, context.signal);
+        await transcode(source, temporary, preset, (percent) => context.progress(percent), context.signal, media.duration ?? 0);
       } else {
         await runTemplate(context, data.command!, { ...data.args, source, output: temporary });
       }

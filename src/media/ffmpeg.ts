@@ -130,6 +130,23 @@ export async function makeWaveform(file: string, outFile: string, options: { wid
   });
 }
 
+/**
+ * A transcode with a preset from the config (create_alternative_file): its output options,
+ * then its muxer. `needs` says which track the source must have. Progress as makeVideoClip.
+ */
+export async function transcode(
+  file: string,
+  outFile: string,
+  preset: { args: string[]; format: string; needs: "video" | "audio" },
+  onProgress: (percent: number) => void,
+  signal?: AbortSignal,
+  durationHint?: number,
+): Promise<void> {
+  signal?.throwIfAborted();
+  const duration = await knownDuration(file, signal, durationHint);
+  await produce({ file, outFile, signal, needs: preset.needs, expectedSeconds: duration, onProgress, inputOptions: [], outputOptions: [...preset.args, "-f", preset.format] });
+}
+
 /** The hint when there is one (0 or less: unknown, no second probe); else probe for it. */
 async function knownDuration(file: string, signal: AbortSignal | undefined, hint: number | undefined): Promise<number | undefined> {
   if (hint !== undefined) return Number.isFinite(hint) && hint > 0 ? hint : undefined;

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import sharp from "sharp";
 import { runCli, writeConfig } from "../helpers/cli.js";
 import { useTestEnvironment } from "../helpers/environment.js";
+import { ffprobe, makeWav } from "../helpers/media.js";
 
 let config: string;
 let inbox: string;
@@ -15,6 +16,7 @@ const env = useTestEnvironment("oj-alternative-", async () => {
   out = path.join(env.dir, "out");
   fs.mkdirSync(inbox);
   fs.writeFileSync(path.join(inbox, "report.csv"), "id,name\n1,Ann\n");
+  makeWav(path.join(inbox, "tone.wav"), 2);
   // A 1200×800 PNG whose left half is transparent.
   const half = Buffer.alloc(1200 * 800 * 4);
   for (let i = 0; i < 1200 * 800; i++) if (i % 1200 >= 600) half.writeUInt32BE(0x2060a0ff, i * 4);
@@ -26,6 +28,7 @@ const env = useTestEnvironment("oj-alternative-", async () => {
     previews: { background: "#ff0000" },
     types: { create_alternative_file: { maxAttempts: 1 } },
     commands: { convert: { argv: ["cp", "{source}", "{output}"] } },
+    ffmpegPresets: { "ogg-voice": { args: ["-map", "0:a:0", "-c:a", "libvorbis", "-b:a", "64k"], format: "ogg", needs: "audio" } },
   });
 });
 
@@ -59,7 +62,21 @@ test("a transform to WebP keeps transparency and never enlarges", async () => {
 test("job_data must give either a transform or a command", async () => {
   const { row } = await runJob({ source: path.join(inbox, "logo.png"), output: path.join(out, "x.png") });
   assert.equal(row.status, "failed");
-  assert.match(row.error, /give either transform or command/);
+  assert.match(row.error, /give one of transform, command or preset/);
+});
+
+test("a preset from the config transcodes audio or video through ffmpeg", async () => {
+  const output = path.join(out, "tone.ogg");
+  const { row, result } = await runJob({ source: path.join(inbox, "tone.wav"), output, preset: "ogg-voice" });
+  assert.equal(row.status, "complete", row.error);
+  assert.equal(result.path, output);
+  const probe = ffprobe(output);
+  assert.equal(probe.streams[0]!.codec_name, "vorbis");
+  assert.ok(Math.abs(Number(probe.format.duration) - 2) < 0.2, `duration ${probe.format.duration}`);
+  const unknown = await runJob({ source: path.join(inbox, "tone.wav"), output: path.join(out, "x.ogg"), preset: "flac-hifi" });
+  assert.equal(unknown.row.error, 'unknown ffmpeg preset "flac-hifi": the config defines ogg-voice');
+  const notMedia = await runJob({ source: path.join(inbox, "report.csv"), output: path.join(out, "y.ogg"), preset: "ogg-voice" });
+  assert.equal(notMedia.row.error, "not an image or video ffmpeg can read");
 });
 
 test("a command template writes the output through a temporary name", async () => {
