@@ -196,6 +196,9 @@ demo_downloads() {
   enqueue complete create_download_file --data "{\"command\": \"zip-file\", \"args\": {\"file\": \"$FILES/photo.jpg\"}, \"output\": \"photo.zip\"}" \
     --user alice --success-text 'Your download is ready, {user}: {url}'
   DOWNLOAD_REF=$LAST_REF
+  heading "collection_download: files streamed into one zip; a missing one is reported, not fatal"
+  enqueue complete collection_download --data "{\"files\": [{\"path\": \"$FILES/photo.jpg\"}, {\"path\": \"$FILES/tone.wav\", \"name\": \"sounds/tone.wav\"}, {\"path\": \"$FILES/report.txt\", \"name\": \"../../etc/report.txt\"}, {\"path\": \"$FILES/gone.txt\"}], \"name\": \"collection-12\", \"manifest\": true}" \
+    --user alice --priority 1 --success-text 'Your collection is ready: {url}'
 }
 
 demo_application() {

@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { FatalError } from "../errors.js";
 import type { Config, TypeOptions } from "../config/schema.js";
 import type { Handler } from "./handler.js";
+import collectionDownload from "./collection-download.js";
 import command from "./command.js";
 import createAlternativeFile from "./create-alternative-file.js";
 import createDownloadFile from "./create-download-file.js";
@@ -12,7 +13,7 @@ import extractText from "./extract-text.js";
 import noop from "./noop.js";
 
 /** The built-in job types. Adding one is one file plus one line here. */
-const BUILT_IN: Handler<any>[] = [noop, command, createPreviews, createAlternativeFile, createDownloadFile, deleteFile, extractText];
+const BUILT_IN: Handler<any>[] = [noop, command, createPreviews, createAlternativeFile, createDownloadFile, collectionDownload, deleteFile, extractText];
 
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
