@@ -65,19 +65,8 @@ export async function makeVideoClip(
   signal?: AbortSignal,
   durationHint?: number,
 ): Promise<void> {
-  signal?.throwIfAborted();
-  const duration = await knownDuration(file, signal, durationHint);
   const w = Math.max(2, Math.floor(options.maxWidth));
-  await produce({
-    file,
-    outFile,
-    signal,
-    needs: "video",
-    expectedSeconds: Math.min(duration ?? options.maxSeconds, options.maxSeconds),
-    onProgress,
-    inputOptions: [],
-    outputOptions: videoClipOutputOptions({ ...options, maxWidth: w }),
-  });
+  await encode({ file, outFile, signal, needs: "video", onProgress, outputOptions: videoClipOutputOptions({ ...options, maxWidth: w }) }, options.maxSeconds, durationHint);
 }
 
 /** The output options of makeVideoClip, in order (the benchmark runs the same line by hand). */
@@ -100,18 +89,8 @@ export async function makeAudioPreview(
   signal?: AbortSignal,
   durationHint?: number,
 ): Promise<void> {
-  signal?.throwIfAborted();
-  const duration = await knownDuration(file, signal, durationHint);
-  await produce({
-    file,
-    outFile,
-    signal,
-    needs: "audio",
-    expectedSeconds: Math.min(duration ?? options.maxSeconds, options.maxSeconds),
-    onProgress,
-    inputOptions: [],
-    outputOptions: ["-map", "0:a:0", "-vn", "-sn", "-dn", "-t", seconds(options.maxSeconds), "-c:a", "libmp3lame", "-b:a", options.bitrate, "-map_metadata", "-1", "-f", "mp3"],
-  });
+  const outputOptions = ["-map", "0:a:0", "-vn", "-sn", "-dn", "-t", seconds(options.maxSeconds), "-c:a", "libmp3lame", "-b:a", options.bitrate, "-map_metadata", "-1", "-f", "mp3"];
+  await encode({ file, outFile, signal, needs: "audio", onProgress, outputOptions }, options.maxSeconds, durationHint);
 }
 
 /** A PNG of the whole audio track's waveform (showwavespic), width × height, transparent background. */
@@ -142,9 +121,18 @@ export async function transcode(
   signal?: AbortSignal,
   durationHint?: number,
 ): Promise<void> {
-  signal?.throwIfAborted();
-  const duration = await knownDuration(file, signal, durationHint);
-  await produce({ file, outFile, signal, needs: preset.needs, expectedSeconds: duration, onProgress, inputOptions: [], outputOptions: [...preset.args, "-f", preset.format] });
+  await encode({ file, outFile, signal, needs: preset.needs, onProgress, outputOptions: [...preset.args, "-f", preset.format] }, undefined, durationHint);
+}
+
+/**
+ * An encode whose progress runs against the source's duration (at most `maxSeconds` of it):
+ * the duration comes from the hint, else from a probe.
+ */
+async function encode(job: Omit<FfmpegJob, "expectedSeconds" | "inputOptions">, maxSeconds: number | undefined, durationHint: number | undefined): Promise<void> {
+  job.signal?.throwIfAborted();
+  const duration = await knownDuration(job.file, job.signal, durationHint);
+  const expectedSeconds = maxSeconds === undefined ? duration : Math.min(duration ?? maxSeconds, maxSeconds);
+  await produce({ ...job, inputOptions: [], expectedSeconds });
 }
 
 /** The hint when there is one (0 or less: unknown, no second probe); else probe for it. */
