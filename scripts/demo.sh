@@ -21,7 +21,7 @@ cd "$ROOT"
 # The demo uses its own config and database, whatever the caller's environment says.
 unset OFFLINE_JOBS_CONFIG OFFLINE_JOBS_DATABASE_URL
 
-SECTIONS=(noop command media downloads application)
+SECTIONS=(noop command media downloads files application)
 
 SERVER_URL=${OFFLINE_JOBS_DEMO_SERVER_URL:-mysql://root@127.0.0.1:3306}
 SERVER_URL=${SERVER_URL%/}
@@ -201,6 +201,19 @@ demo_downloads() {
     --user alice --priority 1 --success-text 'Your collection is ready: {url}'
 }
 
+demo_files() {
+  heading "extract_text and delete_file"
+  printf '<html><head><style>p{}</style><script>alert(1)</script></head><body><h1>Minutes</h1><p>Caf&eacute; &amp; archive, 3 items.</p></body></html>' >"$FILES/minutes.html"
+  enqueue complete extract_text --data "{\"source\": \"$FILES/minutes.html\", \"resource\": 42}"
+  EXTRACT_REF=$LAST_REF
+  enqueue complete extract_text --data "{\"source\": \"$FILES/report.txt\"}"
+  mkdir -p "$OUT/exports" && printf 'old\n' >"$OUT/exports/old-export.csv"
+  # Idempotent: a path already gone is listed as missing, not an error.
+  enqueue complete delete_file --data "{\"paths\": [\"$OUT/exports/old-export.csv\", \"$OUT/exports/never-there.csv\"]}"
+  # Outside paths.writeRoots: the whole job fails before anything is deleted.
+  enqueue failed delete_file --data "{\"paths\": [\"$OUT/exports\", \"$FILES/report.txt\"], \"recursive\": true}"
+}
+
 demo_application() {
   heading "an application's plain INSERTs (only type and job_data are needed)"
   enqueue_sql complete "INSERT INTO job_queue (type, job_data, user, priority) VALUES ('command', '{\"command\": \"hello\", \"args\": {\"name\": \"from SQL\"}}', 'app', 1)"
@@ -249,6 +262,9 @@ oj_shown stats
 heading "show one command job"
 oj_shown show "$CHECKSUM_REF"
 
+heading "show the text extracted from the HTML page"
+oj show "$EXTRACT_REF" --json | node -e 'const row = JSON.parse(require("node:fs").readFileSync(0, "utf8")); console.log(JSON.stringify(row.result, null, 2))'
+
 heading "show the download job: its notice carries the URL"
 oj_shown show "$DOWNLOAD_REF" --json
 
@@ -272,6 +288,10 @@ if ! oj show "$CHECKSUM_REF" | grep -q "$sum"; then
   exit 1
 fi
 echo "job $CHECKSUM_REF logged the file's checksum $sum"
+if [ -e "$OUT/exports/old-export.csv" ] || [ ! -e "$FILES/report.txt" ]; then
+  echo "demo: delete_file deleted the wrong thing or nothing" >&2
+  exit 1
+fi
 echo "previews written:"
 ls -l "$OUT/previews"
 
