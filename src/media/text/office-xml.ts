@@ -24,28 +24,41 @@ function endParagraph(out: TextCollector, inCell: number): void {
   else out.newline();
 }
 
-/** WordprocessingML: runs' <w:t>, tabs and breaks; paragraphs and table rows end lines. */
-export function docxEvents(out: TextCollector): XmlEvents {
-  let inText = 0;
-  let inTabStops = 0; // <w:tabs> in paragraph properties lists tab stops, not tabs
-  let inCell = 0; // paragraphs inside a table cell stay on the row's line
+/** Table cells and rows (WordprocessingML and DrawingML alike): paragraphs end lines, except in a cell, where the row is the line. */
+function tableLayout(out: TextCollector): { open(name: string): void; close(name: string): void } {
+  let inCell = 0;
   return {
     open(name) {
-      if (name === "t") inText += 1;
-      else if (name === "tc") inCell += 1;
-      else if (name === "tabs") inTabStops += 1;
-      else if (name === "tab" && inTabStops === 0) out.push("\t");
-      else if (name === "br" || name === "cr") out.push("\n");
+      if (name === "tc") inCell += 1;
     },
     close(name) {
-      if (name === "t") inText -= 1;
-      else if (name === "tabs") inTabStops -= 1;
-      else if (name === "p") endParagraph(out, inCell);
+      if (name === "p") endParagraph(out, inCell);
       else if (name === "tr") out.newline();
       else if (name === "tc") {
         inCell -= 1;
         out.push("\t");
       }
+    },
+  };
+}
+
+/** WordprocessingML: runs' <w:t>, tabs and breaks; paragraphs and table rows end lines. */
+export function docxEvents(out: TextCollector): XmlEvents {
+  const table = tableLayout(out);
+  let inText = 0;
+  let inTabStops = 0; // <w:tabs> in paragraph properties lists tab stops, not tabs
+  return {
+    open(name) {
+      table.open(name);
+      if (name === "t") inText += 1;
+      else if (name === "tabs") inTabStops += 1;
+      else if (name === "tab" && inTabStops === 0) out.push("\t");
+      else if (name === "br" || name === "cr") out.push("\n");
+    },
+    close(name) {
+      table.close(name);
+      if (name === "t") inText -= 1;
+      else if (name === "tabs") inTabStops -= 1;
     },
     text(text) {
       if (inText > 0) out.push(text);
@@ -55,22 +68,17 @@ export function docxEvents(out: TextCollector): XmlEvents {
 
 /** DrawingML text in a slide: <a:t> runs, <a:br/>, paragraphs end lines. */
 export function pptxEvents(out: TextCollector): XmlEvents {
+  const table = tableLayout(out);
   let inText = 0;
-  let inCell = 0;
   return {
     open(name) {
+      table.open(name);
       if (name === "t") inText += 1;
-      else if (name === "tc") inCell += 1;
       else if (name === "br") out.push("\n");
     },
     close(name) {
+      table.close(name);
       if (name === "t") inText -= 1;
-      else if (name === "p") endParagraph(out, inCell);
-      else if (name === "tr") out.newline();
-      else if (name === "tc") {
-        inCell -= 1;
-        out.push("\t");
-      }
     },
     text(text) {
       if (inText > 0) out.push(text);
