@@ -10,7 +10,7 @@ import { makeImagePreviews } from "../media/image.js";
 import { pdfInfo, rasterizeFirstPage } from "../media/pdf.js";
 import type { ImageOutputOptions, MediaInfo, PreviewFile, PreviewSize } from "../media/types.js";
 import { defineHandler, type JobContext } from "./handler.js";
-import { baseName, ensureDir, renderName, requireFile } from "./output-names.js";
+import { baseName, ensureDir, renderName } from "./output-names.js";
 
 /**
  * Source file → preview images at the configured sizes (DESIGN §6): images through sharp,
@@ -31,7 +31,9 @@ export default defineHandler({
   async run(context, data) {
     const config = context.config.previews;
     const source = await context.paths.readable(data.source);
-    await requireFile(source);
+    // Also refuses a missing, non-regular or empty source, before any output folder is made.
+    const detected = await detectType(source);
+    context.log.info(`${source}: ${detected.mime}`);
     const sizes = pickSizes(config, data.sizes);
     const outputDir = await context.paths.writable(data.outputDir ?? config.outputDir ?? path.dirname(source));
     await ensureDir(outputDir);
@@ -44,8 +46,6 @@ export default defineHandler({
       pixelLimit: Math.round(config.maxMegapixels * 1e6),
     };
     const images = (file: string) => makeImagePreviews(file, sizes, imageOptions, (size, ext) => output(size.name, ext), context.signal);
-    const detected = await detectType(source);
-    context.log.info(`${source}: ${detected.mime}`);
     switch (detected.kind) {
       case "image": {
         const { previews, media } = await images(source);
