@@ -20,6 +20,7 @@ import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { makeVideoClip } from "../src/media/ffmpeg.js";
 import { probeMedia } from "../src/media/ffprobe.js";
+import { childFfmpegs } from "../test/helpers/media.js";
 
 const run = promisify(execFile);
 const RUNS = 3;
@@ -41,23 +42,6 @@ function directArgs(source: string, out: string): string[] {
 
 function shellQuote(args: string[]): string {
   return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
-}
-
-/** The argv of an ffmpeg that is a child of this process, if one is running. */
-function childFfmpegArgv(): string[] | undefined {
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (comm !== "ffmpeg" || ppid !== process.pid) continue;
-      return fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").slice(0, -1);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -85,7 +69,7 @@ async function main(): Promise<void> {
       const out = path.join(dir, `module-${i}.mp4`);
       let t = performance.now();
       await makeVideoClip(source, out, options, () => {
-        seenArgv ??= childFfmpegArgv();
+        seenArgv ??= childFfmpegs()[0]?.argv;
       }, undefined, duration);
       moduleMs.push(performance.now() - t);
 

@@ -33,8 +33,7 @@ const env = useTestEnvironment("oj-alternative-", async () => {
 });
 
 async function runJob(data: unknown) {
-  await env.db.query("INSERT INTO job_queue (type, job_data) VALUES ('create_alternative_file', ?)", [JSON.stringify(data)]);
-  const [{ ref }] = (await env.db.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue")) as [{ ref: number }];
+  const ref = await env.db.insertJob("create_alternative_file", data);
   await runCli(["--job", String(ref)], { config });
   const [row] = await env.db.query<Record<string, any>>("SELECT * FROM job_queue WHERE ref = ?", [ref]);
   return { row: row!, result: row!.result ? JSON.parse(row!.result) : null };

@@ -43,8 +43,7 @@ const env = useTestEnvironment("oj-collection-", () => {
 });
 
 async function runJob(data: unknown, configFile = config) {
-  await env.db.query("INSERT INTO job_queue (type, job_data, user) VALUES ('collection_download', ?, 'ann')", [JSON.stringify(data)]);
-  const [{ ref }] = (await env.db.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue")) as [{ ref: number }];
+  const ref = await env.db.insertJob("collection_download", data, { user: "ann" });
   const run = await runCli(["--job", String(ref)], { config: configFile });
   const [row] = await env.db.query<Record<string, any>>("SELECT * FROM job_queue WHERE ref = ?", [ref]);
   return { run, row: row!, result: row!.result ? JSON.parse(row!.result) : null };

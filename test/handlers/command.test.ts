@@ -38,8 +38,7 @@ after(async () => {
 });
 
 async function runJob(data: unknown, user: string | null = null, env: NodeJS.ProcessEnv = {}) {
-  await t.query("INSERT INTO job_queue (type, job_data, user) VALUES ('command', ?, ?)", [JSON.stringify(data), user]);
-  const [{ ref }] = (await t.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue")) as [{ ref: number }];
+  const ref = await t.insertJob("command", data, { user });
   const run = await runCli(["--job", String(ref)], { config, env });
   const [row] = await t.query<Record<string, any>>("SELECT * FROM job_queue WHERE ref = ?", [ref]);
   return { run, row: row!, ref: Number(ref) };
@@ -66,8 +65,7 @@ test("a non-zero exit fails the job permanently, naming the command and code, wi
 });
 
 test("an exit code listed as transient is retried", async () => {
-  await t.query("INSERT INTO job_queue (type, job_data, max_attempts) VALUES ('command', '{\"command\":\"flaky\"}', 3)");
-  const [{ ref }] = (await t.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue")) as [{ ref: number }];
+  const ref = await t.insertJob("command", { command: "flaky" }, { max_attempts: 3 });
   await runCli(["--job", String(ref)], { config });
   const [row] = await t.query<Record<string, any>>("SELECT status, attempts, error FROM job_queue WHERE ref = ?", [ref]);
   assert.equal(row!.status, "pending", "back to pending for a retry");

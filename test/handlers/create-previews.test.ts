@@ -34,8 +34,7 @@ const env = useTestEnvironment("oj-previews-", async () => {
 });
 
 async function preview(data: Record<string, unknown>) {
-  await env.db.query("INSERT INTO job_queue (type, job_data) VALUES ('create_previews', ?)", [JSON.stringify(data)]);
-  const [{ ref }] = (await env.db.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue")) as [{ ref: number }];
+  const ref = await env.db.insertJob("create_previews", data);
   const run = await runCli(["--job", String(ref)], { config, timeoutMs: 120_000 });
   const [row] = await env.db.query<Record<string, any>>("SELECT status, error, result, progress FROM job_queue WHERE ref = ?", [ref]);
   return { run, row: row!, result: row!.result ? JSON.parse(row!.result) : null };

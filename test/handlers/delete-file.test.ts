@@ -35,8 +35,7 @@ const env = useTestEnvironment("oj-delete-", () => {
 });
 
 async function runJob(data: unknown) {
-  await env.db.query("INSERT INTO job_queue (type, job_data) VALUES ('delete_file', ?)", [JSON.stringify(data)]);
-  const [{ ref }] = (await env.db.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue")) as [{ ref: number }];
+  const ref = await env.db.insertJob("delete_file", data);
   const run = await runCli(["--job", String(ref)], { config });
   const [row] = await env.db.query<Record<string, any>>("SELECT * FROM job_queue WHERE ref = ?", [ref]);
   return { run, row: row!, result: row!.result ? JSON.parse(row!.result) : null };

@@ -28,8 +28,7 @@ const env = useTestEnvironment("oj-downloads-", () => {
 });
 
 async function runJob(type: string, data: unknown, successText: string | null = null) {
-  await env.db.query("INSERT INTO job_queue (type, job_data, user, success_text) VALUES (?, ?, 'ann', ?)", [type, JSON.stringify(data), successText]);
-  const [{ ref }] = (await env.db.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue")) as [{ ref: number }];
+  const ref = await env.db.insertJob(type, data, { user: "ann", success_text: successText });
   const run = await runCli(["--job", String(ref)], { config });
   const [row] = await env.db.query<Record<string, any>>("SELECT * FROM job_queue WHERE ref = ?", [ref]);
   return { run, row: row!, result: row!.result ? JSON.parse(row!.result) : null };

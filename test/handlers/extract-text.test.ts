@@ -51,8 +51,7 @@ const env = useTestEnvironment("oj-extract-", async () => {
 });
 
 async function extract(data: Record<string, unknown>, options: { config?: string; env?: NodeJS.ProcessEnv } = {}) {
-  await env.db.query("INSERT INTO job_queue (type, job_data) VALUES ('extract_text', ?)", [JSON.stringify(data)]);
-  const [{ ref }] = (await env.db.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue")) as [{ ref: number }];
+  const ref = await env.db.insertJob("extract_text", data);
   const run = await runCli(["--job", String(ref)], { config: options.config ?? config, env: options.env, timeoutMs: 60_000 });
   const [row] = await env.db.query<Record<string, any>>("SELECT status, error, result, log FROM job_queue WHERE ref = ?", [ref]);
   return { run, row: row!, result: row!.result ? JSON.parse(row!.result) : null };

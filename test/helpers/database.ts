@@ -14,6 +14,8 @@ export interface TestDatabase {
   db: Database;
   /** Runs SQL on it (with ? parameters) and returns the rows. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** INSERTs a job as an application would (job_data as JSON, plus any other columns) and returns its ref. */
+  insertJob(type: string, data: unknown, columns?: Record<string, unknown>): Promise<number>;
   drop(): Promise<void>;
 }
 
@@ -33,6 +35,10 @@ export async function createTestDatabase(options: { migrate?: boolean; table?: s
     async query<T>(sql: string, params: unknown[] = []) {
       const [rows] = await db.pool.query(sql, params);
       return rows as T[];
+    },
+    async insertJob(type: string, data: unknown, columns: Record<string, unknown> = {}) {
+      const [header] = await db.pool.query("INSERT INTO job_queue SET ?", [{ ...columns, type, job_data: JSON.stringify(data) }]);
+      return Number((header as { insertId: number }).insertId);
     },
     async drop() {
       await db.close().catch(() => undefined);

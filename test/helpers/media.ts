@@ -47,3 +47,21 @@ export function makePdf(file: string, pages: string[] = ["Hello from offline-job
 export function ffprobe(file: string): { streams: Array<Record<string, any>>; format: Record<string, any> } {
   return JSON.parse(execFileSync("ffprobe", ["-v", "error", "-print_format", "json", "-show_streams", "-show_format", file], { encoding: "utf8" }));
 }
+
+/** ffmpeg processes whose parent is this process, with their argv (from /proc; Linux only). */
+export function childFfmpegs(): Array<{ pid: number; argv: string[] }> {
+  const found: Array<{ pid: number; argv: string[] }> = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (comm !== "ffmpeg" || ppid !== process.pid) continue;
+      found.push({ pid: Number(entry), argv: fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").slice(0, -1) });
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}

@@ -9,6 +9,7 @@ import { after, before, test } from "node:test";
 import { PermanentError } from "../../src/errors.js";
 import { extractPosterFrame, makeAudioPreview, makeVideoClip, makeWaveform } from "../../src/media/ffmpeg.js";
 import { probeMedia } from "../../src/media/ffprobe.js";
+import { childFfmpegs } from "../helpers/media.js";
 
 const run = promisify(execFile);
 let dir: string;
@@ -50,22 +51,6 @@ function topLevelBoxes(f: string): Map<string, number> {
   return boxes;
 }
 
-/** ffmpeg processes whose parent is this test process. */
-function ourFfmpegs(): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (comm === "ffmpeg" && ppid === process.pid) pids.push(Number(entry));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return pids;
-}
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "ffmpeg-test-"));
@@ -190,7 +175,7 @@ test("aborting makeVideoClip kills ffmpeg and leaves nothing behind", async () =
   await assert.rejects(
     makeVideoClip(file("long.mp4"), out, { maxSeconds: 30, maxWidth: 640, crf: 28, audioBitrate: "96k" }, (p) => {
       if (abortedAt || p >= 100) return;
-      runningWhenAborted = ourFfmpegs();
+      runningWhenAborted = childFfmpegs().map((p) => p.pid);
       temporariesWhenAborted = fs.readdirSync(dir).filter((n) => n.startsWith("abort.mp4.tmp-") && n.endsWith(".mp4"));
       abortedAt = Date.now();
       controller.abort(reason);
@@ -203,7 +188,7 @@ test("aborting makeVideoClip kills ffmpeg and leaves nothing behind", async () =
   assert.equal(temporariesWhenAborted.length, 1, "it was writing a temporary beside the output");
   assert.ok(tookMs < 1000, `rejected ${tookMs} ms after the abort`);
   assert.ok(Date.now() - started < 10_000);
-  assert.deepEqual(ourFfmpegs(), [], "no ffmpeg left");
+  assert.deepEqual(childFfmpegs().map((p) => p.pid), [], "no ffmpeg left");
   assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith("abort.mp4")), [], "no output or temporary left");
 
   // Aborted before it starts: rejects with the reason, runs nothing.

@@ -37,8 +37,7 @@ function setup(name: string) {
 }
 
 async function enqueue(data: Record<string, unknown>): Promise<number> {
-  await env.db.query("INSERT INTO job_queue (type, job_data) VALUES ?", [[["record", JSON.stringify(data)]]]);
-  return Number((await env.db.query<{ ref: number }>("SELECT MAX(ref) AS ref FROM job_queue"))[0]!.ref);
+  return env.db.insertJob("record", data);
 }
 
 /** Starts a run holding one slot, waits until the (long) job has started in it. */
