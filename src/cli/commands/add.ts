@@ -1,11 +1,19 @@
 import fs from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
-import { UsageError } from "../../errors.js";
+import { JobFailedExit, UsageError } from "../../errors.js";
 import type { Registry } from "../../handlers/registry.js";
+import type { Logger } from "../../logger.js";
+import type { Database } from "../../queue/db.js";
 import { enqueueJobs, type NewJob } from "../../queue/enqueue.js";
+import { waitForJobs } from "../../queue/wait.js";
+import { commandLineUser } from "../cli-user.js";
 import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
+import { logJobEnd } from "../job-end.js";
 import { parseRunAt } from "../run-at.js";
+
+/** The exit code of `timeout(1)`, which scripts already test for: the wait ran out, the jobs stay queued. */
+export const WAIT_TIMED_OUT = 124;
 
 const optionsSchema = z.object({
   data: z.string().optional(),
@@ -23,6 +31,13 @@ const optionsSchema = z.object({
   maxAttempts: positiveIntString.pipe(z.number().max(100, "must be at most 100")).optional(),
   successText: z.string().optional(),
   failureText: z.string().optional(),
+  wait: z.boolean().optional(),
+  timeout: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, "must be a number of seconds")
+    .transform(Number)
+    .pipe(z.number().positive("must be more than 0"))
+    .optional(),
 });
 
 /** One line of `add --batch FILE` (DESIGN §8). */
@@ -46,7 +61,17 @@ Examples:
   offline-jobs add command --data '{"command": "hello", "args": {"name": "world"}}' --user admin
   offline-jobs add create_previews --data-file job.json --priority 1 --code previews-42
   offline-jobs add noop --run-at +10m
-  offline-jobs add --batch jobs.jsonl     one JSON object per line: {"type", "data", "user"?, …}`;
+  offline-jobs add --batch jobs.jsonl     one JSON object per line: {"type", "data", "user"?, …}
+  offline-jobs add noop --wait --timeout 60   wait until a worker has run it: exit 0 complete,
+                                              1 failed or cancelled, 124 still queued after 60 s
+  offline-jobs add --batch jobs.jsonl --wait  exit 0 only if every job completed
+
+Without --user (or "user" in a batch line), a job's user is "cli:" and the name of the
+account that ran add, e.g. cli:deploy: \`offline-jobs list --user cli:deploy\` finds them.
+"user": null in a batch line leaves it empty.
+
+With --wait, stdout still carries only the refs; how each job ended (and its notice) goes to
+stderr as it ends, as the other log lines do.`;
 
 export function addCommand(): Command {
   return new Command("add")
@@ -55,17 +80,20 @@ export function addCommand(): Command {
     .option("--data <json>", "job_data as JSON")
     .option("--data-file <file>", "job_data from a JSON file")
     .option("--batch <file>", "add one job per line of a JSON-lines file (all or none)")
-    .option("--user <user>", "who asked for it")
+    .option("--user <user>", "who asked for it (default: cli:<your account name>)")
     .option("--priority <n>", "lower runs first: 0 immediate, 1 user-facing, 2 system (default)")
     .option("--run-at <when>", "not before: an ISO date-time, or +30s / +10m / +2h / +1d")
     .option("--code <code>", "de-duplication key: if an active job has it, print that job's ref instead")
     .option("--max-attempts <n>", "attempts before giving up (default: the type's)")
     .option("--success-text <text>", "notice on success: {ref} {type} {user} {url}")
     .option("--failure-text <text>", "notice on failure: {ref} {type} {user} {error}")
+    .option("--wait", "wait until the job has ended (run by cron, a worker or another host) and exit 0 complete, 1 failed or cancelled")
+    .option("--timeout <seconds>", "with --wait: give up after this long with exit 124; the job stays queued")
     .addHelpText("after", EXAMPLES)
     .action(async (type: string | undefined, _raw, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       const options = parseOptions(optionsSchema, command.opts());
+      if (options.timeout !== undefined && !options.wait) throw new UsageError("--timeout needs --wait");
       const jobs = options.batch ? readBatch(options.batch, type) : [singleJob(type, options)];
       await withContext(globals, async ({ db, registry, logger }) => {
         for (const job of jobs) checkJob(job, registry, logger.warn);
@@ -74,8 +102,45 @@ export function addCommand(): Command {
           process.stdout.write(`${ref}\n`);
           if (existing) process.stderr.write(`job ${ref} with code ${jobs[i]!.code} is already active; not added again\n`);
         }
+        if (options.wait) await waitAndReport(db, logger, added.map((a) => a.ref), options.timeout);
       });
     });
+}
+
+/**
+ * `add --wait`: one line per job as it ends, then the exit code. A failure already seen
+ * decides the outcome (1) even when other jobs of a batch are still queued at the timeout:
+ * "every job completed" can no longer come true. Exit 124 is set, not thrown, because it is
+ * no error: the jobs are fine and still queued.
+ */
+async function waitAndReport(db: Database, logger: Logger, refs: number[], timeoutSeconds: number | undefined): Promise<void> {
+  let lastPollError = "";
+  const { ended, unfinished } = await waitForJobs(db, refs, {
+    timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
+    onEnd: (end) => logJobEnd(logger, end),
+    onPollError: (error) => {
+      const text = (error as { code?: string }).code ?? String(error);
+      if (text !== lastPollError) logger.warn(`cannot read the jobs' status (${text}); still waiting`);
+      lastPollError = text;
+    },
+  });
+  const notComplete = ended.filter((end) => end.status !== "complete");
+  if (refs.length > 1) {
+    const count = (status: string) => ended.filter((end) => end.status === status).length;
+    const summary = `${count("complete")} complete, ${count("failed")} failed, ${count("cancelled")} cancelled${count("gone") ? `, ${count("gone")} deleted` : ""}${unfinished.length ? `, ${unfinished.length} not ended` : ""} of ${new Set(refs).size} job(s)`;
+    if (notComplete.length || unfinished.length) logger.error(`batch: ${summary}`);
+    else logger.info(`batch: ${summary}`);
+  }
+  if (notComplete.length) throw new JobFailedExit();
+  if (unfinished.length) {
+    logger.error(`gave up waiting after ${timeoutSeconds} s: ${describeRefs(unfinished)} not ended yet, and left in the queue`);
+    process.exitCode = WAIT_TIMED_OUT;
+  }
+}
+
+function describeRefs(refs: number[]): string {
+  const shown = refs.slice(0, 10).join(", ");
+  return refs.length === 1 ? `job ${shown} has` : `jobs ${shown}${refs.length > 10 ? ` and ${refs.length - 10} more` : ""} have`;
 }
 
 function singleJob(type: string | undefined, options: z.infer<typeof optionsSchema>): NewJob {
@@ -85,7 +150,7 @@ function singleJob(type: string | undefined, options: z.infer<typeof optionsSche
   return {
     type,
     data: text === undefined ? {} : parseJson(text, options.dataFile ? `--data-file ${options.dataFile}` : "--data"),
-    user: options.user ?? null,
+    user: options.user ?? commandLineUser(),
     priority: options.priority,
     runAt: options.runAt ? parseRunAt(options.runAt) : null,
     code: options.code ?? null,
@@ -107,8 +172,8 @@ function readBatch(file: string, type: string | undefined): NewJob[] {
       const issue = parsed.error.issues[0]!;
       throw new UsageError(`${where}: ${issue.path.join(".") || "line"}: ${issue.message}`);
     }
-    const { runAt, code, ...rest } = parsed.data;
-    jobs.push({ ...rest, code: code ?? null, runAt: runAt ? parseRunAt(runAt) : null });
+    const { runAt, code, user, ...rest } = parsed.data;
+    jobs.push({ ...rest, user: user === undefined ? commandLineUser() : user, code: code ?? null, runAt: runAt ? parseRunAt(runAt) : null });
   });
   if (jobs.length === 0) throw new UsageError(`${file} has no jobs`);
   return jobs;
