@@ -1,10 +1,12 @@
 import { Command, Option } from "commander";
 import { addCommand } from "./commands/add.js";
+import { exportCommand } from "./commands/export.js";
 import { initCommand } from "./commands/init.js";
 import { listCommand } from "./commands/list.js";
 import { RUN_EXAMPLES, runCommand } from "./commands/run.js";
 import { showCommand } from "./commands/show.js";
 import { statsCommand } from "./commands/stats.js";
+import { typesCommand } from "./commands/types.js";
 import { handleError } from "./errors.js";
 
 /** The program: global options and the list of commands. Each command lives in its own file. */
@@ -19,7 +21,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride();
   const run = runCommand();
-  for (const command of [run, initCommand(), addCommand(), listCommand(), showCommand(), statsCommand()]) {
+  for (const command of [run, initCommand(), addCommand(), listCommand(), showCommand(), statsCommand(), typesCommand(), exportCommand()]) {
     command.exitOverride();
     program.addCommand(command, { isDefault: command === run });
   }

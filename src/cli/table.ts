@@ -11,3 +11,21 @@ export function truncate(text: string | null | undefined, max: number): string {
   const flat = text.replace(/\s+/g, " ");
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
+
+/** 45 → "45s", 3900 → "1h 5m", 90000 → "1d 1h": the two largest units, a zero second one left out. */
+export function formatDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.round(totalSeconds));
+  const units: Array<[number, string]> = [
+    [Math.floor(s / 86_400), "d"],
+    [Math.floor((s % 86_400) / 3600), "h"],
+    [Math.floor((s % 3600) / 60), "m"],
+    [s % 60, "s"],
+  ];
+  const first = units.findIndex(([value]) => value > 0);
+  if (first === -1) return "0s";
+  return units
+    .slice(first, first + 2)
+    .filter(([value], i) => i === 0 || value > 0)
+    .map(([value, unit]) => `${value}${unit}`)
+    .join(" ");
+}

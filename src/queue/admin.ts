@@ -38,16 +38,22 @@ export async function getJob(db: Database, ref: number): Promise<JobRow | undefi
   return row ? { ...row, ref: Number(row.ref) } : undefined;
 }
 
-export interface ListFilter {
+/** A job filter as `list` and `export` take it. */
+export interface JobFilter {
   /** A status, "active" (pending + running) or "all". */
   status?: JobStatus | "active" | "all";
   types?: string[];
   user?: string;
+  /** Created at or after: an instant, or so many seconds before the server's NOW(3). */
+  since?: Date | { secondsAgo: number };
+}
+
+export interface ListFilter extends JobFilter {
   limit?: number;
 }
 
-/** Newest first; the log is left out (see getJob). */
-export async function listJobs(db: Database, filter: ListFilter = {}): Promise<Omit<JobRow, "log" | "job_data">[]> {
+/** WHERE conditions and their parameters for a filter (conditions joined with AND; "1" when none). */
+function filterClause(filter: JobFilter): { where: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   const status = filter.status ?? "all";
@@ -64,14 +70,125 @@ export async function listJobs(db: Database, filter: ListFilter = {}): Promise<O
     where.push("user = ?");
     params.push(filter.user);
   }
-  params.push(filter.limit ?? 50);
+  if (filter.since instanceof Date) {
+    // FROM_UNIXTIME turns the instant into the server's own time zone, as created_at is stored.
+    where.push("created_at >= FROM_UNIXTIME(?)");
+    params.push(filter.since.getTime() / 1000);
+  } else if (filter.since) {
+    where.push("created_at >= NOW(3) - INTERVAL ? SECOND");
+    params.push(filter.since.secondsAgo);
+  }
+  return { where: where.length ? where.join(" AND ") : "1", params };
+}
+
+/** A row of `list`: no log and no job_data (they can be large), plus where it stands in the queue. */
+export type ListedJob = Omit<JobRow, "log" | "job_data"> & {
+  /** For a due pending job: how many due pending jobs a claim takes before it (0: next). Else null. */
+  position: number | null;
+  /** For a pending job not yet due: seconds until it is, by the server's clock. Else null. */
+  dueInSeconds: number | null;
+};
+
+/**
+ * Newest first. Queue positions come from the same statement: ROW_NUMBER() over every due
+ * pending row in claim order (priority, ref), whatever the filter, joined to the page. That
+ * is one pass over the due pending rows (the claim index) per page, not a count per row;
+ * it is left out when the filter cannot show a pending job.
+ */
+export async function listJobs(db: Database, filter: ListFilter = {}): Promise<ListedJob[]> {
+  const { where, params } = filterClause(filter);
+  const status = filter.status ?? "all";
+  const withQueue = status === "pending" || status === "active" || status === "all";
   const columns = COLUMNS.replace(", job_data", "").replace(", log", "");
-  const found = await rows<JobRow>(
+  const page = `SELECT ${columns},
+      IF(status = 'pending' AND run_after > NOW(3), TIMESTAMPDIFF(SECOND, NOW(3), run_after), NULL) AS due_in_seconds
+    FROM ${db.quoted()} WHERE ${where} ORDER BY ref DESC LIMIT ?`;
+  const statement = withQueue
+    ? `SELECT page.*, queue.position FROM (${page}) AS page
+        LEFT JOIN (SELECT ref, ROW_NUMBER() OVER (ORDER BY priority, ref) - 1 AS position
+                     FROM ${db.quoted()} WHERE status = 'pending' AND run_after <= NOW(3)) AS queue
+          ON queue.ref = page.ref
+        ORDER BY page.ref DESC`
+    : `SELECT page.*, NULL AS position FROM (${page}) AS page ORDER BY page.ref DESC`;
+  const found = await rows<JobRow & { position: number | null; due_in_seconds: number | null }>(db.pool, statement, [
+    ...params,
+    filter.limit ?? 50,
+  ]);
+  return found.map(({ due_in_seconds, position, ...row }) => ({
+    ...row,
+    ref: Number(row.ref),
+    position: position === null ? null : Number(position),
+    dueInSeconds: due_in_seconds === null ? null : Number(due_in_seconds),
+  }));
+}
+
+/** How many due pending jobs a claim takes before this one (0: next); null unless it is due and pending. */
+export async function queuePosition(db: Database, ref: number): Promise<number | null> {
+  const [row] = await rows<{ ahead: number | null }>(
     db.pool,
-    `SELECT ${columns} FROM ${db.quoted()} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY ref DESC LIMIT ?`,
-    params,
+    `SELECT (SELECT COUNT(*) FROM ${db.quoted()} AS other
+              WHERE other.status = 'pending' AND other.run_after <= NOW(3)
+                AND (other.priority < job.priority OR (other.priority = job.priority AND other.ref < job.ref))) AS ahead
+       FROM ${db.quoted()} AS job WHERE job.ref = ? AND job.status = 'pending' AND job.run_after <= NOW(3)`,
+    [ref],
   );
-  return found.map((row) => ({ ...row, ref: Number(row.ref) }));
+  return row ? Number(row.ahead) : null;
+}
+
+/** The columns `export --csv` needs; the result only where its notice is wanted (see jobInfo). */
+export type ExportedJob = Pick<
+  JobRow,
+  "ref" | "type" | "user" | "status" | "created_at" | "started_at" | "finished_at" | "run_after" | "attempts" | "progress" | "locked_by" | "error" | "result"
+>;
+
+/**
+ * Every matching job, oldest first, fetched `pageSize` rows at a time by ref (keyset paging:
+ * each page is a primary-key range scan, and memory holds one page whatever the table's size).
+ */
+export async function* exportJobs(db: Database, filter: JobFilter = {}, pageSize = 1000): AsyncGenerator<ExportedJob[]> {
+  const { where, params } = filterClause(filter);
+  let after = 0;
+  for (;;) {
+    const page = await rows<ExportedJob>(
+      db.pool,
+      `SELECT ref, type, user, status, created_at, started_at, finished_at, run_after, attempts, progress, locked_by, error,
+              IF(status IN ('complete', 'failed', 'cancelled'), result, NULL) AS result
+         FROM ${db.quoted()} WHERE ${where} AND ref > ? ORDER BY ref LIMIT ?`,
+      [...params, after, pageSize],
+    );
+    if (page.length === 0) return;
+    for (const row of page) row.ref = Number(row.ref);
+    yield page;
+    if (page.length < pageSize) return;
+    after = page[page.length - 1]!.ref;
+  }
+}
+
+/** What `show --follow` polls: the state of a job and its log from a character offset (1-based, as SQL's SUBSTRING). */
+export interface JobProgress {
+  status: JobStatus;
+  progress: number | null;
+  attempts: number;
+  max_attempts: number | null;
+  locked_by: string | null;
+  /** True once no process holds the job (lease_until is NULL): a cancelled job's last log is written by then. */
+  released: boolean;
+  error: string | null;
+  result: string | null;
+  /** The log's length in characters. */
+  log_length: number;
+  log_from: string;
+}
+
+export async function pollJob(db: Database, ref: number, logFrom: number): Promise<JobProgress | undefined> {
+  const [row] = await rows<JobProgress>(
+    db.pool,
+    `SELECT status, progress, attempts, max_attempts, locked_by, lease_until IS NULL AS released, error, result,
+            CHAR_LENGTH(COALESCE(log, '')) AS log_length, SUBSTRING(COALESCE(log, ''), ?) AS log_from
+       FROM ${db.quoted()} WHERE ref = ?`,
+    [Math.max(1, logFrom), ref],
+  );
+  return row ? { ...row, released: Boolean(Number(row.released)), log_length: Number(row.log_length) } : undefined;
 }
 
 export interface Stats {

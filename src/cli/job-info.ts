@@ -1,0 +1,39 @@
+import type { JobRow } from "../queue/admin.js";
+
+/** JSON text as a value; text that is not JSON stays text (an application may write anything). */
+export function parseMaybe(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The rendered notice a finished job's result carries (DESIGN §8), if any. */
+export function noticeOf(result: string | null): string | null {
+  const parsed = parseMaybe(result);
+  if (parsed && typeof parsed === "object" && typeof (parsed as { notice?: unknown }).notice === "string") {
+    return (parsed as { notice: string }).notice;
+  }
+  return null;
+}
+
+/**
+ * One line about where a job stands, as AtoM's jobInfo column: the notice of a complete job,
+ * the error of a failed one (else its notice), for a running job who runs it, for a pending
+ * job that failed before the error it is being retried after.
+ */
+export function jobInfo(job: Pick<JobRow, "status" | "error" | "result" | "attempts" | "locked_by" | "progress">): string {
+  switch (job.status) {
+    case "complete":
+      return noticeOf(job.result) ?? "";
+    case "failed":
+    case "cancelled":
+      return job.error ?? noticeOf(job.result) ?? "";
+    case "running":
+      return `attempt ${job.attempts} on ${job.locked_by ?? "?"}${job.progress !== null ? `, ${job.progress}%` : ""}`;
+    case "pending":
+      return job.attempts > 0 && job.error ? `attempt ${job.attempts} failed, to be retried: ${job.error}` : "";
+  }
+}
