@@ -7,6 +7,8 @@ import { RUN_EXAMPLES, runCommand } from "./commands/run.js";
 import { showCommand } from "./commands/show.js";
 import { statsCommand } from "./commands/stats.js";
 import { typesCommand } from "./commands/types.js";
+import { doctorCommand } from "./commands/doctor.js";
+import { testCommand } from "./commands/test.js";
 import { handleError } from "./errors.js";
 
 /** The program: global options and the list of commands. Each command lives in its own file. */
@@ -21,7 +23,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride();
   const run = runCommand();
-  for (const command of [run, initCommand(), addCommand(), listCommand(), showCommand(), statsCommand(), typesCommand(), exportCommand()]) {
+  for (const command of [run, initCommand(), addCommand(), listCommand(), showCommand(), statsCommand(), typesCommand(), exportCommand(), doctorCommand(), testCommand()]) {
     command.exitOverride();
     program.addCommand(command, { isDefault: command === run });
   }

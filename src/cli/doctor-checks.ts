@@ -1,0 +1,178 @@
+import fs from "node:fs";
+import path from "node:path";
+import { loadConfig, parseConfig, redactUrl } from "../config/load-config.js";
+import type { Config } from "../config/schema.js";
+import { errorMessage } from "../errors.js";
+import { loadRegistry, type Registry } from "../handlers/registry.js";
+import { openDatabase, type Database } from "../queue/db.js";
+import { checkSchema, checkServerVersion, SCHEMA_VERSION } from "../queue/migrations.js";
+import { serverVersion } from "../queue/server-info.js";
+import { exitCodeFor } from "./errors.js";
+import { checkCommandTemplates, checkTools } from "./doctor-tools.js";
+
+/** fail: something needed is missing (exit 1). skip: not checked because a check it depends on failed. */
+export type CheckStatus = "ok" | "warn" | "fail" | "skip";
+
+export interface CheckResult {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+}
+
+/**
+ * Every check of `doctor`, in order. None of them throws: a failure becomes a "fail" line and
+ * the others still run (an unreachable database does not hide an unwritable lock folder).
+ */
+export async function runChecks(configPath: string | undefined): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  let config: Config;
+  try {
+    config = loadConfig({ configPath });
+    results.push({ name: "config", status: "ok", detail: config.configPath ?? "no config file: defaults and environment only" });
+  } catch (error) {
+    results.push({ name: "config", status: "fail", detail: errorMessage(error) });
+    // Without a config nothing else can be checked honestly but the programs, with default needs.
+    config = parseConfig({}, { env: {} });
+    results.push(...(await checkTools(config, undefined)));
+    return results;
+  }
+  results.push(checkConfigMode(config));
+  results.push(...(await checkDatabase(config)));
+  let registry: Registry | undefined;
+  try {
+    registry = await loadRegistry(config);
+    results.push({ name: "handlers", status: "ok", detail: `${registry.names().length} job types: ${registry.names().join(", ")}` });
+  } catch (error) {
+    results.push({ name: "handlers", status: "fail", detail: errorMessage(error) });
+  }
+  results.push(checkLockDir(config.lockDir));
+  results.push(checkRoots("read-roots", config.paths.readRoots, "read"));
+  results.push(checkRoots("write-roots", config.paths.writeRoots, "write"));
+  results.push(checkDownloads(config));
+  results.push(...(await checkTools(config, registry)));
+  results.push(checkCommandTemplates(config));
+  return results;
+}
+
+/** The config holds the database password: a file every local user can read gives it away. */
+function checkConfigMode(config: Config): CheckResult {
+  const name = "config-access";
+  const file = config.configPath;
+  if (!file) return { name, status: "ok", detail: "no config file" };
+  if (process.platform === "win32") return { name, status: "ok", detail: "not checked on Windows (use the file's ACL)" };
+  const mode = fs.statSync(file).mode & 0o777;
+  const octal = mode.toString(8).padStart(4, "0");
+  if (!(mode & 0o004)) return { name, status: "ok", detail: `mode ${octal}: not readable by other users` };
+  if (!fileHoldsPassword(file)) return { name, status: "ok", detail: `mode ${octal}, but database.url in it has no password` };
+  return {
+    name,
+    status: "warn",
+    detail: `${file} (mode ${octal}) is readable by every user on this host and holds the database password: chmod o-r it, or move the URL to OFFLINE_JOBS_DATABASE_URL`,
+  };
+}
+
+function fileHoldsPassword(file: string): boolean {
+  try {
+    const url = (JSON.parse(fs.readFileSync(file, "utf8")) as { database?: { url?: unknown } }).database?.url;
+    return typeof url === "string" && new URL(url).password !== "";
+  } catch {
+    return false;
+  }
+}
+
+async function checkDatabase(config: Config): Promise<CheckResult[]> {
+  const dependents = ["skip-locked", "schema"];
+  const skipped = (why: string) => dependents.map((name): CheckResult => ({ name, status: "skip", detail: why }));
+  let db: Database;
+  try {
+    db = openDatabase(config.database.url, config.database.table, 1);
+  } catch (error) {
+    return [{ name: "database", status: "fail", detail: errorMessage(error) }, ...skipped("no database")];
+  }
+  const where = redactUrl(config.database.url);
+  try {
+    let version: string;
+    try {
+      version = await serverVersion(db);
+    } catch (error) {
+      return [{ name: "database", status: "fail", detail: `${where}: ${describeDatabaseError(error)}` }, ...skipped("the database is unreachable")];
+    }
+    const results: CheckResult[] = [{ name: "database", status: "ok", detail: `${where}: server ${version}` }];
+    try {
+      const server = checkServerVersion(version);
+      results.push({ name: "skip-locked", status: "ok", detail: `${server} supports SELECT … FOR UPDATE SKIP LOCKED` });
+    } catch (error) {
+      results.push({ name: "skip-locked", status: "fail", detail: errorMessage(error) });
+    }
+    try {
+      await checkSchema(db);
+      results.push({ name: "schema", status: "ok", detail: `table ${config.database.table} at schema version ${SCHEMA_VERSION}, current` });
+    } catch (error) {
+      results.push({ name: "schema", status: "fail", detail: describeDatabaseError(error) });
+    }
+    return results;
+  } finally {
+    await db.close().catch(() => undefined);
+  }
+}
+
+/** The CLI's own wording for database errors (never the password), without its "offline-jobs: " prefix. */
+function describeDatabaseError(error: unknown): string {
+  return (exitCodeFor(error).line ?? errorMessage(error)).replace(/^offline-jobs: /, "");
+}
+
+/**
+ * The lock folder must take new files: a run creates it if missing (mkdir -p), so a missing
+ * folder is fine when its nearest existing parent is writable. Checked by writing a file, not
+ * with access(): root passes access() even on a read-only mount.
+ */
+function checkLockDir(dir: string): CheckResult {
+  const name = "lock-dir";
+  let existing = dir;
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  const missing = existing !== dir;
+  try {
+    if (!fs.statSync(existing).isDirectory()) return { name, status: "fail", detail: `${dir}: ${existing} is not a folder` };
+    const probe = path.join(existing, `.offline-jobs-doctor-${process.pid}`);
+    fs.writeFileSync(probe, "");
+    fs.unlinkSync(probe);
+  } catch (error) {
+    return { name, status: "fail", detail: `${dir}: ${missing ? `cannot be created in ${existing}` : "not writable"} (${describeFsError(error)})` };
+  }
+  return { name, status: "ok", detail: missing ? `${dir} will be created by the first run` : `${dir} is writable` };
+}
+
+function checkRoots(name: string, roots: string[], mode: "read" | "write"): CheckResult {
+  const key = mode === "read" ? "paths.readRoots" : "paths.writeRoots";
+  if (roots.length === 0) return { name, status: "warn", detail: `no ${key} configured: jobs with file paths will refuse every ${mode === "read" ? "source" : "output"}` };
+  const problems = roots.flatMap((root) => {
+    const problem = folderProblem(root, mode);
+    return problem ? [`${root} ${problem}`] : [];
+  });
+  if (problems.length) return { name, status: "fail", detail: problems.join("; ") };
+  return { name, status: "ok", detail: `${roots.join(", ")} ${mode === "read" ? "readable" : "writable"}` };
+}
+
+function checkDownloads(config: Config): CheckResult {
+  const name = "downloads-dir";
+  const { dir, baseUrl } = config.downloads;
+  if (!dir && !baseUrl) return { name, status: "warn", detail: "downloads.dir and downloads.baseUrl not set: create_download_file and collection_download will refuse their jobs" };
+  if (!dir || !baseUrl) return { name, status: "fail", detail: `downloads.${dir ? "baseUrl" : "dir"} is not set, and the download types need both` };
+  const problem = folderProblem(dir, "write");
+  if (problem) return { name, status: "fail", detail: `${dir} ${problem}` };
+  return { name, status: "ok", detail: `${dir} writable, served at ${baseUrl}` };
+}
+
+function folderProblem(folder: string, mode: "read" | "write"): string | undefined {
+  try {
+    if (!fs.statSync(folder).isDirectory()) return "is not a folder";
+    fs.accessSync(folder, mode === "read" ? fs.constants.R_OK | fs.constants.X_OK : fs.constants.W_OK | fs.constants.X_OK);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `is not ${mode === "read" ? "readable" : "writable"} (${describeFsError(error)})`;
+  }
+}
+
+function describeFsError(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? errorMessage(error);
+}
