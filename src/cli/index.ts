@@ -9,6 +9,11 @@ import { statsCommand } from "./commands/stats.js";
 import { typesCommand } from "./commands/types.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { testCommand } from "./commands/test.js";
+import { boostCommand } from "./commands/boost.js";
+import { cancelCommand } from "./commands/cancel.js";
+import { clearCommand } from "./commands/clear.js";
+import { purgeCommand } from "./commands/purge.js";
+import { retryCommand } from "./commands/retry.js";
 import { handleError } from "./errors.js";
 
 /** The program: global options and the list of commands. Each command lives in its own file. */
@@ -23,7 +28,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride();
   const run = runCommand();
-  for (const command of [run, initCommand(), addCommand(), listCommand(), showCommand(), statsCommand(), typesCommand(), exportCommand(), doctorCommand(), testCommand()]) {
+  for (const command of [run, initCommand(), addCommand(), listCommand(), showCommand(), statsCommand(), typesCommand(), exportCommand(), doctorCommand(), testCommand(), retryCommand(), boostCommand(), cancelCommand(), clearCommand(), purgeCommand()]) {
     command.exitOverride();
     program.addCommand(command, { isDefault: command === run });
   }

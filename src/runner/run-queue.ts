@@ -11,7 +11,7 @@ import { Finisher } from "./finisher.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { logAttempt, type RunCounts } from "./run-report.js";
 import { holdJobLock } from "./job-lock.js";
-import { removeExpiredDownloads } from "./housekeeping.js";
+import { removeExpiredDownloads, removeExpiredJobs } from "./housekeeping.js";
 
 export interface RunOptions {
   /** --max-jobs: slots on this host, shared with every other offline-jobs process here. */
@@ -105,6 +105,7 @@ export class QueueRunner {
     await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
     await this.recover();
     await removeExpiredDownloads(this.deps.config, this.deps.logger);
+    await removeExpiredJobs(this.deps.config, this.deps.db, this.deps.logger);
     if (this.options.maxTimeSeconds !== undefined) {
       this.timers.push(setTimeout(() => this.stop("--max-time reached"), this.options.maxTimeSeconds * 1000));
     }

@@ -1,0 +1,319 @@
+import { execute, rows, withRetry, withTransaction, type Database, type PoolConnection } from "./db.js";
+
+/**
+ * The operator's repair statements: retry, boost, cancel, clear, purge, and the retention
+ * purge of every run. Each acts on rows locked FOR UPDATE and reports, ref by ref, what it
+ * did and why it left a ref alone, so the CLI can say so.
+ */
+
+/** A ref the statement left alone, and why (one short clause: "it is running"). */
+export interface Skipped {
+  ref: number;
+  reason: string;
+}
+
+export interface RetryResult {
+  retried: number[];
+  skipped: Skipped[];
+}
+
+export interface BoostResult {
+  boosted: number[];
+  skipped: Skipped[];
+}
+
+export interface CancelResult {
+  /** Were pending: cancelled at once. */
+  cancelled: number[];
+  /** Were running: marked cancelled; their process stops them at its next heartbeat. */
+  stopping: number[];
+  /** Were cancelled already (still stopping or not): nothing to do, which is what was asked. */
+  alreadyCancelled: number[];
+  skipped: Skipped[];
+}
+
+/** Finished: complete, failed, or cancelled and no longer held by a process that is stopping it. */
+const INACTIVE =
+  "status IN ('complete', 'failed', 'cancelled') AND (status <> 'cancelled' OR lease_until IS NULL OR lease_until < NOW(3))";
+
+/** Deletes run in chunks so that no statement holds many row locks or a large undo log. */
+const DELETE_CHUNK = 1000;
+/** Refs of `retry --failed` are handled this many at a time. */
+const RETRY_CHUNK = 1000;
+
+interface LockedRow {
+  ref: number;
+  status: string;
+  job_code: string | null;
+  locked_by: string | null;
+  /** 1 while a lease is still running (a process holds the row). */
+  leased: number;
+}
+
+/** The rows of `refs`, locked until the transaction ends, by ref. */
+async function lockRows(sql: PoolConnection, db: Database, refs: number[]): Promise<Map<number, LockedRow>> {
+  const found = await rows<LockedRow>(
+    sql,
+    `SELECT ref, status, job_code, locked_by, (lease_until IS NOT NULL AND lease_until >= NOW(3)) AS leased
+       FROM ${db.quoted()} WHERE ref IN (?) FOR UPDATE`,
+    [refs],
+  );
+  return new Map(found.map((row) => [Number(row.ref), { ...row, ref: Number(row.ref), leased: Number(row.leased) }]));
+}
+
+/** A line for the job's log, in the format of the runner's own job log lines. */
+function logLine(message: string): string {
+  return `[${new Date().toISOString()}] info ${message}\n`;
+}
+
+/**
+ * `log` with the SQL expression `text` appended (after a newline if the log does not end with
+ * one), capped at its last `?` characters, as the runner caps it.
+ */
+function appendLog(text = "?"): string {
+  return `RIGHT(CONCAT(COALESCE(log, ''), IF(log IS NULL OR log = '' OR RIGHT(log, 1) = '\\n', '', '\\n'), ${text}), ?)`;
+}
+
+function stoppingReason(row: LockedRow): string {
+  return `it was cancelled while running and ${row.locked_by ?? "its process"} is still stopping it; try again in a few seconds`;
+}
+
+/**
+ * failed or cancelled → pending, due now, attempts reset to 0. The last error moves into the
+ * log (so the history stays, and a later success does not show a stale error). A job whose
+ * job_code another active job holds stays as it is: de-duplication wins over the retry.
+ */
+export async function retryJobs(db: Database, refs: number[], logMaxChars: number): Promise<RetryResult> {
+  const unique = [...new Set(refs)];
+  if (unique.length === 0) return { retried: [], skipped: [] };
+  return withTransaction(db, async (sql) => {
+    const locked = await lockRows(sql, db, unique);
+    const skipped: Skipped[] = [];
+    const plain: number[] = [];
+    const coded: LockedRow[] = [];
+    for (const ref of unique) {
+      const row = locked.get(ref);
+      if (!row) skipped.push({ ref, reason: "no such job" });
+      else if (row.status === "cancelled" && row.leased) skipped.push({ ref, reason: stoppingReason(row) });
+      else if (row.status !== "failed" && row.status !== "cancelled") skipped.push({ ref, reason: `it is ${row.status}` });
+      else if (row.job_code === null) plain.push(ref);
+      else coded.push(row);
+    }
+    // `log` is assigned first: MySQL evaluates SET left to right, and it quotes the old status and error.
+    const update = `UPDATE ${db.quoted()}
+        SET log = ${appendLog("CONCAT(?, status, IF(error IS NULL, '', CONCAT('; last error: ', error)), ')\\n')")},
+            status = 'pending', attempts = 0, run_after = NOW(3), started_at = NULL, finished_at = NULL,
+            locked_by = NULL, lock_token = NULL, lease_until = NULL, progress = NULL, result = NULL, error = NULL
+      WHERE ref IN (?) AND status IN ('failed', 'cancelled')`;
+    const note = logLine("retried by an operator: attempts reset to 0 (it was ").slice(0, -1);
+    const retried: number[] = [];
+    if (plain.length) {
+      await execute(sql, update, [note, logMaxChars, plain]);
+      retried.push(...plain);
+    }
+    for (const row of coded) {
+      try {
+        await execute(sql, update, [note, logMaxChars, [row.ref]]);
+        retried.push(row.ref);
+      } catch (error) {
+        if ((error as { errno?: number }).errno !== 1062) throw error;
+        // Only this statement was rolled back; the transaction goes on.
+        const [holder] = await rows<{ ref: number }>(sql, `SELECT ref FROM ${db.quoted()} WHERE active_code = ?`, [row.job_code]);
+        skipped.push({ ref: row.ref, reason: `job ${holder ? Number(holder.ref) : "?"} with the same code "${row.job_code}" is active` });
+      }
+    }
+    retried.sort((a, b) => a - b);
+    return { retried, skipped };
+  });
+}
+
+/** `retry --failed [--type T…]`: every failed job (of those types), in chunks of refs. */
+export async function retryFailedJobs(db: Database, options: { types?: string[] }, logMaxChars: number): Promise<RetryResult> {
+  const total: RetryResult = { retried: [], skipped: [] };
+  for (let after = 0; ; ) {
+    const where = ["status = 'failed'", "ref > ?"];
+    const params: unknown[] = [after];
+    if (options.types?.length) {
+      where.push("type IN (?)");
+      params.push(options.types);
+    }
+    const found = await rows<{ ref: number }>(
+      db.pool,
+      `SELECT ref FROM ${db.quoted()} WHERE ${where.join(" AND ")} ORDER BY ref LIMIT ?`,
+      [...params, RETRY_CHUNK],
+    );
+    if (found.length === 0) return total;
+    const refs = found.map((row) => Number(row.ref));
+    const { retried, skipped } = await retryJobs(db, refs, logMaxChars);
+    total.retried.push(...retried);
+    total.skipped.push(...skipped);
+    after = refs[refs.length - 1]!;
+    if (found.length < RETRY_CHUNK) return total;
+  }
+}
+
+/**
+ * ResourceSpace's Boost: priority 0 (or lower, if it already was) and due now, so that the
+ * next claim anywhere takes it first. Only active jobs: a finished one would need `retry`.
+ */
+export async function boostJobs(db: Database, refs: number[]): Promise<BoostResult> {
+  const unique = [...new Set(refs)];
+  if (unique.length === 0) return { boosted: [], skipped: [] };
+  return withTransaction(db, async (sql) => {
+    const locked = await lockRows(sql, db, unique);
+    const boosted: number[] = [];
+    const skipped: Skipped[] = [];
+    for (const ref of unique) {
+      const row = locked.get(ref);
+      if (!row) skipped.push({ ref, reason: "no such job" });
+      else if (row.status !== "pending" && row.status !== "running") skipped.push({ ref, reason: `it is ${row.status} (retry it instead)` });
+      else boosted.push(ref);
+    }
+    boosted.sort((a, b) => a - b);
+    if (boosted.length) {
+      await execute(
+        sql,
+        `UPDATE ${db.quoted()} SET priority = LEAST(priority, 0), run_after = LEAST(run_after, NOW(3))
+          WHERE ref IN (?) AND status IN ('pending', 'running')`,
+        [boosted],
+      );
+    }
+    return { boosted, skipped };
+  });
+}
+
+/**
+ * pending → cancelled at once. running → cancelled, keeping locked_by and lock_token: the
+ * process running it sees the change at its next heartbeat, stops the job (killing its
+ * subprocesses) and records the end with recordCancelled, fenced by that token.
+ */
+export async function cancelJobs(db: Database, refs: number[], logMaxChars: number): Promise<CancelResult> {
+  const unique = [...new Set(refs)];
+  const result: CancelResult = { cancelled: [], stopping: [], alreadyCancelled: [], skipped: [] };
+  if (unique.length === 0) return result;
+  return withTransaction(db, async (sql) => {
+    const locked = await lockRows(sql, db, unique);
+    for (const ref of unique) {
+      const row = locked.get(ref);
+      if (!row) result.skipped.push({ ref, reason: "no such job" });
+      else if (row.status === "pending") result.cancelled.push(ref);
+      else if (row.status === "running") result.stopping.push(ref);
+      else if (row.status === "cancelled") result.alreadyCancelled.push(ref);
+      else result.skipped.push({ ref, reason: `it has already finished: ${row.status}` });
+    }
+    if (result.cancelled.length) {
+      await execute(
+        sql,
+        `UPDATE ${db.quoted()} SET log = ${appendLog()}, status = 'cancelled', finished_at = NOW(3), lease_until = NULL
+          WHERE ref IN (?) AND status = 'pending'`,
+        [logLine("cancelled by an operator before it ran"), logMaxChars, result.cancelled],
+      );
+    }
+    if (result.stopping.length) {
+      await execute(
+        sql,
+        `UPDATE ${db.quoted()} SET log = ${appendLog("CONCAT(?, COALESCE(locked_by, 'unknown'), '\\n')")}, status = 'cancelled'
+          WHERE ref IN (?) AND status = 'running'`,
+        [logLine("cancel requested by an operator; asking its process to stop it: ").slice(0, -1), logMaxChars, result.stopping],
+      );
+    }
+    return result;
+  });
+}
+
+/**
+ * Deletes the rows matching `where` (a fixed fragment of this file, with `params`), at most
+ * `maxRows`, a chunk at a time: refs are selected first, then deleted by primary key with the
+ * condition checked again, in case a row changed in between (a retry, say).
+ */
+async function deleteWhere(db: Database, where: string, params: unknown[], maxRows = Infinity): Promise<number> {
+  let deleted = 0;
+  while (deleted < maxRows) {
+    const chunk = Math.min(DELETE_CHUNK, maxRows - deleted);
+    const found = await rows<{ ref: number }>(db.pool, `SELECT ref FROM ${db.quoted()} WHERE ${where} LIMIT ?`, [...params, chunk]);
+    if (found.length === 0) break;
+    const header = await withRetry(() =>
+      execute(db.pool, `DELETE FROM ${db.quoted()} WHERE ref IN (?) AND ${where}`, [found.map((row) => row.ref), ...params]),
+    );
+    deleted += header.affectedRows;
+    if (found.length < chunk) break;
+  }
+  return deleted;
+}
+
+/** `clear --user U` / `clear --all`: deletes finished jobs (complete, failed, cancelled). */
+export async function clearInactiveJobs(db: Database, options: { user?: string }): Promise<number> {
+  if (options.user === undefined) return deleteWhere(db, INACTIVE, []);
+  return deleteWhere(db, `${INACTIVE} AND user = ?`, [options.user]);
+}
+
+/** What `clear --everything` is about to delete, for its warning. */
+export async function countJobs(db: Database): Promise<{ total: number; running: number; maxRef: number }> {
+  const [row] = await rows<{ total: number; running: number | null; maxRef: number | null }>(
+    db.pool,
+    `SELECT COUNT(*) AS total, SUM(status = 'running') AS running, MAX(ref) AS maxRef FROM ${db.quoted()}`,
+  );
+  return { total: Number(row?.total ?? 0), running: Number(row?.running ?? 0), maxRef: Number(row?.maxRef ?? 0) };
+}
+
+/**
+ * AtoM's jobs:clear: deletes every job up to `maxRef` (the newest when the operator
+ * confirmed), whatever its status, so that jobs added meanwhile survive. Running jobs' processes
+ * find their rows gone at their next heartbeat and abandon them.
+ */
+export async function clearEverything(db: Database, maxRef: number): Promise<number> {
+  return deleteWhere(db, "ref <= ?", [maxRef]);
+}
+
+export const PURGEABLE = ["complete", "failed", "cancelled"] as const;
+export type PurgeableStatus = (typeof PURGEABLE)[number];
+
+/**
+ * Deletes finished jobs of `statuses` that finished more than `olderThanDays` ago (a job an
+ * application cancelled by hand has no finished_at: its created_at counts instead).
+ */
+export async function purgeJobs(
+  db: Database,
+  options: { olderThanDays: number; statuses: readonly PurgeableStatus[]; maxRows?: number },
+): Promise<number> {
+  if (options.statuses.length === 0) return 0;
+  return deleteWhere(
+    db,
+    `${INACTIVE} AND status IN (?) AND COALESCE(finished_at, created_at) < NOW(3) - INTERVAL ? SECOND`,
+    [options.statuses, Math.round(options.olderThanDays * 86400)],
+    options.maxRows,
+  );
+}
+
+/**
+ * Cancelled while running, but never recorded as ended: its process died, or it had claimed
+ * the job without starting it. Once the lease has lapsed nobody will record it, so it gets
+ * its finished_at here.
+ */
+export async function settleAbandonedCancels(db: Database): Promise<number> {
+  const header = await withRetry(() =>
+    execute(
+      db.pool,
+      `UPDATE ${db.quoted()} SET finished_at = NOW(3), lease_until = NULL
+        WHERE status = 'cancelled' AND finished_at IS NULL AND lease_until < NOW(3)`,
+    ),
+  );
+  return header.affectedRows;
+}
+
+/**
+ * One host at a time, at most once per `everySeconds` across all hosts: true when the caller
+ * may do the named chore now. The time is the database's, kept in the shared _state table.
+ */
+export async function takeHousekeepingTurn(db: Database, chore: string, everySeconds: number): Promise<boolean> {
+  await execute(db.pool, `INSERT IGNORE INTO ${db.quoted("_state")} (name, value) VALUES (?, '0')`, [chore]);
+  const header = await withRetry(() =>
+    execute(
+      db.pool,
+      `UPDATE ${db.quoted("_state")} SET value = UNIX_TIMESTAMP(NOW(3))
+        WHERE name = ? AND (value IS NULL OR CAST(value AS DECIMAL(20, 3)) <= UNIX_TIMESTAMP(NOW(3)) - ?)`,
+      [chore, everySeconds],
+    ),
+  );
+  return header.affectedRows === 1;
+}
