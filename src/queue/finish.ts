@@ -137,9 +137,10 @@ export async function renewLeases(
 
 /**
  * Claimed but never started (stop, --limit, --max-time, its job lock held here by another
- * process): back to pending, the attempt not counted, due again after `delaySeconds`.
+ * process), or interrupted by a stop after its grace period: back to pending, the attempt not
+ * counted, due again after `delaySeconds`; `log` is appended to the job's log.
  */
-export async function releaseJobs(db: Database, jobs: JobHandle[], delaySeconds = 0): Promise<number> {
+export async function releaseJobs(db: Database, jobs: JobHandle[], delaySeconds = 0, log?: { text: string; maxChars: number }): Promise<number> {
   if (jobs.length === 0) return 0;
   const [where, whereP] = fence(jobs);
   const header = await withRetry(() =>
@@ -147,9 +148,9 @@ export async function releaseJobs(db: Database, jobs: JobHandle[], delaySeconds 
       db.pool,
       `UPDATE ${db.quoted()}
           SET status = 'pending', attempts = GREATEST(attempts, 1) - 1, lease_until = NULL, started_at = NULL,
-              run_after = NOW(3) + INTERVAL ? SECOND
+              run_after = NOW(3) + INTERVAL ? SECOND${log ? ", log = RIGHT(CONCAT(COALESCE(log, ''), ?), ?)" : ""}
         WHERE ${where} AND status = 'running'`,
-      [delaySeconds, ...whereP],
+      [delaySeconds, ...(log ? [log.text, log.maxChars] : []), ...whereP],
     ),
   );
   return header.affectedRows;

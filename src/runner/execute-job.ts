@@ -30,7 +30,9 @@ export class JobStopped extends Error {
 export type AttemptEnd =
   | { kind: "outcome"; outcome: Outcome; durationMs: number }
   | { kind: "cancelled"; log: string; durationMs: number }
-  | { kind: "lost"; detail: string; durationMs: number };
+  | { kind: "lost"; detail: string; durationMs: number }
+  /** Interrupted by a stop of this process (grace period over): back to pending, attempt not counted. */
+  | { kind: "released"; detail: string; log: string; durationMs: number };
 
 export interface ExecuteDeps {
   config: Config;
@@ -81,6 +83,10 @@ export async function executeJob(
       return { kind: "cancelled", log: log.toString(), durationMs: durationMs() };
     }
     if (error instanceof JobStopped && error.why === "lost") return { kind: "lost", detail: error.message, durationMs: durationMs() };
+    if (error instanceof JobStopped && error.why === "shutdown") {
+      log.line("warn", `interrupted: ${error.message}; back to pending`);
+      return { kind: "released", detail: error.message, log: log.toString(), durationMs: durationMs() };
+    }
     return { kind: "outcome", durationMs: durationMs(), outcome: failureOutcome(job, error, maxAttempts, settings.backoff, log) };
   } finally {
     clearTimeout(timer);

@@ -8,6 +8,12 @@ export interface RunCounts {
   retried: number;
   cancelled: number;
   lost: number;
+  /** Interrupted by a stop after the grace period and put back to pending. */
+  released: number;
+}
+
+export function emptyCounts(): RunCounts {
+  return { complete: 0, failed: 0, retried: 0, cancelled: 0, lost: 0, released: 0 };
 }
 
 /** One line per attempt in the process's log, and the run's counts. */
@@ -16,6 +22,9 @@ export function logAttempt(logger: Logger, counts: RunCounts, job: ClaimedJob, e
   if (end.kind === "cancelled") {
     counts.cancelled++;
     logger.info(`job ${job.ref} ${job.type} cancelled`, { ...fields, status: "cancelled" });
+  } else if (end.kind === "released") {
+    counts.released++;
+    logger.warn(`job ${job.ref} ${job.type} interrupted (${end.detail}): back to pending`, { ...fields, status: "pending" });
   } else if (end.kind === "lost") {
     counts.lost++;
     logger.warn(`job ${job.ref} ${job.type} abandoned: ${end.detail}`, { ...fields, status: "lost" });

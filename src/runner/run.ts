@@ -7,12 +7,16 @@ import { claimJobByRef } from "../queue/claim.js";
 import type { Database } from "../queue/db.js";
 import { requeueStuckJob } from "../queue/finish.js";
 import { QueueRunner, type RunCounts, type RunOptions } from "./run-queue.js";
+import { emptyCounts } from "./run-report.js";
+import type { GracefulStop } from "./graceful-stop.js";
 
 export interface RunRequest extends RunOptions {
   /** --job: run just this job now. */
   job?: number;
   /** --clear-lock: remove every lock on this host first (and with --job, re-queue it if stuck). */
   clearLock?: boolean;
+  /** SIGTERM/SIGINT handling: a stop lets running jobs finish within its grace period. */
+  stop?: GracefulStop;
 }
 
 export interface RunReport {
@@ -36,19 +40,14 @@ export interface RunDeps {
 export async function runJobs(deps: RunDeps, request: RunRequest): Promise<RunReport> {
   const { config, logger } = deps;
   const workerId = `${config.hostName}:${process.pid}`;
-  const locks = new HostLocks({
-    dir: config.lockDir,
-    staleMs: config.lockStaleSeconds * 1000,
-    host: config.hostName,
-    onCompromised: (name, error) => logger.warn(`lock ${name} was removed or went stale while held (${error.message}); the database lease still guards the job`),
-  });
-  await locks.prepare();
-  const report: RunReport = { busy: false, slots: 0, cleared: [], counts: { complete: 0, failed: 0, retried: 0, cancelled: 0, lost: 0 } };
+  const locks = await openHostLocks(config, logger);
+  const report: RunReport = { busy: false, slots: 0, cleared: [], counts: emptyCounts() };
   if (request.clearLock) {
     report.cleared = await clearLocks(deps, locks);
     if (request.job !== undefined) await requeueIfHolderDead(deps, request.job);
   }
   const runner = new QueueRunner({ ...deps, locks, workerId }, request);
+  request.stop?.attach(runner);
   const want = request.job !== undefined ? 1 : Math.min(request.maxJobs, request.limit ?? Infinity);
   report.slots = await runner.takeSlots(want);
   if (report.slots === 0) {
@@ -82,6 +81,18 @@ export async function runJobs(deps: RunDeps, request: RunRequest): Promise<RunRe
   const row = await getJob(deps.db, request.job);
   report.job = { ref: request.job, status: row?.status ?? "unknown", error: row?.error ?? null, result: parseJson(row?.result ?? null) };
   return report;
+}
+
+/** This host's slot and job locks, under config.lockDir. */
+export async function openHostLocks(config: Config, logger: Logger): Promise<HostLocks> {
+  const locks = new HostLocks({
+    dir: config.lockDir,
+    staleMs: config.lockStaleSeconds * 1000,
+    host: config.hostName,
+    onCompromised: (name, error) => logger.warn(`lock ${name} was removed or went stale while held (${error.message}); the database lease still guards the job`),
+  });
+  await locks.prepare();
+  return locks;
 }
 
 async function clearLocks(deps: RunDeps, locks: HostLocks): Promise<RunReport["cleared"]> {

@@ -1,0 +1,132 @@
+import { errorMessage } from "../errors.js";
+import { isConnectionError } from "../queue/db.js";
+import { readState, RESTART_STAMP } from "../queue/state.js";
+import type { GracefulStop } from "./graceful-stop.js";
+import { maintenanceReason } from "./maintenance.js";
+import { QueueRunner, type RunOptions } from "./run-queue.js";
+import { emptyCounts, type RunCounts } from "./run-report.js";
+import { openHostLocks, type RunDeps } from "./run.js";
+
+export interface WorkOptions extends Pick<RunOptions, "maxJobs" | "types"> {
+  /** --sleep: seconds between polls while nothing is due (work is looked for again at once while there is some). */
+  sleepSeconds: number;
+  /** --max-time: stop (after the running jobs) once the worker has run this long. */
+  maxTimeSeconds?: number;
+  /** --memory: stop (after the running jobs) once the process's resident memory exceeds this. */
+  memoryMb?: number;
+  /** --stop-when-empty: exit once nothing is due, as a cron run does. */
+  stopWhenEmpty?: boolean;
+  /** --force: work even in maintenance mode. */
+  force?: boolean;
+  /** How the worker is told to stop (signals, limits, restart stamp); created by the caller. */
+  stop: GracefulStop;
+}
+
+export interface WorkReport {
+  counts: RunCounts;
+  /** Why the worker ended: "queue empty", "SIGTERM", "restart requested", "--max-time reached", … */
+  reason: string;
+}
+
+/** How often a worker looks at the restart stamp, its memory and maintenance mode. */
+const WATCH_MS = 2000;
+
+/**
+ * `offline-jobs work`: a long-lived worker (systemd, Supervisor). One QueueRunner in worker
+ * mode does the claiming; this loop adds what a daemon needs around it: waiting for a free
+ * slot, maintenance mode, the limits (--max-time, --memory), `offline-jobs restart`, and
+ * surviving a database outage (wait and try again; jobs in flight are recovered by lease).
+ */
+export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<WorkReport> {
+  const { config, logger, db } = deps;
+  const { stop } = options;
+  const counts = emptyCounts();
+  const locks = await openHostLocks(config, logger);
+  const workerId = `${config.hostName}:${process.pid}`;
+  const sleepMs = options.sleepSeconds * 1000;
+  const restartBaseline = await readState(db, RESTART_STAMP);
+  const limits = new LimitWatch(options, restartBaseline, deps);
+  const deadline = options.maxTimeSeconds === undefined ? undefined : setTimeout(() => stop.request("--max-time reached", "finish"), options.maxTimeSeconds * 1000);
+  deadline?.unref();
+  let waitingFor: string | undefined;
+  const wait = async (why: string) => {
+    if (why !== waitingFor) logger.info(`${why}; looking again every ${options.sleepSeconds} s`);
+    waitingFor = why;
+    await stop.sleep(sleepMs);
+  };
+  logger.info(`worker ${workerId} started with up to ${options.maxJobs} slot(s)`);
+  try {
+    while (!stop.reason) {
+      await limits.check(stop);
+      if (stop.reason) break;
+      const maintenance = options.force ? undefined : maintenanceReason(config);
+      if (maintenance) {
+        await wait(`maintenance mode (${maintenance}): claiming nothing`);
+        continue;
+      }
+      const runner = new QueueRunner(
+        { ...deps, locks, workerId },
+        { maxJobs: options.maxJobs, types: options.types, idleSleepSeconds: options.stopWhenEmpty ? undefined : options.sleepSeconds },
+      );
+      if ((await runner.takeSlots(options.maxJobs)) === 0) {
+        await wait(`all ${options.maxJobs} job slot(s) on this host are busy`);
+        continue;
+      }
+      waitingFor = undefined;
+      stop.attach(runner);
+      const watch = setInterval(() => {
+        void limits.check(stop);
+        const now = options.force ? undefined : maintenanceReason(config);
+        if (now) runner.stop(`maintenance mode (${now})`);
+      }, WATCH_MS);
+      try {
+        await runner.drain();
+      } catch (error) {
+        if (!isConnectionError(error)) throw error;
+        logger.warn(`database unreachable (${errorMessage(error)}); trying again in ${options.sleepSeconds} s`);
+        await stop.sleep(sleepMs);
+      } finally {
+        clearInterval(watch);
+        stop.detach(runner);
+        add(counts, runner.counts);
+      }
+      if (options.stopWhenEmpty && !stop.reason) return { counts, reason: "queue empty" };
+    }
+    return { counts, reason: stop.reason };
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+/** The worker's own limits and the restart stamp, checked every WATCH_MS and between runners. */
+class LimitWatch {
+  private checking = false;
+
+  constructor(
+    private readonly options: WorkOptions,
+    private readonly restartBaseline: string | null,
+    private readonly deps: RunDeps,
+  ) {}
+
+  async check(stop: GracefulStop): Promise<void> {
+    if (this.checking || stop.reason) return;
+    this.checking = true;
+    try {
+      const rssMb = process.memoryUsage.rss() / 1024 / 1024;
+      if (this.options.memoryMb !== undefined && rssMb > this.options.memoryMb) {
+        stop.request(`memory limit: ${Math.round(rssMb)} MB used, --memory is ${this.options.memoryMb} MB`, "finish");
+        return;
+      }
+      const stamp = await readState(this.deps.db, RESTART_STAMP);
+      if (stamp !== this.restartBaseline) stop.request(`restart requested (${stamp})`, "finish");
+    } catch (error) {
+      this.deps.logger.debug(`could not read the restart stamp: ${errorMessage(error)}`);
+    } finally {
+      this.checking = false;
+    }
+  }
+}
+
+function add(total: RunCounts, more: RunCounts): void {
+  for (const key of Object.keys(total) as Array<keyof RunCounts>) total[key] += more[key];
+}
