@@ -127,6 +127,51 @@ export const extractTextSchema = z
   })
   .strict();
 
+/** Result notifications (issue 5): each final outcome's notice, to a webhook and/or by e-mail. */
+const headerValue = z.string().regex(/^[^\r\n]*$/, "must be one line");
+export const notifySchema = z
+  .object({
+    webhook: z
+      .object({
+        url: z.string().regex(/^https?:\/\/[^\s]+$/i, "must be an http:// or https:// URL"),
+        /** Sent with every POST, e.g. { "Authorization": "Bearer …" }. */
+        headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name"), headerValue).default({}),
+        timeoutSeconds: z.number().positive().max(300).default(10),
+      })
+      .strict()
+      .optional(),
+    email: z
+      .object({
+        smtp: z.string().regex(/^smtps?:\/\/[^\s]+$/i, "must be an smtp:// or smtps:// URL"),
+        from: headerValue.min(3),
+        /**
+         * The recipient: `addresses[user]` if listed, else the user itself when it is an e-mail
+         * address, else this template with {user} filled in. No address, no mail.
+         */
+        to: z.string().includes("{user}", { message: "must contain {user}" }).optional(),
+        addresses: z.record(z.string(), z.string()).default({}),
+        /** {ref}, {type}, {user}, {status}, {notice} (its first line). */
+        subject: headerValue.min(1).default("{notice}"),
+        timeoutSeconds: z.number().positive().max(300).default(30),
+      })
+      .strict()
+      .optional(),
+    /** Tries per delivery; between them a delay of retryDelaySeconds, doubled each time. */
+    attempts: z.number().int().min(1).max(10).default(4),
+    retryDelaySeconds: z.number().min(0).max(600).default(1),
+    /** At the end of a run, how long deliveries still under way are waited for before they are abandoned. */
+    exitWaitSeconds: z.number().min(0).max(600).default(10),
+  })
+  .strict();
+
+/** Prometheus metrics (issue 5). */
+export const metricsSchema = z
+  .object({
+    /** Rewritten after each run for node_exporter's textfile collector, which reads only *.prom files. */
+    textfile: z.string().regex(/\.prom$/, "must end in .prom (node_exporter's textfile collector reads only those)").optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     database: z
@@ -173,8 +218,8 @@ export const configSchema = z
     previews: previewsSchema.default(() => previewsSchema.parse({})),
     ffmpegPresets: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "preset names use letters, digits, _ . -"), ffmpegPresetSchema).default({}),
     extractText: extractTextSchema.default(() => extractTextSchema.parse({})),
-    notify: z.record(z.string(), z.unknown()).optional(),
-    metrics: z.record(z.string(), z.unknown()).optional(),
+    notify: notifySchema.default(() => notifySchema.parse({})),
+    metrics: metricsSchema.default({}),
     maintenance: z.union([z.boolean(), z.string()]).optional(),
   })
   // Strict, so that a misspelt key ("maxjobs") is reported instead of silently ignored.

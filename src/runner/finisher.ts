@@ -2,14 +2,17 @@ import { errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { isConnectionError, sleep, type Database } from "../queue/db.js";
 import { finishJobs, type Outcome } from "../queue/finish.js";
+import { noticeOf, type NoticeSubject } from "../notify/job-notice.js";
+import type { Notifier } from "../notify/notifier.js";
 
 /**
  * Writes outcomes in batches: while one UPDATE is in flight, the outcomes that arrive queue
  * up and go together in the next one. Under load that is group commit (one fsync for many
- * jobs); when idle, each outcome is written at once.
+ * jobs); when idle, each outcome is written at once. Final outcomes that were written (not
+ * fenced out) are then handed to the notifier, which delivers their notices in the background.
  */
 export class Finisher {
-  private queue: Array<{ outcome: Outcome; done: () => void }> = [];
+  private queue: Array<{ outcome: Outcome; job: NoticeSubject; done: () => void }> = [];
   private flushing: Promise<void> | undefined;
   private failure: unknown;
 
@@ -19,12 +22,14 @@ export class Finisher {
     private readonly logger: Logger,
     /** How long to keep retrying a write while the database is unreachable. */
     private readonly patienceMs: number,
+    private readonly notifier?: Notifier,
   ) {}
 
-  add(outcome: Outcome): Promise<void> {
+  /** `job`: the columns a notice needs that the outcome does not carry. */
+  add(outcome: Outcome, job: NoticeSubject): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve) => {
-      this.queue.push({ outcome, done: resolve });
+      this.queue.push({ outcome, job, done: resolve });
       this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
     });
   }
@@ -43,6 +48,10 @@ export class Finisher {
         for (const ref of fenced) {
           this.logger.warn(`job ${ref}: its result was not recorded, because this process no longer holds it (lease expired or cancelled)`, { ref });
         }
+        // Only what the table now says: a fenced-out outcome is someone else's to announce.
+        const fencedOut = new Set(fenced);
+        const recorded = batch.filter((b) => !fencedOut.has(b.outcome.ref));
+        this.notifier?.notify(recorded.flatMap((b) => noticeOf(b.outcome, b.job) ?? []));
       } catch (error) {
         this.failure = error;
         this.logger.error(`could not record the outcome of ${batch.length} job(s): ${errorMessage(error)}; they will be recovered when their leases expire`);

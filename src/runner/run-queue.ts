@@ -8,6 +8,7 @@ import type { Database } from "../queue/db.js";
 import { recordCancelled, recoverExpiredJobs, releaseJobs } from "../queue/finish.js";
 import { executeJob, JobStopped, type AttemptEnd } from "./execute-job.js";
 import { Finisher } from "./finisher.js";
+import { Notifier } from "../notify/notifier.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { logAttempt, type RunCounts } from "./run-report.js";
 import { holdJobLock } from "./job-lock.js";
@@ -77,6 +78,7 @@ export class QueueRunner {
   private single = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly finisher: Finisher;
+  private readonly notifier: Notifier | undefined;
   private readonly types: string[];
   private readonly limits: Record<string, number>;
 
@@ -87,7 +89,8 @@ export class QueueRunner {
     const known = deps.registry.names();
     this.types = options.types?.length ? known.filter((t) => options.types!.includes(t)) : known;
     this.limits = deps.registry.limits(this.types);
-    this.finisher = new Finisher(deps.db, deps.config.logMaxBytes, deps.logger, deps.config.leaseSeconds * 1000);
+    this.notifier = Notifier.fromConfig(deps.config, deps.logger);
+    this.finisher = new Finisher(deps.db, deps.config.logMaxBytes, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
   }
 
   /** Slots taken by this run (0: every slot on this host is busy). */
@@ -259,7 +262,7 @@ export class QueueRunner {
     if (end.kind === "cancelled") {
       await recordCancelled(this.deps.db, job, end.log, this.deps.config.logMaxBytes);
     } else if (end.kind === "outcome") {
-      const written = this.finisher.add(end.outcome).catch(() => undefined);
+      const written = this.finisher.add(end.outcome, job).catch(() => undefined);
       // A limited type's next claim counts running rows: wait until this one is no longer
       // running there, or the claim would find the type full and the run might end early.
       // Other outcomes are not awaited: the slot is free now, and outcomes that arrive during
@@ -320,6 +323,8 @@ export class QueueRunner {
       }
     } finally {
       await this.releaseSlots();
+      // After the slots are free: notices still being delivered get a bounded wait, not dropped.
+      await this.notifier?.settle();
     }
   }
 

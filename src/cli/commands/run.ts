@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { z } from "zod";
 import { JobFailedExit } from "../../errors.js";
+import { writeMetricsTextfile } from "../../metrics/textfile.js";
 import { peekDueJobs } from "../../queue/admin.js";
 import { runJobs } from "../../runner/run.js";
 import { collect, parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
@@ -60,6 +61,8 @@ export function runCommand(): Command {
           { config, db, registry, logger },
           { maxJobs, limit, maxTimeSeconds: options.maxTime, types: options.type, job: options.job, clearLock: options.clearLock },
         );
+        // A run that found every slot busy did nothing: it leaves the last run's figures alone.
+        if (!report.busy) await writeMetricsTextfile(config, db, { durationSeconds: (Date.now() - started) / 1000, counts: report.counts }, logger);
         if (report.job) {
           const { ref, status, error, result } = report.job;
           if (status === "complete") {
