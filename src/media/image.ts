@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import type { FailOnOptions, Metadata, Sharp, SharpOptions } from "sharp";
-import { PermanentError } from "../errors.js";
+import { PermanentError, TransientError } from "../errors.js";
 import type { ImageOutputOptions, MediaInfo, PreviewFile, PreviewSize } from "./types.js";
 
 /**
@@ -113,7 +113,7 @@ export async function makeImagePreviews(
     for (const { temp, final } of written) await fs.rename(temp, final);
   } catch (error) {
     await Promise.all(written.map(({ temp }) => fs.rm(temp, { force: true })));
-    throw error;
+    throw writeError(error);
   }
   return { previews, media };
 }
@@ -246,11 +246,22 @@ function mimeOf(meta: Metadata): string {
   }
 }
 
+/**
+ * libvips says a full disk as "TEMPORARY-NAME: write error\nsystem error: No space left on
+ * device": the job's error (its first line) would name a temporary file and not the cause.
+ * Transient, as in ffmpeg.ts: space may be freed before the retry.
+ */
+function writeError(error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/no space left on device/i.test(message)) return new TransientError("no space left on device while writing the image");
+  return error instanceof Error ? error : new Error(message);
+}
+
 function decodeError(error: unknown, file: string, meta?: Metadata): Error {
   const message = error instanceof Error ? error.message : String(error);
   if (/^Input file is missing/i.test(message)) return new PermanentError(`source file not found: ${file}`);
   // Writing failed (full disk, missing folder): not the source's fault, so not permanent.
-  if (/for writing|no space left|write error/i.test(message)) return error instanceof Error ? error : new Error(message);
+  if (/for writing|no space left|write error/i.test(message)) return writeError(error);
   if (/premature end|unexpected end|end of file|truncated/i.test(message)) {
     // The header may itself be cut short (no metadata yet): then the loader's name tells.
     const format = meta?.format ?? /\b(jpeg|png|gif|webp|tiff|heif)/i.exec(message)?.[1]?.toLowerCase();
