@@ -5,10 +5,10 @@ import { UsageError } from "../../errors.js";
 import { exportJobs, type ExportedJob } from "../../queue/admin.js";
 import { parseOptions, withContext, type GlobalOptions } from "../context.js";
 import { csvRecord } from "../csv.js";
+import { addJobFilterOptions, jobFilterSchema, toJobFilter } from "../job-filter.js";
 import { jobInfo } from "../job-info.js";
-import { addFilterOptions, filterOptionsSchema } from "./list.js";
 
-const optionsSchema = filterOptionsSchema.extend({ csv: z.boolean().optional() });
+const optionsSchema = jobFilterSchema.extend({ csv: z.boolean().optional() });
 
 /** AtoM's jobs export columns, in its order, then our ref. */
 const HEADER = ["startDate", "endDate", "jobName", "jobStatus", "jobInfo", "jobUser", "ref"];
@@ -25,7 +25,7 @@ starts with = + - @ (or a tab or CR) gets a leading ' so that a spreadsheet does
 formula.`;
 
 export function exportCommand(): Command {
-  return addFilterOptions(new Command("export").description("write jobs as CSV (AtoM's columns plus ref) to stdout, oldest first"))
+  return addJobFilterOptions(new Command("export").description("write jobs as CSV (AtoM's columns plus ref) to stdout, oldest first"))
     .option("--csv", "CSV (the only format, and required so that another can be added)")
     .addHelpText("after", EXAMPLES)
     .action(async (_raw, command: Command) => {
@@ -38,8 +38,7 @@ export function exportCommand(): Command {
       });
       await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db }) => {
         await write(csvRecord(HEADER));
-        const filter = { status: options.status, types: options.type, user: options.user, since: options.since };
-        for await (const page of exportJobs(db, filter)) await write(page.map(csvLine).join(""));
+        for await (const page of exportJobs(db, toJobFilter(options))) await write(page.map(csvLine).join(""));
       });
     });
 }
