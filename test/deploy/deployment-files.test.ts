@@ -54,6 +54,19 @@ function assertCliAccepts(args: string[], where: string): Command {
   return command;
 }
 
+/** --grace on the unit's command line, else the command's default; fails if the command has none. */
+function graceOf(command: Command, argv: string[]): number {
+  const given = argv.indexOf("--grace");
+  const grace = Number(given >= 0 ? argv[given + 1] : command.options.find((o) => o.long === "--grace")?.defaultValue);
+  assert.ok(grace > 0, `offline-jobs ${command.name()} has a --grace option with a default`);
+  return grace;
+}
+
+function stopSeconds(unit: Unit): number {
+  const value = one(unit, "Service", "TimeoutStopSec") ?? "";
+  return Number(/^(\d+)s?$/.exec(value)?.[1] ?? NaN);
+}
+
 function systemdAnalyze(): string | undefined {
   const probe = spawnSync("systemd-analyze", ["--version"], { encoding: "utf8" });
   return probe.status === 0 ? undefined : "systemd-analyze is not installed here (Debian: apt-get install systemd)";
@@ -94,7 +107,10 @@ test("offline-jobs.service runs `offline-jobs run --quiet` once, and the timer s
   assert.equal(one(service, "Service", "Type"), "oneshot");
   const argv = one(service, "Service", "ExecStart")!.split(/\s+/);
   assert.deepEqual(argv.slice(0, 3), ["offline-jobs", "run", "--quiet"]);
-  assertCliAccepts(argv.slice(1), "offline-jobs.service");
+  const run = assertCliAccepts(argv.slice(1), "offline-jobs.service");
+  // A stop (shutdown) lets the run's jobs finish within its grace period before systemd's SIGKILL.
+  assert.equal(one(service, "Service", "KillMode"), "mixed");
+  assert.ok(stopSeconds(service) > graceOf(run, argv), `TimeoutStopSec must be longer than run's grace period (${graceOf(run, argv)} s)`);
   assert.throws(() => assertCliAccepts(["run", "--no-such-flag"], "a made-up line"), /has no flag --no-such-flag/, "the command-line check rejects unknown flags");
   assert.equal(one(timer, "Timer", "OnCalendar"), "minutely");
   assert.equal(one(timer, "Timer", "Persistent"), "true");
@@ -111,12 +127,8 @@ test("offline-jobs-worker.service runs `offline-jobs work`, restarts always, and
   assert.equal(one(worker, "Service", "KillSignal"), "SIGTERM");
   // Only the worker gets SIGTERM; its jobs' subprocesses must live through the grace period.
   assert.equal(one(worker, "Service", "KillMode"), "mixed");
-  const given = argv.indexOf("--grace");
-  const grace = Number(given >= 0 ? argv[given + 1] : work.options.find((o) => o.long === "--grace")?.defaultValue);
-  assert.ok(grace > 0, "work has a --grace option with a default");
-  const stop = one(worker, "Service", "TimeoutStopSec")!;
-  const stopSeconds = Number(/^(\d+)s?$/.exec(stop)?.[1] ?? NaN);
-  assert.ok(stopSeconds > grace, `TimeoutStopSec=${stop} must be longer than the grace period (${grace} s)`);
+  const grace = graceOf(work, argv);
+  assert.ok(stopSeconds(worker) > grace, `TimeoutStopSec=${one(worker, "Service", "TimeoutStopSec")} must be longer than the grace period (${grace} s)`);
   assert.equal(one(worker, "Install", "WantedBy"), "multi-user.target");
 });
 
