@@ -23,9 +23,9 @@ export interface BoostResult {
 }
 
 export interface CancelResult {
-  /** Were pending: cancelled at once. */
+  /** Were pending (or running under a lapsed lease): cancelled at once. */
   cancelled: number[];
-  /** Were running: marked cancelled; their process stops them at its next heartbeat. */
+  /** Were running: marked cancelled; the process running each stops it at its next heartbeat. */
   stopping: number[];
   /** Were cancelled already (still stopping or not): nothing to do, which is what was asked. */
   alreadyCancelled: number[];
@@ -185,7 +185,9 @@ export async function boostJobs(db: Database, refs: number[]): Promise<BoostResu
 /**
  * pending → cancelled at once. running → cancelled, keeping locked_by and lock_token: the
  * process running it sees the change at its next heartbeat, stops the job (killing its
- * subprocesses) and records the end with recordCancelled, fenced by that token.
+ * subprocesses) and records the end with recordCancelled, fenced by that token. A running job
+ * whose lease has lapsed has no process left to do that (recovery would re-queue it): it is
+ * cancelled at once too.
  */
 export async function cancelJobs(db: Database, refs: number[], logMaxChars: number): Promise<CancelResult> {
   const unique = [...new Set(refs)];
@@ -193,22 +195,23 @@ export async function cancelJobs(db: Database, refs: number[], logMaxChars: numb
   if (unique.length === 0) return result;
   return withTransaction(db, async (sql) => {
     const locked = await lockRows(sql, db, unique);
+    const pending: number[] = [];
+    const lapsed: number[] = [];
     for (const ref of unique) {
       const row = locked.get(ref);
       if (!row) result.skipped.push({ ref, reason: "no such job" });
-      else if (row.status === "pending") result.cancelled.push(ref);
-      else if (row.status === "running") result.stopping.push(ref);
+      else if (row.status === "pending") pending.push(ref);
+      else if (row.status === "running") (row.leased ? result.stopping : lapsed).push(ref);
       else if (row.status === "cancelled") result.alreadyCancelled.push(ref);
       else result.skipped.push({ ref, reason: `it has already finished: ${row.status}` });
     }
-    if (result.cancelled.length) {
-      await execute(
-        sql,
-        `UPDATE ${db.quoted()} SET log = ${appendLog()}, status = 'cancelled', finished_at = NOW(3), lease_until = NULL
-          WHERE ref IN (?) AND status = 'pending'`,
-        [logLine("cancelled by an operator before it ran"), logMaxChars, result.cancelled],
-      );
+    const atOnce = `UPDATE ${db.quoted()} SET log = ${appendLog()}, status = 'cancelled', finished_at = NOW(3), lease_until = NULL
+      WHERE ref IN (?) AND status = ?`;
+    if (pending.length) await execute(sql, atOnce, [logLine("cancelled by an operator before it ran"), logMaxChars, pending, "pending"]);
+    if (lapsed.length) {
+      await execute(sql, atOnce, [logLine("cancelled by an operator; the lease of its process had lapsed"), logMaxChars, lapsed, "running"]);
     }
+    result.cancelled = [...pending, ...lapsed].sort((a, b) => a - b);
     if (result.stopping.length) {
       await execute(
         sql,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { afterEach, test } from "node:test";
-import { runCli } from "../helpers/cli.js";
+import { BIN, runCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
@@ -75,6 +76,34 @@ test("clear --everything refuses without --yes when stdin is not a terminal, war
   assert.equal(cleared.code, 0, tail(cleared.stderr));
   assert.equal(cleared.stdout, "3\n");
   assert.deepEqual(await remaining(), []);
+});
+
+/** Runs `offline-jobs ARGS` on a pseudo-terminal (util-linux `script`), typing `answer`. */
+function onTerminal(args: string[], answer: string) {
+  const command = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(" ");
+  return spawnSync("script", ["-qec", command, "/dev/null"], {
+    input: answer,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, OFFLINE_JOBS_CONFIG: config },
+  });
+}
+
+const hasScript = spawnSync("script", ["--version"]).status === 0;
+
+test("clear --everything on a terminal asks first, and deletes only when the answer is yes", { skip: !hasScript && "util-linux script is not installed" }, async () => {
+  await env.db.insertJob("noop", {}, { run_after: FAR_FUTURE });
+  await env.db.insertJob("noop", {}, { run_after: FAR_FUTURE });
+
+  const declined = onTerminal(["clear", "--everything"], "n\n");
+  assert.match(declined.stdout, /Delete all 2 job\(s\)\? \[y\/N\]/, "it asks, naming how many");
+  assert.match(declined.stdout, /not confirmed: nothing was deleted/);
+  assert.equal(declined.status, 1, "declining is not success");
+  assert.equal((await remaining()).length, 2, "a no keeps every job");
+
+  const confirmed = onTerminal(["clear", "--everything"], "y\n");
+  assert.equal(confirmed.status, 0, confirmed.stdout);
+  assert.deepEqual(await remaining(), [], "a yes deletes them");
 });
 
 test("purge --older-than deletes finished jobs by the age of finished_at, of the statuses asked for", async () => {

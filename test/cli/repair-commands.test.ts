@@ -110,6 +110,16 @@ test("cancel: a pending job at once; finished and unknown refs are reported; exi
   assert.match(after.log ?? "", /cancelled by an operator before it ran/);
   assert.equal((await row(complete)).status, "complete", "a complete job stays complete");
 
+  // Its process died: nobody would record the stop, so it is cancelled at once.
+  const lapsed = await env.db.insertJob("noop", {}, { status: "running", locked_by: "host-gone:1", lease_until: "2020-01-01 00:00:00" });
+  const atOnce = await runCli(["cancel", String(lapsed)], { config });
+  assert.equal(atOnce.code, 0, tail(atOnce.stderr));
+  assert.match(atOnce.stderr, /cancelled 1 job\(s\)/);
+  const lapsedRow = await row(lapsed);
+  assert.equal(lapsedRow.status, "cancelled");
+  assert.ok(lapsedRow.finished_at, "a job whose lease lapsed is cancelled at once, not left stopping");
+  assert.match(lapsedRow.log ?? "", /the lease of its process had lapsed/);
+
   const again = await runCli(["cancel", String(pending)], { config });
   assert.equal(again.code, 0, "cancelling a cancelled job again is not an error");
   assert.match(again.stderr, /already cancelled/);
