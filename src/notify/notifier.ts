@@ -81,7 +81,7 @@ export class Notifier {
     this.settled = true;
     const waitMs = this.settings.exitWaitSeconds * 1000;
     if (this.pending.size > 0) {
-      this.logger.info(`waiting up to ${this.settings.exitWaitSeconds} s for ${this.pending.size} notification delivery(ies)`);
+      this.logger.debug(`waiting up to ${this.settings.exitWaitSeconds} s for ${this.pending.size} notification delivery(ies)`);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         Promise.allSettled([...this.pending.keys()]).then(() => false),
