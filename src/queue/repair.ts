@@ -61,14 +61,18 @@ async function lockRows(sql: PoolConnection, db: Database, refs: number[]): Prom
   return new Map(found.map((row) => [Number(row.ref), { ...row, ref: Number(row.ref), leased: Number(row.leased) }]));
 }
 
-/** A line for the job's log, in the format of the runner's own job log lines. */
+/** The start of a job log line, in the format of the runner's own (src/runner/job-log.ts). */
+function logStamp(): string {
+  return `[${new Date().toISOString()}] info `;
+}
+
 function logLine(message: string): string {
-  return `[${new Date().toISOString()}] info ${message}\n`;
+  return `${logStamp()}${message}\n`;
 }
 
 /**
  * `log` with the SQL expression `text` appended (after a newline if the log does not end with
- * one), capped at its last `?` characters, as the runner caps it.
+ * one), keeping only its last logMaxChars characters (the final parameter), as the runner does.
  */
 function appendLog(text = "?"): string {
   return `RIGHT(CONCAT(COALESCE(log, ''), IF(log IS NULL OR log = '' OR RIGHT(log, 1) = '\\n', '', '\\n'), ${text}), ?)`;
@@ -105,7 +109,7 @@ export async function retryJobs(db: Database, refs: number[], logMaxChars: numbe
             status = 'pending', attempts = 0, run_after = NOW(3), started_at = NULL, finished_at = NULL,
             locked_by = NULL, lock_token = NULL, lease_until = NULL, progress = NULL, result = NULL, error = NULL
       WHERE ref IN (?) AND status IN ('failed', 'cancelled')`;
-    const note = logLine("retried by an operator: attempts reset to 0 (it was ").slice(0, -1);
+    const note = `${logStamp()}retried by an operator: attempts reset to 0 (it was `;
     const retried: number[] = [];
     if (plain.length) {
       await execute(sql, update, [note, logMaxChars, plain]);
@@ -217,7 +221,7 @@ export async function cancelJobs(db: Database, refs: number[], logMaxChars: numb
         sql,
         `UPDATE ${db.quoted()} SET log = ${appendLog("CONCAT(?, COALESCE(locked_by, 'unknown'), '\\n')")}, status = 'cancelled'
           WHERE ref IN (?) AND status = 'running'`,
-        [logLine("cancel requested by an operator; asking its process to stop it: ").slice(0, -1), logMaxChars, result.stopping],
+        [`${logStamp()}cancel requested by an operator; asking its process to stop it: `, logMaxChars, result.stopping],
       );
     }
     return result;
