@@ -17,7 +17,7 @@ export interface Logger {
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const THRESHOLD: Record<Verbosity, number> = { verbose: 10, normal: 20, quiet: 40 };
 
-export function createLogger(options: { format?: LogFormat; verbosity?: Verbosity; stream?: NodeJS.WritableStream & { isTTY?: boolean } } = {}): Logger {
+export function createLogger(options: { format?: LogFormat; verbosity?: Verbosity; stream?: { write(text: string): unknown; isTTY?: boolean } } = {}): Logger {
   const stream = options.stream ?? process.stderr;
   const format = options.format ?? (stream.isTTY ? "human" : "json");
   const threshold = THRESHOLD[options.verbosity ?? "normal"];

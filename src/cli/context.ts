@@ -6,6 +6,7 @@ import { loadRegistry, type Registry } from "../handlers/registry.js";
 import { createLogger, type Logger } from "../logger.js";
 import { openDatabase, type Database } from "../queue/db.js";
 import { checkSchema } from "../queue/migrations.js";
+import { stderrStatusLine, type StatusLine } from "./status-line.js";
 
 /** Options every command takes (set on the program, read with optsWithGlobals()). */
 export interface GlobalOptions {
@@ -37,7 +38,15 @@ export function parseOptions<S extends z.ZodType>(schema: S, raw: unknown): z.in
 export function makeLogger(options: GlobalOptions): Logger {
   const format = options.logFormat;
   if (format !== undefined && format !== "human" && format !== "json") throw new UsageError(`--log-format: must be human or json`);
-  return createLogger({ format, verbosity: options.quiet ? "quiet" : options.verbose ? "verbose" : "normal" });
+  // On a terminal, log lines go through the status line so that a progress display stays below them.
+  const stream = statusLineFor(options) ?? process.stderr;
+  return createLogger({ format, stream, verbosity: options.quiet ? "quiet" : options.verbose ? "verbose" : "normal" });
+}
+
+/** The terminal's status line, for progress: only with human output on a terminal, and not with --quiet. */
+export function statusLineFor(options: GlobalOptions): StatusLine | undefined {
+  if (options.quiet || options.logFormat === "json") return undefined;
+  return stderrStatusLine;
 }
 
 /** Config, logger, database (schema checked unless `skipSchemaCheck`) and handlers, for a command. */

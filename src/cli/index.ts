@@ -5,15 +5,17 @@ import { initCommand } from "./commands/init.js";
 import { listCommand } from "./commands/list.js";
 import { RUN_EXAMPLES, runCommand } from "./commands/run.js";
 import { showCommand } from "./commands/show.js";
+import { restartCommand } from "./commands/restart.js";
 import { statsCommand } from "./commands/stats.js";
 import { typesCommand } from "./commands/types.js";
-import { doctorCommand } from "./commands/doctor.js";
-import { testCommand } from "./commands/test.js";
+import { workCommand } from "./commands/work.js";
 import { boostCommand } from "./commands/boost.js";
 import { cancelCommand } from "./commands/cancel.js";
 import { clearCommand } from "./commands/clear.js";
 import { purgeCommand } from "./commands/purge.js";
 import { retryCommand } from "./commands/retry.js";
+import { doctorCommand } from "./commands/doctor.js";
+import { testCommand } from "./commands/test.js";
 import { handleError } from "./errors.js";
 
 /** The program: global options and the list of commands. Each command lives in its own file. */
@@ -28,7 +30,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride();
   const run = runCommand();
-  for (const command of [run, initCommand(), addCommand(), listCommand(), showCommand(), statsCommand(), typesCommand(), exportCommand(), doctorCommand(), testCommand(), retryCommand(), boostCommand(), cancelCommand(), clearCommand(), purgeCommand()]) {
+  for (const command of [run, initCommand(), addCommand(), listCommand(), showCommand(), statsCommand(), workCommand(), restartCommand(), retryCommand(), boostCommand(), cancelCommand(), clearCommand(), purgeCommand(), typesCommand(), exportCommand(), doctorCommand(), testCommand()]) {
     command.exitOverride();
     program.addCommand(command, { isDefault: command === run });
   }

@@ -2,6 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { FatalError } from "../errors.js";
+import { createLogger } from "../logger.js";
+import { jsonSyntaxProblem } from "../quote.js";
+import { warnIfSecretsReadable } from "./file-permissions.js";
 import { configSchema, type Config } from "./schema.js";
 
 export interface LoadConfigOptions {
@@ -9,6 +12,11 @@ export interface LoadConfigOptions {
   configPath?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * Where the warning about a config file that holds the database password (or another
+   * secret) and is readable by others goes; by default a process-log line on stderr.
+   */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -23,10 +31,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   let raw: unknown = {};
   if (explicit) {
     configPath = path.resolve(cwd, explicit);
-    raw = readJsonFile(configPath);
   } else if (fs.existsSync(path.join(cwd, "config.json"))) {
     configPath = path.join(cwd, "config.json");
+  }
+  if (configPath) {
     raw = readJsonFile(configPath);
+    warnIfSecretsReadable(configPath, raw, options.warn ?? ((message) => createLogger().warn(message)));
   }
   return parseConfig(raw, { configPath, env });
 }
@@ -64,7 +74,8 @@ function readJsonFile(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new FatalError(`config ${file}: is not valid JSON (${(error as Error).message})`);
+    // Not V8's own message: it quotes a piece of the text, which could be the password.
+    throw new FatalError(`config ${file}: is not valid JSON (${jsonSyntaxProblem((error as Error).message, text)})`);
   }
 }
 
@@ -89,6 +100,7 @@ function resolvePaths(config: Config, base: string): void {
   if (config.previews.outputDir) config.previews.outputDir = abs(config.previews.outputDir);
   config.handlers = config.handlers.map((h) => (h.startsWith(".") || path.isAbsolute(h) ? abs(h) : h));
   for (const template of Object.values(config.commands)) if (template.cwd) template.cwd = abs(template.cwd);
+  if (typeof config.maintenance === "string") config.maintenance = abs(config.maintenance);
 }
 
 /** mysql://user:secret@host/db → mysql://user:***@host/db, for anything that is printed. */

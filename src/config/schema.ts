@@ -220,7 +220,8 @@ export const configSchema = z
     extractText: extractTextSchema.default(() => extractTextSchema.parse({})),
     notify: notifySchema.default(() => notifySchema.parse({})),
     metrics: metricsSchema.default({}),
-    maintenance: z.union([z.boolean(), z.string()]).optional(),
+    /** true: `run` and `work` refuse to claim (upgrades); a path: they refuse while that flag file exists. */
+    maintenance: z.union([z.boolean(), z.string().min(1)]).default(false),
   })
   // Strict, so that a misspelt key ("maxjobs") is reported instead of silently ignored.
   .strict();

@@ -50,6 +50,11 @@ export class Registry {
     return [...this.handlers.keys()].sort();
   }
 
+  /** The types a run works on: all it has handlers for, or those of them named by --type. */
+  selected(wanted?: string[]): string[] {
+    return wanted?.length ? this.names().filter((type) => wanted.includes(type)) : this.names();
+  }
+
   settings(type: string): TypeSettings {
     const defaults = this.handlers.get(type)?.defaults ?? {};
     const configured: TypeOptions = Object.hasOwn(this.config.types, type) ? this.config.types[type]! : {};

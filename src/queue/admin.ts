@@ -222,3 +222,14 @@ export async function peekDueJobs(db: Database, types: string[], limit: number):
     [types, limit],
   );
 }
+
+/** Due pending jobs of these types (the "of m" of a run's progress display). */
+export async function countDueJobs(db: Database, types: string[]): Promise<number> {
+  if (types.length === 0) return 0;
+  const [row] = await rows<{ due: number }>(
+    db.pool,
+    `SELECT COUNT(*) AS due FROM ${db.quoted()} WHERE status = 'pending' AND run_after <= NOW(3) AND type IN (?)`,
+    [types],
+  );
+  return Number(row?.due ?? 0);
+}

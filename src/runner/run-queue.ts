@@ -5,12 +5,14 @@ import { HostLocks, type HeldLock } from "../locks/host-locks.js";
 import type { Logger } from "../logger.js";
 import { claimJobs, ensureTypeSlots, type ClaimedJob } from "../queue/claim.js";
 import type { Database } from "../queue/db.js";
-import { recordCancelled, recoverExpiredJobs, releaseJobs } from "../queue/finish.js";
+import { recordCancelled, releaseJobs } from "../queue/finish.js";
 import { executeJob, JobStopped, type AttemptEnd } from "./execute-job.js";
 import { Finisher } from "./finisher.js";
 import { Notifier } from "../notify/notifier.js";
 import { startHeartbeat } from "./heartbeat.js";
-import { logAttempt, type RunCounts } from "./run-report.js";
+import { emptyCounts, logAttempt, type RunCounts } from "./run-report.js";
+import { recoverLostJobs } from "./recovery.js";
+import type { RunObserver } from "./run-observer.js";
 import { holdJobLock } from "./job-lock.js";
 import { removeExpiredDownloads, removeExpiredJobs } from "./housekeeping.js";
 
@@ -23,6 +25,11 @@ export interface RunOptions {
   maxTimeSeconds?: number;
   /** --type: only these types (of those this process has handlers for). */
   types?: string[];
+  /**
+   * `work`: when nothing is due, look again after this many seconds instead of ending; the
+   * run then ends only when stop() is called (or --limit is reached).
+   */
+  idleSleepSeconds?: number;
 }
 
 
@@ -35,6 +42,7 @@ export interface RunnerDeps {
   logger: Logger;
   locks: HostLocks;
   workerId: string;
+  observer?: RunObserver;
 }
 
 interface Active {
@@ -57,7 +65,7 @@ const MAX_CONTENDED_RETRIES = 20;
  * Everything is event-driven from pump(): a job ending, a claim returning, a timer.
  */
 export class QueueRunner {
-  readonly counts: RunCounts = { complete: 0, failed: 0, retried: 0, cancelled: 0, lost: 0 };
+  readonly counts: RunCounts = emptyCounts();
   private slots: HeldLock[] = [];
   private readonly running = new Map<number, Active>();
   private buffer: ClaimedJob[] = [];
@@ -76,7 +84,7 @@ export class QueueRunner {
   private done = false;
   /** run --job: an operator's explicit run, which takes its job lock before starting. */
   private single = false;
-  private timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly finisher: Finisher;
   private readonly notifier: Notifier | undefined;
   private readonly types: string[];
@@ -86,8 +94,7 @@ export class QueueRunner {
     private readonly deps: RunnerDeps,
     private readonly options: RunOptions,
   ) {
-    const known = deps.registry.names();
-    this.types = options.types?.length ? known.filter((t) => options.types!.includes(t)) : known;
+    this.types = deps.registry.selected(options.types);
     this.limits = deps.registry.limits(this.types);
     this.notifier = Notifier.fromConfig(deps.config, deps.logger);
     this.finisher = new Finisher(deps.db, deps.config.logMaxBytes, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
@@ -110,7 +117,7 @@ export class QueueRunner {
     await removeExpiredDownloads(this.deps.config, this.deps.logger);
     await removeExpiredJobs(this.deps.config, this.deps.db, this.deps.logger);
     if (this.options.maxTimeSeconds !== undefined) {
-      this.timers.push(setTimeout(() => this.stop("--max-time reached"), this.options.maxTimeSeconds * 1000));
+      this.later(this.options.maxTimeSeconds * 1000, () => this.stop("--max-time reached"));
     }
     this.startHeartbeat();
     try {
@@ -143,18 +150,28 @@ export class QueueRunner {
     this.pump();
   }
 
+  /** The grace period of a stop is over: interrupt the running jobs, which go back to pending. */
+  interruptRunning(reason: string): void {
+    for (const active of this.running.values()) active.controller.abort(new JobStopped("shutdown", reason));
+  }
+
+  /** Jobs running now (for a stop's grace period). */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
   private limitLeft(): number {
     return this.options.limit === undefined ? Infinity : this.options.limit - this.claimed;
   }
 
   /** Runs `change` and pumps after `ms`, unless the run has ended by then. */
   private later(ms: number, change: () => void): void {
-    this.timers.push(
-      setTimeout(() => {
-        change();
-        this.pump();
-      }, ms),
-    );
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      change();
+      this.pump();
+    }, ms);
+    this.timers.add(timer);
   }
 
   private pump(): void {
@@ -172,7 +189,8 @@ export class QueueRunner {
     const low = this.buffer.length <= Math.max(target / 2 - 1, free - 1);
     if (this.claiming === 0 && !this.exhausted && !this.stopping && low && want > 0) this.claim(want);
     const idle = this.running.size === 0 && this.claiming === 0 && (this.buffer.length === 0 || this.stopping);
-    if (idle && (this.exhausted || this.stopping || this.limitLeft() <= 0) && this.finished) {
+    const drained = this.exhausted && this.options.idleSleepSeconds === undefined;
+    if (idle && (drained || this.stopping || this.limitLeft() <= 0) && this.finished) {
       this.done = true;
       this.finished();
     }
@@ -199,10 +217,12 @@ export class QueueRunner {
           // Another claimer held a limited type's slot row for a moment: that says nothing
           // about whether its jobs are due, so ask again shortly instead of concluding.
           this.later(CONTENDED_RETRY_MS, () => (this.exhausted = false));
-        } else if (this.running.size > 0) {
-          // Jobs are still running, so this run stays: look again soon for new work. (A type
-          // at its limit is asked for again as soon as one of our jobs ends.)
-          this.later(REPOLL_MS, () => (this.exhausted = false));
+        } else if (this.running.size > 0 || this.options.idleSleepSeconds !== undefined) {
+          // Jobs are still running (or this is a worker), so this run stays: look again for new
+          // work, soon while jobs run, after --sleep when idle. (A type at its limit is asked
+          // for again as soon as one of our jobs ends.)
+          const wait = this.running.size > 0 ? REPOLL_MS : this.options.idleSleepSeconds! * 1000;
+          this.later(wait, () => (this.exhausted = false));
         }
       })
       .catch((error) => {
@@ -251,16 +271,27 @@ export class QueueRunner {
       await releaseJobs(this.deps.db, [job], 5);
       return undefined;
     }
+    const { observer } = this.deps;
+    observer?.jobStarted(job);
     let end: AttemptEnd;
     try {
-      end = await executeJob(job, this.deps, { signal: active.controller.signal, progress: (p) => (active.progress = p) });
+      end = await executeJob(job, this.deps, {
+        signal: active.controller.signal,
+        progress: (percent) => {
+          active.progress = percent;
+          observer?.jobProgress(job, percent);
+        },
+      });
     } finally {
       await lock.release();
     }
+    observer?.jobEnded(job, end);
     this.meanMs = this.meanMs === undefined ? end.durationMs : this.meanMs * 0.9 + end.durationMs * 0.1;
     logAttempt(this.deps.logger, this.counts, job, end);
     if (end.kind === "cancelled") {
       await recordCancelled(this.deps.db, job, end.log, this.deps.config.logMaxBytes);
+    } else if (end.kind === "released") {
+      await releaseJobs(this.deps.db, [job], 0, { text: end.log, maxChars: this.deps.config.logMaxBytes });
     } else if (end.kind === "outcome") {
       const written = this.finisher.add(end.outcome, job).catch(() => undefined);
       // A limited type's next claim counts running rows: wait until this one is no longer
@@ -283,19 +314,13 @@ export class QueueRunner {
         this.running.get(gone.ref)?.controller.abort(new JobStopped(gone.reason, gone.detail));
       },
     });
-    this.timers.push(timer);
+    this.timers.add(timer);
   }
 
   private recover(): Promise<void> {
     this.lastRecovery = Date.now();
-    const { registry, logger } = this.deps;
-    return recoverExpiredJobs(this.deps.db, {
-      maxAttempts: (type) => registry.settings(type).maxAttempts,
-      onLost: (type) => registry.settings(type).onLost,
-    }).then(({ requeued, failed }) => {
-      if (requeued.length) logger.info(`re-queued ${requeued.length} job(s) whose worker was lost: ${requeued.join(", ")}`);
-      if (failed.length) logger.warn(`failed ${failed.length} job(s) whose worker was lost: ${failed.join(", ")}`);
-      if (requeued.length) this.exhausted = false;
+    return recoverLostJobs(this.deps).then((requeued) => {
+      if (requeued) this.exhausted = false;
     });
   }
 
@@ -311,7 +336,7 @@ export class QueueRunner {
 
   private async shutdown(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);
-    this.timers = [];
+    this.timers.clear();
     try {
       await this.recovering;
       await this.finisher.drain();

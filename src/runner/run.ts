@@ -9,6 +9,7 @@ import { requeueStuckJob } from "../queue/finish.js";
 import { QueueRunner, type RunCounts, type RunOptions } from "./run-queue.js";
 import { emptyCounts } from "./run-report.js";
 import type { GracefulStop } from "./graceful-stop.js";
+import type { RunObserver } from "./run-observer.js";
 
 export interface RunRequest extends RunOptions {
   /** --job: run just this job now. */
@@ -34,6 +35,8 @@ export interface RunDeps {
   db: Database;
   registry: Registry;
   logger: Logger;
+  /** The terminal's progress display, if any. */
+  observer?: RunObserver;
 }
 
 /** `offline-jobs run`: one cron-style pass over the queue, or one job with --job. */

@@ -4,7 +4,9 @@ import { readState, RESTART_STAMP } from "../queue/state.js";
 import type { GracefulStop } from "./graceful-stop.js";
 import { maintenanceReason } from "./maintenance.js";
 import { QueueRunner, type RunOptions } from "./run-queue.js";
+import { writeMetricsTextfile } from "../metrics/textfile.js";
 import { emptyCounts, type RunCounts } from "./run-report.js";
+import { removeExpiredDownloads, removeExpiredJobs } from "./housekeeping.js";
 import { openHostLocks, type RunDeps } from "./run.js";
 
 export interface WorkOptions extends Pick<RunOptions, "maxJobs" | "types"> {
@@ -30,6 +32,11 @@ export interface WorkReport {
 
 /** How often a worker looks at the restart stamp, its memory and maintenance mode. */
 const WATCH_MS = 2000;
+/**
+ * How often a worker does what a cron run does once, at its start or end: housekeeping
+ * (expired downloads, retention; each throttled across hosts on its own) and metrics.textfile.
+ */
+const PERIODIC_MS = 60_000;
 
 /**
  * `offline-jobs work`: a long-lived worker (systemd, Supervisor). One QueueRunner in worker
@@ -55,6 +62,18 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
     await stop.sleep(sleepMs);
   };
   logger.info(`worker ${workerId} started with up to ${options.maxJobs} slot(s)`);
+  const started = Date.now();
+  let current: QueueRunner | undefined;
+  const writeMetrics = () => {
+    const total = { ...counts };
+    if (current) add(total, current.counts);
+    return writeMetricsTextfile(config, db, { durationSeconds: (Date.now() - started) / 1000, counts: total }, logger);
+  };
+  const periodic = setInterval(() => {
+    void removeExpiredDownloads(config, logger)
+      .then(() => removeExpiredJobs(config, db, logger))
+      .then(writeMetrics);
+  }, PERIODIC_MS);
   try {
     while (!stop.reason) {
       await limits.check(stop);
@@ -64,10 +83,10 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
         await wait(`maintenance mode (${maintenance}): claiming nothing`);
         continue;
       }
-      const runner = new QueueRunner(
+      const runner = (current = new QueueRunner(
         { ...deps, locks, workerId },
         { maxJobs: options.maxJobs, types: options.types, idleSleepSeconds: options.stopWhenEmpty ? undefined : options.sleepSeconds },
-      );
+      ));
       if ((await runner.takeSlots(options.maxJobs)) === 0) {
         await wait(`all ${options.maxJobs} job slot(s) on this host are busy`);
         continue;
@@ -89,12 +108,15 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
         clearInterval(watch);
         stop.detach(runner);
         add(counts, runner.counts);
+        current = undefined;
       }
       if (options.stopWhenEmpty && !stop.reason) return { counts, reason: "queue empty" };
     }
     return { counts, reason: stop.reason };
   } finally {
     clearTimeout(deadline);
+    clearInterval(periodic);
+    await writeMetrics();
   }
 }
 

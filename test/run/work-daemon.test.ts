@@ -111,14 +111,15 @@ test("SIGTERM past the grace period puts a running job back to pending (attempt 
   }
 });
 
-test("--stop-when-empty drains the queue and exits 0; --max-time and --memory end an idle worker with exit 0", async () => {
-  const { config, recordFile } = setup("limits");
-  const refs = [];
-  for (let i = 0; i < 5; i++) refs.push(await env.db.insertJob("record", { file: recordFile }));
+test("--stop-when-empty drains the queue, writes the metrics textfile and exits 0; --max-time and --memory end an idle worker with exit 0", async () => {
+  const metricsFile = path.join(env.dir, "worker.prom");
+  const { config, recordFile } = setup("limits", { metrics: { textfile: metricsFile } });
+  for (let i = 0; i < 5; i++) await env.db.insertJob("record", { file: recordFile });
   const drained = await runCli(["work", "--stop-when-empty", "--sleep", "0.2"], { config, timeoutMs: 60_000 });
   assert.equal(drained.code, 0, tail(drained.stderr));
   assert.match(drained.stderr, /worker stopped \(queue empty\): 5 complete/);
   assert.equal(runsOf(recordFile).length, 5);
+  assert.match(fs.readFileSync(metricsFile, "utf8"), /^offline_jobs_last_run_jobs\{outcome="complete"\} 5$/m, "a worker writes metrics.textfile too");
 
   const timed = await runCli(["work", "--max-time", "1", "--sleep", "0.2"], { config, timeoutMs: 30_000 });
   assert.equal(timed.code, 0, tail(timed.stderr));

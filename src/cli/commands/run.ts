@@ -2,9 +2,19 @@ import { Command } from "commander";
 import { z } from "zod";
 import { JobFailedExit } from "../../errors.js";
 import { writeMetricsTextfile } from "../../metrics/textfile.js";
-import { peekDueJobs } from "../../queue/admin.js";
+import { countDueJobs, peekDueJobs } from "../../queue/admin.js";
+import { GracefulStop, stopOnSignals } from "../../runner/graceful-stop.js";
+import { maintenanceReason } from "../../runner/maintenance.js";
 import { runJobs } from "../../runner/run.js";
-import { collect, parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
+import { RunProgress } from "../run-progress.js";
+import { describeCounts } from "../run-summary.js";
+import { collect, parseOptions, positiveIntString, statusLineFor, withContext, type GlobalOptions } from "../context.js";
+
+/** A number of seconds on the command line ("30", "2.5"). */
+export const secondsString = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, "must be a number of seconds")
+  .transform(Number);
 
 const optionsSchema = z.object({
   job: positiveIntString.optional(),
@@ -13,12 +23,10 @@ const optionsSchema = z.object({
   type: z.array(z.string()).optional(),
   limit: positiveIntString.optional(),
   once: z.boolean().optional(),
-  maxTime: z
-    .string()
-    .regex(/^\d+(\.\d+)?$/, "must be a number of seconds")
-    .transform(Number)
-    .optional(),
+  maxTime: secondsString.optional(),
   dryRun: z.boolean().optional(),
+  grace: secondsString.default(30),
+  force: z.boolean().optional(),
 });
 
 export const RUN_EXAMPLES = `
@@ -42,6 +50,8 @@ export function runCommand(): Command {
     .option("--once", "run at most one job (--limit 1)")
     .option("--max-time <seconds>", "stop claiming new jobs after this long")
     .option("--dry-run", "list the jobs that would be claimed, and change nothing")
+    .option("--grace <seconds>", "on SIGTERM/SIGINT, how long running jobs may finish before they go back to pending", "30")
+    .option("--force", "run even in maintenance mode")
     .addHelpText("after", RUN_EXAMPLES)
     .action(async (_raw, command: Command) => {
       const all = command.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
@@ -50,17 +60,29 @@ export function runCommand(): Command {
         const maxJobs = options.maxJobs ?? config.maxJobs;
         const limit = options.once ? 1 : options.limit;
         if (options.dryRun) {
-          const types = options.type?.length ? registry.names().filter((t) => options.type!.includes(t)) : registry.names();
-          const due = await peekDueJobs(db, types, limit ?? maxJobs * config.prefetchFactor);
+          const due = await peekDueJobs(db, registry.selected(options.type), limit ?? maxJobs * config.prefetchFactor);
           for (const job of due) process.stdout.write(`${job.ref}\t${job.type}\tpriority ${job.priority}\tattempt ${job.attempts + 1}\n`);
           logger.info(`dry run: ${due.length} due job(s) would be claimed first; nothing was changed`);
           return;
         }
+        const maintenance = options.force ? undefined : maintenanceReason(config);
+        if (maintenance) {
+          logger.warn(`maintenance mode (${maintenance}): nothing run; --force runs anyway`);
+          if (options.job !== undefined) throw new JobFailedExit();
+          return;
+        }
         const started = Date.now();
+        const stop = new GracefulStop(options.grace, logger);
+        const removeHandlers = stopOnSignals(stop);
+        const line = statusLineFor(all);
+        const progress = line && new RunProgress(line, options.job === undefined ? () => countDueJobs(db, registry.selected(options.type)) : undefined).start();
         const report = await runJobs(
-          { config, db, registry, logger },
-          { maxJobs, limit, maxTimeSeconds: options.maxTime, types: options.type, job: options.job, clearLock: options.clearLock },
-        );
+          { config, db, registry, logger, observer: progress },
+          { maxJobs, limit, maxTimeSeconds: options.maxTime, types: options.type, job: options.job, clearLock: options.clearLock, stop },
+        ).finally(() => {
+          removeHandlers();
+          progress?.stop();
+        });
         // A run that found every slot busy did nothing: it leaves the last run's figures alone.
         if (!report.busy) await writeMetricsTextfile(config, db, { durationSeconds: (Date.now() - started) / 1000, counts: report.counts }, logger);
         if (report.job) {
@@ -77,7 +99,7 @@ export function runCommand(): Command {
         const c = report.counts;
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
         logger.info(
-          `done: ${c.complete} complete, ${c.failed} failed, ${c.retried} to retry${c.cancelled ? `, ${c.cancelled} cancelled` : ""}${c.lost ? `, ${c.lost} lost` : ""} in ${seconds} s with ${report.slots} slot(s)`,
+          `done: ${describeCounts(c)} in ${seconds} s with ${report.slots} slot(s)${stop.reason ? ` (stopped: ${stop.reason})` : ""}`,
           { ...c, seconds: Number(seconds), slots: report.slots },
         );
       });

@@ -2,7 +2,8 @@ import { Command } from "commander";
 import { z } from "zod";
 import { GracefulStop, stopOnSignals } from "../../runner/graceful-stop.js";
 import { runWorker } from "../../runner/worker.js";
-import { collect, parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
+import { collect, parseOptions, positiveIntString, statusLineFor, withContext, type GlobalOptions } from "../context.js";
+import { RunProgress } from "../run-progress.js";
 import { describeCounts } from "../run-summary.js";
 import { secondsString } from "./run.js";
 
@@ -46,9 +47,11 @@ export function workCommand(): Command {
       await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ config, db, registry, logger }) => {
         const stop = new GracefulStop(options.grace, logger);
         const removeHandlers = stopOnSignals(stop);
+        const line = statusLineFor(command.optsWithGlobals<GlobalOptions>());
+        const progress = line && new RunProgress(line).start();
         try {
           const report = await runWorker(
-            { config, db, registry, logger },
+            { config, db, registry, logger, observer: progress },
             {
               maxJobs: options.maxJobs ?? config.maxJobs,
               types: options.type,
@@ -63,6 +66,7 @@ export function workCommand(): Command {
           logger.info(`worker stopped (${report.reason}): ${describeCounts(report.counts)}`, { ...report.counts, reason: report.reason });
         } finally {
           removeHandlers();
+          progress?.stop();
         }
       });
     });
