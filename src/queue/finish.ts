@@ -136,6 +136,20 @@ export async function renewLeases(
 }
 
 /**
+ * Appends the log text of running jobs to their rows (the live log `show --follow` tails), in
+ * one statement. Fenced like every write: a job no longer ours gets nothing.
+ */
+export async function appendJobLogs(db: Database, entries: Array<JobHandle & { text: string }>, logMaxChars: number): Promise<void> {
+  if (entries.length === 0) return;
+  const [log, logP] = caseByRef(
+    entries.map((e) => [e.ref, "RIGHT(CONCAT(COALESCE(log, ''), ?), ?)", [e.text, logMaxChars]]),
+    "log",
+  );
+  const [where, whereP] = fence(entries);
+  await withRetry(() => execute(db.pool, `UPDATE ${db.quoted()} SET log = ${log} WHERE ${where} AND status = 'running'`, [...logP, ...whereP]));
+}
+
+/**
  * Claimed but never started (stop, --limit, --max-time, its job lock held here by another
  * process), or interrupted by a stop after its grace period: back to pending, the attempt not
  * counted, due again after `delaySeconds`; `log` is appended to the job's log.

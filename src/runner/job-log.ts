@@ -1,9 +1,10 @@
 import type { JobLogger } from "../handlers/handler.js";
 
 /**
- * One attempt's log, written to the row's `log` column when the attempt ends. Capped: when
- * it grows past the cap, the oldest text is dropped, because the end of a subprocess's
- * output is what explains a failure.
+ * One attempt's log, appended to the row's `log` column in pieces: by the live log flusher
+ * while a long job runs (so `show --follow` can tail it), and what is left when the attempt
+ * ends. Holds only text not yet written. Capped: when that grows past the cap, the oldest text
+ * is dropped, because the end of a subprocess's output is what explains a failure.
  */
 export class JobLog implements JobLogger {
   private parts: string[] = [];
@@ -44,10 +45,20 @@ export class JobLog implements JobLogger {
     this.dropped = true;
   }
 
-  toString(): string {
+  /** Whether text is waiting to be written. */
+  get hasUnwritten(): boolean {
+    return this.size > 0;
+  }
+
+  /** The text not yet written to the row, which from now on counts as written. */
+  take(): string {
     this.compact();
     const text = this.parts.join("");
     const marker = "[… earlier log dropped]\n";
-    return this.dropped ? marker + text.slice(marker.length) : text;
+    const taken = this.dropped ? marker + text.slice(marker.length) : text;
+    this.parts = [];
+    this.size = 0;
+    this.dropped = false;
+    return taken;
   }
 }

@@ -5,15 +5,17 @@ import { HostLocks, type HeldLock } from "../locks/host-locks.js";
 import type { Logger } from "../logger.js";
 import { claimJobs, ensureTypeSlots, type ClaimedJob } from "../queue/claim.js";
 import type { Database } from "../queue/db.js";
-import { recordCancelled, releaseJobs } from "../queue/finish.js";
-import { executeJob, JobStopped, type AttemptEnd } from "./execute-job.js";
+import { releaseJobs } from "../queue/finish.js";
+import { JobStopped, type AttemptEnd } from "./execute-job.js";
 import { Finisher } from "./finisher.js";
 import { Notifier } from "../notify/notifier.js";
 import { startHeartbeat } from "./heartbeat.js";
-import { emptyCounts, logAttempt, type RunCounts } from "./run-report.js";
+import { emptyCounts, type RunCounts } from "./run-report.js";
 import { recoverLostJobs } from "./recovery.js";
 import type { RunObserver } from "./run-observer.js";
-import { holdJobLock } from "./job-lock.js";
+import { runAttempt, type ActiveJob } from "./attempt.js";
+import { JobLog } from "./job-log.js";
+import { LogFlusher } from "./log-flusher.js";
 import { removeExpiredDownloads, removeExpiredJobs } from "./housekeeping.js";
 
 export interface RunOptions {
@@ -45,12 +47,6 @@ export interface RunnerDeps {
   observer?: RunObserver;
 }
 
-interface Active {
-  job: ClaimedJob;
-  controller: AbortController;
-  progress: number | null;
-}
-
 /** Below this mean job duration, a process claims a few batches ahead of its free slots. */
 const SHORT_JOB_MS = 100;
 /** While jobs run and the queue looked empty, look again this often for new work. */
@@ -67,7 +63,7 @@ const MAX_CONTENDED_RETRIES = 20;
 export class QueueRunner {
   readonly counts: RunCounts = emptyCounts();
   private slots: HeldLock[] = [];
-  private readonly running = new Map<number, Active>();
+  private readonly running = new Map<number, ActiveJob>();
   private buffer: ClaimedJob[] = [];
   /** Claims in flight (0 or 1). */
   private claiming = 0;
@@ -86,6 +82,7 @@ export class QueueRunner {
   private single = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly finisher: Finisher;
+  private readonly logFlusher: LogFlusher;
   private readonly notifier: Notifier | undefined;
   private readonly types: string[];
   private readonly limits: Record<string, number>;
@@ -97,6 +94,7 @@ export class QueueRunner {
     this.types = deps.registry.selected(options.types);
     this.limits = deps.registry.limits(this.types);
     this.notifier = Notifier.fromConfig(deps.config, deps.logger);
+    this.logFlusher = new LogFlusher({ db: deps.db, logger: deps.logger, logMaxChars: deps.config.logMaxBytes }, () => this.running.values());
     this.finisher = new Finisher(deps.db, deps.config.logMaxBytes, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
   }
 
@@ -235,8 +233,16 @@ export class QueueRunner {
   }
 
   /** Counts the job as running at once, so that pump() never starts more jobs than slots. */
-  private track(job: ClaimedJob): Active {
-    const active: Active = { job, controller: new AbortController(), progress: null };
+  private track(job: ClaimedJob): ActiveJob {
+    const active: ActiveJob = {
+      job,
+      ref: job.ref,
+      token: job.token,
+      controller: new AbortController(),
+      progress: null,
+      log: new JobLog(this.deps.config.logMaxBytes),
+      startedAt: Date.now(),
+    };
     this.running.set(job.ref, active);
     return active;
   }
@@ -253,54 +259,17 @@ export class QueueRunner {
       });
   }
 
-  private async execute(active: Active): Promise<AttemptEnd | undefined> {
+  private async execute(active: ActiveJob): Promise<AttemptEnd | undefined> {
     try {
-      return await this.attempt(active);
+      const attemptDeps = { ...this.deps, finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits };
+      const end = await runAttempt(attemptDeps, active, active.job.attempt > 1 || this.single);
+      if (end) this.meanMs = this.meanMs === undefined ? end.durationMs : this.meanMs * 0.9 + end.durationMs * 0.1;
+      return end;
     } finally {
       // Only now is the job no longer ours: its outcome has been handed to the Finisher, so the
       // run cannot judge itself idle (and close the pool) while a result is still unsaved.
       this.running.delete(active.job.ref);
     }
-  }
-
-  private async attempt(active: Active): Promise<AttemptEnd | undefined> {
-    const { job } = active;
-    const lock = await holdJobLock(this.deps.locks, this.deps.logger, job.ref, job.attempt > 1 || this.single);
-    if (!lock) {
-      this.deps.logger.warn(`job ${job.ref}: another process on this host holds its job lock; putting it back for 5 s`, { ref: job.ref });
-      await releaseJobs(this.deps.db, [job], 5);
-      return undefined;
-    }
-    const { observer } = this.deps;
-    observer?.jobStarted(job);
-    let end: AttemptEnd;
-    try {
-      end = await executeJob(job, this.deps, {
-        signal: active.controller.signal,
-        progress: (percent) => {
-          active.progress = percent;
-          observer?.jobProgress(job, percent);
-        },
-      });
-    } finally {
-      await lock.release();
-    }
-    observer?.jobEnded(job, end);
-    this.meanMs = this.meanMs === undefined ? end.durationMs : this.meanMs * 0.9 + end.durationMs * 0.1;
-    logAttempt(this.deps.logger, this.counts, job, end);
-    if (end.kind === "cancelled") {
-      await recordCancelled(this.deps.db, job, end.log, this.deps.config.logMaxBytes);
-    } else if (end.kind === "released") {
-      await releaseJobs(this.deps.db, [job], 0, { text: end.log, maxChars: this.deps.config.logMaxBytes });
-    } else if (end.kind === "outcome") {
-      const written = this.finisher.add(end.outcome, job).catch(() => undefined);
-      // A limited type's next claim counts running rows: wait until this one is no longer
-      // running there, or the claim would find the type full and the run might end early.
-      // Other outcomes are not awaited: the slot is free now, and outcomes that arrive during
-      // a write share the next one.
-      if (job.type in this.limits) await written;
-    }
-    return end;
   }
 
   private startHeartbeat(): void {
@@ -337,6 +306,7 @@ export class QueueRunner {
   private async shutdown(): Promise<void> {
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.logFlusher.stop();
     try {
       await this.recovering;
       await this.finisher.drain();

@@ -1,0 +1,83 @@
+import type { Config } from "../config/schema.js";
+import type { Registry } from "../handlers/registry.js";
+import type { HostLocks } from "../locks/host-locks.js";
+import type { Logger } from "../logger.js";
+import type { ClaimedJob } from "../queue/claim.js";
+import type { Database } from "../queue/db.js";
+import { recordCancelled, releaseJobs } from "../queue/finish.js";
+import { executeJob, type AttemptEnd } from "./execute-job.js";
+import type { Finisher } from "./finisher.js";
+import { holdJobLock } from "./job-lock.js";
+import type { LiveJob, LogFlusher } from "./log-flusher.js";
+import type { RunObserver } from "./run-observer.js";
+import { logAttempt, type RunCounts } from "./run-report.js";
+
+/** A job a runner has started: its abort switch, its progress and its log (written live by the LogFlusher). */
+export interface ActiveJob extends LiveJob {
+  job: ClaimedJob;
+  controller: AbortController;
+  progress: number | null;
+}
+
+export interface AttemptDeps {
+  config: Config;
+  db: Database;
+  registry: Registry;
+  logger: Logger;
+  locks: HostLocks;
+  workerId: string;
+  observer?: RunObserver;
+  finisher: Finisher;
+  logFlusher: LogFlusher;
+  counts: RunCounts;
+  /** The run's limited types: their outcomes are awaited (see below). */
+  limits: Record<string, number>;
+}
+
+/**
+ * One attempt of a claimed job, from its job lock to its recorded end: runs it (executeJob),
+ * tells the observer, counts and logs it, and hands the end to the database — the Finisher
+ * for outcomes (batched), directly for a cancel or a release. Undefined when the job lock was
+ * held by another process here, and the job was given back.
+ */
+export async function runAttempt(deps: AttemptDeps, active: ActiveJob, eagerLock: boolean): Promise<AttemptEnd | undefined> {
+  const { job } = active;
+  const { observer, config } = deps;
+  const lock = await holdJobLock(deps.locks, deps.logger, job.ref, eagerLock);
+  if (!lock) {
+    deps.logger.warn(`job ${job.ref}: another process on this host holds its job lock; putting it back for 5 s`, { ref: job.ref });
+    await releaseJobs(deps.db, [job], 5);
+    return undefined;
+  }
+  observer?.jobStarted(job);
+  let end: AttemptEnd;
+  try {
+    end = await executeJob(job, deps, {
+      log: active.log,
+      signal: active.controller.signal,
+      progress: (percent) => {
+        active.progress = percent;
+        observer?.jobProgress(job, percent);
+      },
+    });
+  } finally {
+    await lock.release();
+  }
+  observer?.jobEnded(job, end);
+  // The live log's last piece must reach the row before the outcome's, which follows it.
+  await deps.logFlusher.settled();
+  logAttempt(deps.logger, deps.counts, job, end);
+  if (end.kind === "cancelled") {
+    await recordCancelled(deps.db, job, end.log, config.logMaxBytes);
+  } else if (end.kind === "released") {
+    await releaseJobs(deps.db, [job], 0, { text: end.log, maxChars: config.logMaxBytes });
+  } else if (end.kind === "outcome") {
+    const written = deps.finisher.add(end.outcome, job).catch(() => undefined);
+    // A limited type's next claim counts running rows: wait until this one is no longer
+    // running there, or the claim would find the type full and the run might end early.
+    // Other outcomes are not awaited: the slot is free now, and outcomes that arrive during
+    // a write share the next one.
+    if (job.type in deps.limits) await written;
+  }
+  return end;
+}

@@ -1,0 +1,52 @@
+import { errorMessage } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Database } from "../queue/db.js";
+import { appendJobLogs, type JobHandle } from "../queue/finish.js";
+import type { JobLog } from "./job-log.js";
+
+/** How often the logs of long jobs are written while they run. */
+const FLUSH_EVERY_MS = 2000;
+
+export interface LiveJob extends JobHandle {
+  log: JobLog;
+  startedAt: number;
+}
+
+/**
+ * Writes the logs of running jobs to their rows every 2 s, so that `show ID --follow` can tail
+ * a long job (a zip, a video) while it runs. Only jobs running for 2 s or more: a short job's
+ * log is written once, with its outcome, as before — a queue of no-op jobs pays nothing.
+ * A job's final write must wait for an append in flight (`settled()`), or the two could land
+ * in the wrong order. A failed append only loses that piece of the log; it is logged.
+ */
+export class LogFlusher {
+  private inFlight: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly deps: { db: Database; logger: Logger; logMaxChars: number },
+    private readonly running: () => Iterable<LiveJob>,
+  ) {
+    this.timer = setInterval(() => this.flush(), FLUSH_EVERY_MS);
+    this.timer.unref();
+  }
+
+  /** Resolves when no append is in flight. */
+  settled(): Promise<void> {
+    return this.inFlight ?? Promise.resolve();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private flush(): void {
+    if (this.inFlight) return;
+    const due = Date.now() - FLUSH_EVERY_MS;
+    const entries = [...this.running()].filter((job) => job.startedAt <= due && job.log.hasUnwritten).map((job) => ({ ref: job.ref, token: job.token, text: job.log.take() }));
+    if (entries.length === 0) return;
+    this.inFlight = appendJobLogs(this.deps.db, entries, this.deps.logMaxChars)
+      .catch((error) => this.deps.logger.warn(`could not write the live log of ${entries.length} running job(s): ${errorMessage(error)}`))
+      .finally(() => (this.inFlight = undefined));
+  }
+}
