@@ -187,27 +187,44 @@ export interface RecoveryPolicy {
   /** The effective attempt limit of a type when the row's max_attempts is NULL. */
   maxAttempts(type: string): number;
   onLost(type: string): "retry" | "fail";
+  /** The notice of a job failed here (its failure_text rendered), stored in its result. */
+  failureNotice?(job: { ref: number; type: string; user: string | null; failureText: string | null; error: string }): string;
 }
+
+/** A job failed by recovery, with what its notice needs. */
+export interface LostJobFailure {
+  ref: number;
+  type: string;
+  user: string | null;
+  notice: string | null;
+}
+
+export const LOST_ERROR = "worker lost: lease expired";
 
 /**
  * Recovers running jobs whose lease expired (their process died or their host vanished):
  * back to pending while attempts remain and the type allows re-running, else failed with
  * "worker lost: lease expired". Called by every run, so whichever host runs next cleans up.
  */
-export async function recoverExpiredJobs(db: Database, policy: RecoveryPolicy, limit = 500): Promise<{ requeued: number[]; failed: number[] }> {
+export async function recoverExpiredJobs(db: Database, policy: RecoveryPolicy, limit = 500): Promise<{ requeued: number[]; failed: LostJobFailure[] }> {
   return withTransaction(db, async (sql) => {
-    const expired = await rows<{ ref: number; type: string; attempts: number; max_attempts: number | null }>(
+    const expired = await rows<{ ref: number; type: string; user: string | null; failure_text: string | null; attempts: number; max_attempts: number | null }>(
       sql,
-      `SELECT ref, type, attempts, max_attempts FROM ${db.quoted()}
+      `SELECT ref, type, user, failure_text, attempts, max_attempts FROM ${db.quoted()}
         WHERE status = 'running' AND lease_until < NOW(3)
         ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED`,
       [limit],
     );
     const requeued: number[] = [];
-    const failed: number[] = [];
+    const failed: LostJobFailure[] = [];
     for (const job of expired) {
+      const ref = Number(job.ref);
       const max = job.max_attempts ?? policy.maxAttempts(job.type);
-      (policy.onLost(job.type) === "retry" && job.attempts < max ? requeued : failed).push(Number(job.ref));
+      if (policy.onLost(job.type) === "retry" && job.attempts < max) requeued.push(ref);
+      else {
+        const notice = policy.failureNotice?.({ ref, type: job.type, user: job.user, failureText: job.failure_text, error: LOST_ERROR }) ?? null;
+        failed.push({ ref, type: job.type, user: job.user, notice });
+      }
     }
     const note = (what: string) =>
       `CONCAT(COALESCE(log, ''), '\n[', DATE_FORMAT(NOW(3), '%Y-%m-%d %H:%i:%s.%f'), '] attempt ', attempts, ' lost: the lease of ', COALESCE(locked_by, '?'), ' expired; ${what}\n')`;
@@ -219,12 +236,16 @@ export async function recoverExpiredJobs(db: Database, policy: RecoveryPolicy, l
       );
     }
     if (failed.length) {
+      const [result, resultP] = caseByRef(
+        failed.flatMap((f) => (f.notice === null ? [] : [[f.ref, "?", [JSON.stringify({ notice: f.notice })]] as [number, string, unknown[]]])),
+        "result",
+      );
       await execute(
         sql,
         `UPDATE ${db.quoted()}
-            SET status = 'failed', error = 'worker lost: lease expired', finished_at = NOW(3), lease_until = NULL, log = ${note("failed")}
+            SET status = 'failed', error = ?, result = ${result}, finished_at = NOW(3), lease_until = NULL, log = ${note("failed")}
           WHERE ref IN (?)`,
-        [failed],
+        [LOST_ERROR, ...resultP, failed.map((f) => f.ref)],
       );
     }
     return { requeued, failed };

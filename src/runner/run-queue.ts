@@ -288,7 +288,7 @@ export class QueueRunner {
 
   private recover(): Promise<void> {
     this.lastRecovery = Date.now();
-    return recoverLostJobs(this.deps).then((requeued) => {
+    return recoverLostJobs(this.deps, this.notifier).then((requeued) => {
       if (requeued) this.exhausted = false;
     });
   }

@@ -15,10 +15,11 @@ export function makeTempDir(prefix = "oj-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Writes a config file into `dir` and returns its path. */
+/** Writes a config file into `dir`, private as a config holding secrets should be (mode 600), and returns its path. */
 export function writeConfig(dir: string, config: Record<string, unknown>, name = "config.json"): string {
   const file = path.join(dir, name);
-  fs.writeFileSync(file, JSON.stringify(config, null, 2));
+  fs.writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
+  fs.chmodSync(file, 0o600); // an existing file keeps its mode through writeFileSync
   return file;
 }
 

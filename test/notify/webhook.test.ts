@@ -79,6 +79,25 @@ describe("webhook notifications", () => {
       name,
     );
 
+  test("a job failed because its worker was lost gets its failure_text rendered into its result and posted", { timeout: 60_000 }, async () => {
+    await clearJobs();
+    receiver.requests.length = 0;
+    receiver.answer = (_n, response) => response.end("ok");
+    const ref = await env.db.insertJob("noop", {}, { user: "dora", max_attempts: 1, failure_text: "Sorry {user}, job {ref} was lost: {error}" });
+    // What a SIGKILLed run leaves behind: running, its one attempt used, the lease lapsed.
+    await env.db.query(
+      "UPDATE job_queue SET status = 'running', attempts = 1, locked_by = 'gone:1', lock_token = 'dead', lease_until = NOW(3) - INTERVAL 1 SECOND WHERE ref = ?",
+      [ref],
+    );
+    const result = await runCli(["run"], { config: config("lost") });
+    assert.equal(result.code, 0, tail(result.stderr));
+    const notice = `Sorry dora, job ${ref} was lost: worker lost: lease expired`;
+    assert.deepEqual(receiver.requests.map((r) => r.body), [{ ref, type: "noop", user: "dora", status: "failed", notice, url: null }]);
+    const [row] = await env.db.query<{ status: string; result: string }>("SELECT status, result FROM job_queue WHERE ref = ?", [ref]);
+    assert.equal(row!.status, "failed");
+    assert.equal(JSON.parse(row!.result).notice, notice, "the stored result carries the same notice");
+  });
+
   test("a completed and a failed job are each posted once with their rendered notice; a retry is not", { timeout: 60_000 }, async () => {
     await clearJobs();
     receiver.requests.length = 0;

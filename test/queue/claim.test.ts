@@ -100,8 +100,10 @@ test("an expired lease whose attempts are used up fails the job with 'worker los
   await t.query("UPDATE job_queue SET max_attempts = 1 WHERE ref = ?", [ref]);
   await claimed(claimOptions());
   await t.query("UPDATE job_queue SET lease_until = NOW(3) - INTERVAL 1 SECOND");
-  assert.deepEqual(await recoverExpiredJobs(t.db, policy), { requeued: [], failed: [ref] });
+  const recovered = await recoverExpiredJobs(t.db, { ...policy, failureNotice: (job) => `Job ${job.ref} failed: ${job.error}` });
+  assert.deepEqual(recovered, { requeued: [], failed: [{ ref, type: "noop", user: null, notice: `Job ${ref} failed: worker lost: lease expired` }] });
   const failed = await row(ref!);
+  assert.equal(failed.result, JSON.stringify({ notice: `Job ${ref} failed: worker lost: lease expired` }), "the failed job's result carries its notice");
   assert.equal(failed.status, "failed");
   assert.equal(failed.error, "worker lost: lease expired");
   assert.match(failed.log, /attempt 1 lost: the lease of host-a:1 expired; failed/);
@@ -112,7 +114,7 @@ test("a type with onLost 'fail' is failed instead of re-run when its lease expir
   await claimed(claimOptions());
   await t.query("UPDATE job_queue SET lease_until = NOW(3) - INTERVAL 1 SECOND");
   const result = await recoverExpiredJobs(t.db, { maxAttempts: () => 3, onLost: () => "fail" });
-  assert.deepEqual(result, { requeued: [], failed: [ref] });
+  assert.deepEqual(result, { requeued: [], failed: [{ ref, type: "noop", user: null, notice: null }] });
 });
 
 test("a live lease is neither recovered nor claimable", async () => {
