@@ -14,8 +14,9 @@ import { privateMariadbUnavailable, startPrivateMariadb, type PrivateMariadb } f
  *
  * What a run may do meanwhile: carry on once the server is back (exit 0), or exit 1 with one
  * clear line on stderr (every other line a structured log line; no stack trace). It must not
- * hang. Afterwards, once the leases of what the dead connections held have expired, further
- * runs complete every job: none lost, none left running.
+ * hang. A `work` daemon beside them may do the same, or stay and finish the queue once the
+ * server is back. Afterwards, once the leases of what the dead connections held have expired,
+ * further runs complete every job: none lost, none left running.
  */
 
 const JOBS = Number(process.env.OJ_RESTART_JOBS ?? 300);
@@ -100,10 +101,11 @@ function isLogLine(line: string): boolean {
 }
 
 test(
-  "the database killed and restarted mid-run: each run carries on or exits 1 with one clear line; afterwards every job completes, none lost, none left running",
+  "the database killed and restarted mid-run: each run and the worker carry on or exit 1 with one clear line; afterwards every job completes, none lost, none left running",
   { skip: unavailable, timeout: 180_000 },
   async (t) => {
     const configs = ["host-a", "host-b", "host-c"].map(hostConfig);
+    const workerConfig = hostConfig("host-d");
     const init = await runCli(["init"], { config: configs[0] });
     assert.equal(init.code, 0, `init on the private server failed:\n${init.stderr}`);
 
@@ -114,6 +116,12 @@ test(
     assert.equal(refs.length, JOBS);
 
     const runs = configs.map((config, i) => ({ name: `run ${i + 1} (host-${"abc"[i]})`, result: collect(startCli(["run", "--max-jobs", "3"], { config }), 120_000) }));
+    // A long-lived worker beside the cron-style runs: the daemon systemd keeps going.
+    const worker = startCli(["work", "--max-jobs", "3", "--sleep", "0.5"], { config: workerConfig });
+    let workerExit: CliResult | undefined;
+    const workerResult = collect(worker, 170_000).then((r) => (workerExit = r));
+    /** How the worker ended, if it has (a function: the callbacks below change it). */
+    const workerEnded = () => workerExit;
     await waitFor(() => recordedRuns(recordFile).length >= JOBS / 5, "a fifth of the jobs to have started", 60_000);
 
     await server!.kill();
@@ -133,6 +141,26 @@ test(
     const ended = await Promise.all(runs.map((r) => r.result));
     const verdicts = ended.map((result, i) => judge(runs[i]!.name, result));
     for (const line of [duringLine, ...verdicts]) t.diagnostic(line);
+
+    // The worker either gave up like a run (systemd restarts it), or it is still there: then it
+    // must be working again, finishing the queue alone (it recovers expired leases as it goes).
+    await sleep(1000);
+    const gaveUp = workerEnded();
+    if (gaveUp) {
+      t.diagnostic(judge("the worker", gaveUp));
+    } else {
+      const [left] = await query<{ n: number }>("SELECT COUNT(*) AS n FROM job_queue WHERE status <> 'complete'");
+      await waitFor(
+        async () => workerEnded() || Number((await query<{ n: number }>("SELECT COUNT(*) AS n FROM job_queue WHERE status <> 'complete'"))[0]!.n) === 0,
+        `the surviving worker to finish the ${left!.n} job(s) left`,
+        60_000,
+      );
+      assert.equal(workerEnded(), undefined, `the worker survived the outage, then died:\n${tail(workerEnded()?.stderr ?? "")}`);
+      t.diagnostic(`the worker: reconnected and finished the ${left!.n} job(s) left by itself`);
+      worker.kill("SIGTERM");
+      const stopped = await workerResult;
+      assert.equal(stopped.code, 0, `the worker should stop cleanly on SIGTERM:\n${tail(stopped.stderr)}`);
+    }
 
     // What the dead connections held is recovered once its leases expire: run until every job is done.
     let passes = 0;

@@ -37,8 +37,11 @@ export function privateMariadbUnavailable(): string | undefined {
   return undefined;
 }
 
-/** Creates a data directory and starts a server on it. */
-export async function startPrivateMariadb(): Promise<PrivateMariadb> {
+/**
+ * Creates a data directory and starts a server on it. `serverOptions` are added to (and, where
+ * they name the same variable, override) the small defaults, e.g. a bench's buffer pool.
+ */
+export async function startPrivateMariadb(options: { serverOptions?: string[] } = {}): Promise<PrivateMariadb> {
   const reason = privateMariadbUnavailable();
   if (reason) throw new Error(`cannot start a private MariaDB: ${reason}`);
   const dir = makeTempDir("oj-mariadb-");
@@ -53,7 +56,7 @@ export async function startPrivateMariadb(): Promise<PrivateMariadb> {
     throw new Error(`mariadb-install-db failed (${install.status ?? install.signal}):\n${install.stderr || install.stdout}`);
   }
   const port = await freePort();
-  const server = new Server(dir, datadir, port);
+  const server = new Server(dir, datadir, port, options.serverOptions ?? []);
   try {
     await server.start();
   } catch (error) {
@@ -71,6 +74,7 @@ class Server implements PrivateMariadb {
     private readonly dir: string,
     private readonly datadir: string,
     readonly port: number,
+    private readonly serverOptions: string[],
   ) {}
 
   get serverUrl(): string {
@@ -97,6 +101,7 @@ class Server implements PrivateMariadb {
         "--user=root",
         "--skip-log-bin",
         ...SERVER_OPTIONS,
+        ...this.serverOptions,
       ],
       { stdio: "ignore" },
     );
