@@ -1,18 +1,8 @@
-import type { JobRow } from "../queue/admin.js";
-
-/** JSON text as a value; text that is not JSON stays text (an application may write anything). */
-export function parseMaybe(text: string | null): unknown {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
+import { parseResult, type JobRow } from "../queue/admin.js";
 
 /** The rendered notice a finished job's result carries (DESIGN §8), if any. */
 export function noticeOf(result: string | null): string | null {
-  const parsed = parseMaybe(result);
+  const parsed = parseResult(result);
   if (parsed && typeof parsed === "object" && typeof (parsed as { notice?: unknown }).notice === "string") {
     return (parsed as { notice: string }).notice;
   }

@@ -33,6 +33,16 @@ const COLUMNS =
   "ref, type, job_data, job_code, user, priority, status, run_after, attempts, max_attempts, created_at, started_at, " +
   "finished_at, locked_by, lock_token, lease_until, progress, success_text, failure_text, result, error, log";
 
+/** The result column as a value: JSON parsed; text that is not JSON stays text (an application may write anything). */
+export function parseResult(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
 export async function getJob(db: Database, ref: number): Promise<JobRow | undefined> {
   const [row] = await rows<JobRow>(db.pool, `SELECT ${COLUMNS} FROM ${db.quoted()} WHERE ref = ?`, [ref]);
   return row ? { ...row, ref: Number(row.ref) } : undefined;

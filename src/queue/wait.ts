@@ -1,5 +1,5 @@
 import { isConnectionError, rows, sleep, type Database } from "./db.js";
-import type { JobStatus } from "./admin.js";
+import { parseResult, type JobStatus } from "./admin.js";
 
 /** How a job a caller waited for ended. "gone": its row was deleted (clear, purge) before it ended. */
 export interface JobEnd {
@@ -97,14 +97,5 @@ export async function waitForJobs(db: Database, refs: number[], options: WaitOpt
     if (left <= 0) return { ended, unfinished: open };
     pause = changed ? firstPause : Math.min(maxPause, pause * 1.5);
     await sleep(Math.min(pause, left));
-  }
-}
-
-function parseResult(text: string | null): unknown {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
   }
 }

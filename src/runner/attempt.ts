@@ -1,15 +1,10 @@
-import type { Config } from "../config/schema.js";
-import type { Registry } from "../handlers/registry.js";
-import type { HostLocks } from "../locks/host-locks.js";
-import type { Logger } from "../logger.js";
 import type { ClaimedJob } from "../queue/claim.js";
-import type { Database } from "../queue/db.js";
 import { recordCancelled, releaseJobs } from "../queue/finish.js";
 import { executeJob, type AttemptEnd } from "./execute-job.js";
 import type { Finisher } from "./finisher.js";
 import { holdJobLock } from "./job-lock.js";
 import type { LiveJob, LogFlusher } from "./log-flusher.js";
-import type { RunObserver } from "./run-observer.js";
+import type { RunnerDeps } from "./run-queue.js";
 import { logAttempt, type RunCounts } from "./run-report.js";
 
 /** A job a runner has started: its abort switch, its progress and its log (written live by the LogFlusher). */
@@ -19,14 +14,7 @@ export interface ActiveJob extends LiveJob {
   progress: number | null;
 }
 
-export interface AttemptDeps {
-  config: Config;
-  db: Database;
-  registry: Registry;
-  logger: Logger;
-  locks: HostLocks;
-  workerId: string;
-  observer?: RunObserver;
+export interface AttemptDeps extends RunnerDeps {
   finisher: Finisher;
   logFlusher: LogFlusher;
   counts: RunCounts;

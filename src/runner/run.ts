@@ -2,7 +2,7 @@ import type { Config } from "../config/schema.js";
 import type { Registry } from "../handlers/registry.js";
 import { HostLocks, isProcessAlive, type ClearedLock } from "../locks/host-locks.js";
 import type { Logger } from "../logger.js";
-import { getJob } from "../queue/admin.js";
+import { getJob, parseResult } from "../queue/admin.js";
 import { claimJobByRef } from "../queue/claim.js";
 import type { Database } from "../queue/db.js";
 import { requeueStuckJob } from "../queue/finish.js";
@@ -82,7 +82,7 @@ export async function runJobs(deps: RunDeps, request: RunRequest): Promise<RunRe
   }
   report.counts = runner.counts;
   const row = await getJob(deps.db, request.job);
-  report.job = { ref: request.job, status: row?.status ?? "unknown", error: row?.error ?? null, result: parseJson(row?.result ?? null) };
+  report.job = { ref: request.job, status: row?.status ?? "unknown", error: row?.error ?? null, result: parseResult(row?.result ?? null) };
   return report;
 }
 
@@ -134,14 +134,5 @@ async function requeueIfHolderDead(deps: RunDeps, ref: number): Promise<void> {
     deps.logger.warn(`job ${ref} is running in a live process (${row.locked_by}); left alone`);
   } else {
     deps.logger.warn(`job ${ref} is held by ${row.locked_by}, on another host: its lease (until ${row.lease_until}) decides`);
-  }
-}
-
-function parseJson(text: string | null): unknown {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
   }
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, test } from "node:test";
-import { collect, killTree, runCli, startCli, waitFor } from "../helpers/cli.js";
+import { collect, isAlive, killTree, runCli, startCli, waitFor } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
@@ -55,14 +55,6 @@ function finishedJob(type: string, status: "complete" | "failed" | "cancelled", 
   return env.db.insertJob(type, {}, { status, attempts: 3, finished_at: "2024-01-01 00:00:00", ...columns });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const refsOn = (stdout: string) => stdout.split("\n").filter(Boolean).map(Number);
 
@@ -75,7 +67,7 @@ test("cancel stops a running command job on another process and kills its subpro
     const readPid = (file: string) => (fs.existsSync(file) ? Number(fs.readFileSync(file, "utf8")) || 0 : 0);
     const shell = await waitFor(() => readPid(pidfile), "the command to start", 20_000);
     const child = await waitFor(() => readPid(`${pidfile}.child`), "the command's child to start", 10_000);
-    assert.ok(alive(shell) && alive(child), "the command and its child run before the cancel");
+    assert.ok(isAlive(shell) && isAlive(child), "the command and its child run before the cancel");
 
     const cancel = await runCli(["cancel", String(ref)], { config });
     assert.equal(cancel.code, 0, tail(cancel.stderr));
@@ -85,7 +77,7 @@ test("cancel stops a running command job on another process and kills its subpro
     // The sleep would last 30 s: the run ends long before only if the job was stopped.
     const result = await ended;
     assert.equal(result.code, 0, `the run should end normally after the cancel:\n${tail(result.stderr)}`);
-    await waitFor(() => !alive(shell) && !alive(child), `pids ${shell} and ${child} to be gone`, 10_000);
+    await waitFor(() => !isAlive(shell) && !isAlive(child), `pids ${shell} and ${child} to be gone`, 10_000);
   } finally {
     killTree(run);
   }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { makeTempDir, runCli, waitFor, writeConfig } from "../helpers/cli.js";
+import { isAlive, makeTempDir, runCli, waitFor, writeConfig } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 
 let t: TestDatabase;
@@ -79,7 +79,7 @@ test("a timeout kills the whole process tree, grandchildren included", async () 
   assert.equal(row.status, "failed");
   assert.equal(row.error, 'command "hang" timed out after 1 s and was killed');
   const pid = Number(fs.readFileSync(pidfile, "utf8"));
-  await waitFor(() => !alive(pid), `grandchild ${pid} to be gone`, 10_000);
+  await waitFor(() => !isAlive(pid), `grandchild ${pid} to be gone`, 10_000);
 });
 
 test("arguments a template declares as paths must lie under the read roots, symlinks resolved", async () => {
@@ -114,11 +114,3 @@ test("the database URL and other secrets are not passed to subprocesses", async 
   assert.match(row.log, /PATH=/, "ordinary variables are passed");
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

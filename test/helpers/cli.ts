@@ -86,3 +86,13 @@ export async function waitFor<T>(check: () => Promise<T> | T, what: string, time
     await sleep(50);
   }
 }
+
+/** Whether a process exists (a zombie counts: reap a child before asking about it). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, test } from "node:test";
-import { collect, runCli, startCli, waitFor } from "../helpers/cli.js";
+import { collect, isAlive, runCli, startCli, waitFor } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
@@ -25,14 +25,6 @@ interface Row {
 }
 const row = async (ref: number) => (await env.db.query<Row>("SELECT status, attempts, lease_until, log FROM job_queue WHERE ref = ?", [ref]))[0]!;
 const runsOf = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : []);
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The child's stderr so far, for the message of a wait that timed out. */
 function stderrOf(child: ReturnType<typeof startCli>): () => string {

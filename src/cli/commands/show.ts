@@ -1,11 +1,11 @@
 import { Command } from "commander";
 import { z } from "zod";
 import { FatalError, JobFailedExit, UsageError } from "../../errors.js";
-import { getJob, queuePosition, type JobRow } from "../../queue/admin.js";
+import { getJob, parseResult, queuePosition, type JobRow } from "../../queue/admin.js";
 import type { Database } from "../../queue/db.js";
 import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
 import { followJob } from "../follow-job.js";
-import { noticeOf, parseMaybe } from "../job-info.js";
+import { noticeOf } from "../job-info.js";
 
 const argsSchema = z.object({ ref: positiveIntString, json: z.boolean().optional(), follow: z.boolean().optional() });
 
@@ -28,7 +28,7 @@ export function showCommand(): Command {
       await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db }) => {
         const job = await getJob(db, ref);
         if (!job) throw new FatalError(`job ${ref} does not exist`);
-        if (json) process.stdout.write(`${JSON.stringify({ ...job, result: parseMaybe(job.result) })}\n`);
+        if (json) process.stdout.write(`${JSON.stringify({ ...job, result: parseResult(job.result) })}\n`);
         else if (follow) await followToEnd(db, ref);
         else process.stdout.write(await describe(db, job));
       });
@@ -49,7 +49,7 @@ async function describe(db: Database, job: JobRow): Promise<string> {
   const width = Math.max(...lines.map(([key]) => key.length));
   let text = lines.map(([key, value]) => `${key.padEnd(width)}  ${value}\n`).join("");
   if (result !== null) {
-    const parsed = parseMaybe(result);
+    const parsed = parseResult(result);
     text += `\n--- result ---\n${typeof parsed === "string" ? parsed : JSON.stringify(parsed, null, 2)}\n`;
   }
   if (log) text += `\n--- log ---\n${log.endsWith("\n") ? log : `${log}\n`}`;
