@@ -29,19 +29,9 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import mysql from "mysql2/promise";
 import { collect, killTree, makeTempDir, sleep, startCli, writeConfig, type CliResult } from "../test/helpers/cli.js";
-import { createTestDatabase } from "../test/helpers/database.js";
-import { privateMariadbUnavailable, startPrivateMariadb } from "../test/helpers/private-mariadb.js";
 import type { ChildProcess } from "node:child_process";
-
-/** The bench's database: on a private server, or a test database on the shared one. */
-interface BenchDatabase {
-  name: string;
-  url: string;
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** mariadbd's pid when it runs on this host. */
-  serverPid?: number;
-  drop(): Promise<void>;
-}
+import { openBenchDatabase, type BenchDatabase } from "./bench-database.js";
+import { cpuTimes, procCpuMs } from "./cpu-usage.js";
 
 const SCENARIOS: Array<{ runs: number; hosts: number }> = [
   { runs: 1, hosts: 1 },
@@ -96,39 +86,6 @@ async function readCounters(test: BenchDatabase): Promise<Counters> {
   const rows = await test.query<{ Variable_name: string; Value: string }>(`SHOW GLOBAL STATUS WHERE Variable_name IN (?)`, [[...COUNTERS]]);
   const byName = new Map(rows.map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]));
   return Object.fromEntries(COUNTERS.map((c) => [c, byName.get(c.toLowerCase()) ?? NaN])) as Counters;
-}
-
-/** CPU ms (user + system) of a process (`utime`) or of its reaped children (`cutime`), from /proc; NaN elsewhere. */
-function procCpuMs(pid: number | "self" | undefined, which: "utime" | "cutime"): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid ?? "none"}/stat`, "utf8").split(") ")[1]!.split(" ");
-    const at = which === "utime" ? 11 : 13;
-    return (Number(fields[at]) + Number(fields[at + 1])) * 10;
-  } catch {
-    return NaN;
-  }
-}
-
-function cpuTimes(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const { times } of os.cpus()) {
-    const all = times.user + times.nice + times.sys + times.irq + times.idle;
-    total += all;
-    busy += all - times.idle;
-  }
-  return { busy, total };
-}
-
-/** The shared server's pid, when it runs on this host and /proc shows it. */
-async function localServerPid(query: (sql: string) => Promise<Array<Record<string, unknown>>>): Promise<number | undefined> {
-  try {
-    const [row] = (await query("SELECT @@pid_file AS f")) as Array<{ f: string }>;
-    const pid = Number(fs.readFileSync(row!.f, "utf8").trim());
-    return /^(mariadbd|mysqld)$/.test(fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim()) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Slots held on a host by `pid`, from the owner files beside the slot locks. */
@@ -244,47 +201,11 @@ function report(rows: Row[], header: string[], slots: number): void {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-/** Stock sizes (as a packaged server has them), so the private server is not a toy one. */
-const PRIVATE_SERVER_OPTIONS = ["--innodb-buffer-pool-size=128M", "--innodb-log-file-size=96M"];
-
-async function openBenchDatabase(where: "private" | "shared"): Promise<{ db: BenchDatabase; where: string }> {
-  const unavailable = privateMariadbUnavailable();
-  if (where === "shared" || unavailable) {
-    if (where === "private") progress(`no private server (${unavailable}): using the shared test server`);
-    const test = await createTestDatabase({ migrate: false });
-    return { db: { ...test, query: (sql, params) => test.query(sql, params), serverPid: await localServerPid((sql) => test.query(sql)) }, where: "shared test server" };
-  }
-  const server = await startPrivateMariadb({ serverOptions: PRIVATE_SERVER_OPTIONS });
-  try {
-    const admin = await mysql.createConnection(server.serverUrl);
-    await admin.query("CREATE DATABASE oj_scale CHARACTER SET utf8mb4");
-    await admin.end();
-  } catch (error) {
-    await server.destroy();
-    throw error;
-  }
-  const pool = mysql.createPool({ uri: `${server.serverUrl}/oj_scale`, connectionLimit: 2, supportBigNumbers: true });
-  const query = async <T>(sql: string, params: unknown[] = []) => (await pool.query(sql, params))[0] as T[];
-  return {
-    db: {
-      name: "oj_scale",
-      url: `${server.serverUrl}/oj_scale`,
-      query,
-      serverPid: server.pid,
-      drop: async () => {
-        await pool.end().catch(() => undefined);
-        await server.destroy();
-      },
-    },
-    where: "a private MariaDB (nobody else's statements in the counters)",
-  };
-}
-
 async function main(): Promise<void> {
   const options = parseOptions();
   const { jobs, slots } = options;
   const dir = makeTempDir("oj-bench-scale-");
-  const { db: test, where } = await openBenchDatabase(options.server).catch((error) => {
+  const { db: test, where } = await openBenchDatabase(options.server, progress).catch((error) => {
     fs.rmSync(dir, { recursive: true, force: true });
     throw error;
   });
