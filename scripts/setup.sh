@@ -27,6 +27,15 @@ for entry in "${REQUIRED_TOOLS[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "--- apt-get install ${missing[*]}"
+  # dpkg refuses to install anything while its statoverride file names a user or group that
+  # no longer exists (seen on these machines: redis's, after the redis user was removed).
+  # Dropping such an entry is the repair dpkg itself suggests; entries that resolve are kept.
+  while read -r owner group _mode file; do
+    if [ -n "$file" ] && { ! getent passwd "$owner" >/dev/null || ! getent group "$group" >/dev/null; }; then
+      echo "dpkg-statoverride: removing the stale entry for $file ($owner:$group no longer exists)"
+      dpkg-statoverride --remove "$file" || true
+    fi
+  done < <(dpkg-statoverride --list 2>/dev/null || true)
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
 else

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { Config } from "../config/schema.js";
+import { findExecutable } from "../find-executable.js";
 import type { Registry } from "../handlers/registry.js";
 import type { CheckResult } from "./doctor-checks.js";
 
@@ -92,27 +93,6 @@ export function checkCommandTemplates(config: Config): CheckResult {
     };
   }
   return { name: "commands", status: "ok", detail: `${names.length} template(s), every program found` };
-}
-
-/** The executable file `name` names, or that PATH finds for it, as the kernel would run it. */
-export function findExecutable(name: string): string | undefined {
-  const windows = process.platform === "win32";
-  const extensions = windows ? (process.env.PATHEXT ?? ".EXE;.CMD;.BAT").split(";").concat("") : [""];
-  const candidates =
-    name.includes("/") || (windows && name.includes("\\"))
-      ? [path.resolve(name)]
-      : (process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name));
-  for (const candidate of candidates) {
-    for (const extension of extensions) {
-      try {
-        fs.accessSync(candidate + extension, fs.constants.X_OK);
-        if (fs.statSync(candidate + extension).isFile()) return candidate + extension;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
 }
 
 /** The program's own version line: "ffmpeg version 5.1.6-0+deb12u1", "pdftotext version 22.02.0". */

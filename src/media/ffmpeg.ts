@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import type Ffmpeg from "fluent-ffmpeg";
 import { PermanentError, TransientError } from "../errors.js";
+import { findExecutable } from "../find-executable.js";
 import { inputArg, inputProblem, isProgressLine, type MediaError, mediaError, splitLines } from "./ffmpeg-shared.js";
 import { probeMedia } from "./ffprobe.js";
 
@@ -170,7 +171,7 @@ let loaded: Promise<FluentFfmpeg> | undefined;
  */
 function fluent(): Promise<FluentFfmpeg> {
   loaded ??= (async () => {
-    const binary = await findExecutable(process.env.FFMPEG_PATH || "ffmpeg");
+    const binary = findExecutable(process.env.FFMPEG_PATH || "ffmpeg");
     if (!binary) throw new PermanentError("ffmpeg is not installed (or FFMPEG_PATH is wrong)");
     const ffmpeg = (await import("fluent-ffmpeg")).default;
     ffmpeg.setFfmpegPath(binary);
@@ -179,19 +180,6 @@ function fluent(): Promise<FluentFfmpeg> {
   // Installing ffmpeg should not need a restart: forget a failed lookup.
   loaded.catch(() => (loaded = undefined));
   return loaded;
-}
-
-async function findExecutable(name: string): Promise<string | undefined> {
-  const candidates = name.includes("/") ? [path.resolve(name)] : (process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((d) => path.join(d, name));
-  for (const candidate of candidates) {
-    try {
-      await fs.access(candidate, fs.constants.X_OK);
-      if ((await fs.stat(candidate)).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 /**
