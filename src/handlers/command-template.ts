@@ -1,9 +1,26 @@
+import { z } from "zod";
 import { PermanentError, TransientError } from "../errors.js";
+import { quote } from "../quote.js";
 import type { JobContext } from "./handler.js";
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 export type TemplateArgs = Record<string, string | number | boolean>;
+
+/** More arguments than any template has placeholders for; bounds what a row can make the runner hold. */
+export const MAX_TEMPLATE_ARGS = 256;
+
+/**
+ * job_data.args of the types that run command templates: names a placeholder could have,
+ * values that each become (part of) one argv element, bounded so a row cannot blow up argv.
+ */
+export const templateArgsSchema = z
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "argument names are placeholder names: letters, digits and _, at most 64"),
+    z.union([z.string().max(65_536), z.number(), z.boolean()]),
+  )
+  .refine((args) => Object.keys(args).length <= MAX_TEMPLATE_ARGS, `at most ${MAX_TEMPLATE_ARGS} arguments`)
+  .default({});
 
 /**
  * Fills `{name}` placeholders in each argv element from `values`. A value only ever becomes
@@ -31,7 +48,7 @@ export async function runTemplate(context: JobContext, name: string, args: Templ
   const template = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!template) {
     const known = Object.keys(commands);
-    throw new PermanentError(`unknown command template "${name}": the config defines ${known.length ? known.map((k) => `"${k}"`).join(", ") : "none"}`);
+    throw new PermanentError(`unknown command template ${quote(name)}: the config defines ${known.length ? known.map((k) => `"${k}"`).join(", ") : "none"}`);
   }
   const checked = { ...args };
   for (const [key, role] of Object.entries(template.pathArgs)) {

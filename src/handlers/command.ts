@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PermanentError } from "../errors.js";
-import { runArgv, runTemplate, templateTimeout } from "./command-template.js";
+import { runArgv, runTemplate, templateArgsSchema, templateTimeout } from "./command-template.js";
 import { defineHandler } from "./handler.js";
 
 /**
@@ -14,7 +14,7 @@ export default defineHandler({
   schema: z
     .object({
       command: z.string().min(1).max(100).optional(),
-      args: z.record(z.string(), z.union([z.string().max(65_536), z.number(), z.boolean()])).default({}),
+      args: templateArgsSchema,
       /** Only when the config sets allowArbitraryCommands. */
       argv: z.array(z.string().max(65_536)).min(1).max(1000).optional(),
     })

@@ -3,13 +3,14 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { PermanentError } from "../errors.js";
+import { quote } from "../quote.js";
 import { detectType } from "../media/detect.js";
 import { transcode } from "../media/ffmpeg.js";
 import { probeMedia } from "../media/ffprobe.js";
 import { convertImage } from "../media/image.js";
-import { runTemplate, templateTimeout } from "./command-template.js";
+import { runTemplate, templateArgsSchema, templateTimeout } from "./command-template.js";
 import { defineHandler } from "./handler.js";
-import { ensureDir, requireFile } from "./output-names.js";
+import { ensureDir, requireFile, requireFileName } from "./output-names.js";
 
 const transformSchema = z
   .object({
@@ -36,7 +37,7 @@ export default defineHandler({
       command: z.string().min(1).max(100).optional(),
       /** A video or audio transcode: the name of one of the config's ffmpegPresets. */
       preset: z.string().min(1).max(64).optional(),
-      args: z.record(z.string(), z.union([z.string().max(65_536), z.number(), z.boolean()])).default({}),
+      args: templateArgsSchema,
     })
     .strict()
     .refine((d) => [d.transform, d.command, d.preset].filter((x) => x !== undefined).length === 1, "give one of transform, command or preset"),
@@ -46,6 +47,7 @@ export default defineHandler({
     const source = await context.paths.readable(data.source);
     await requireFile(source);
     const output = await context.paths.writable(data.output);
+    await requireFileName(output);
     await ensureDir(path.dirname(output));
     const temporary = path.join(path.dirname(output), `.${path.basename(output)}.tmp-${randomBytes(6).toString("hex")}${path.extname(output)}`);
     try {
@@ -60,7 +62,7 @@ export default defineHandler({
       } else if (data.preset !== undefined) {
         const presets = context.config.ffmpegPresets;
         const preset = Object.hasOwn(presets, data.preset) ? presets[data.preset]! : undefined;
-        if (!preset) throw new PermanentError(`unknown ffmpeg preset "${data.preset}": the config defines ${Object.keys(presets).join(", ") || "none"}`);
+        if (!preset) throw new PermanentError(`unknown ffmpeg preset ${quote(data.preset, 40)}: the config defines ${Object.keys(presets).join(", ") || "none"}`);
         // Probe first: it refuses what is not media (ffmpeg alone would read a text file as ANSI art).
         const media = await probeMedia(source, context.signal);
         await transcode(source, temporary, preset, (percent) => context.progress(percent), context.signal, media.duration ?? 0);

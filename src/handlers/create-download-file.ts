@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { PermanentError } from "../errors.js";
-import { runTemplate, templateTimeout } from "./command-template.js";
+import { runTemplate, templateArgsSchema, templateTimeout } from "./command-template.js";
 import { defineHandler } from "./handler.js";
 
 /**
@@ -18,7 +18,7 @@ export default defineHandler({
   schema: z
     .object({
       command: z.string().min(1).max(100),
-      args: z.record(z.string(), z.union([z.string().max(65_536), z.number(), z.boolean()])).default({}),
+      args: templateArgsSchema,
       /** A readable file name for the download (sanitised); default download-REF. */
       output: z.string().min(1).max(200).optional(),
     })

@@ -3,6 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { PreviewsConfig } from "../config/schema.js";
 import { PermanentError } from "../errors.js";
+import { quote } from "../quote.js";
 import { detectType } from "../media/detect.js";
 import { extractPosterFrame, makeAudioPreview, makeVideoClip, makeWaveform } from "../media/ffmpeg.js";
 import { probeMedia } from "../media/ffprobe.js";
@@ -67,7 +68,7 @@ function pickSizes(config: PreviewsConfig, wanted: string[] | undefined): Previe
   if (!wanted) return all;
   return wanted.map((name) => {
     const size = all.find((s) => s.name === name);
-    if (!size) throw new PermanentError(`unknown preview size "${name}": the config defines ${all.map((s) => s.name).join(", ")}`);
+    if (!size) throw new PermanentError(`unknown preview size ${quote(name, 40)}: the config defines ${all.map((s) => s.name).join(", ")}`);
     return size;
   });
 }

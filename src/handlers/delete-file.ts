@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { errorMessage, PermanentError } from "../errors.js";
+import { quote } from "../quote.js";
 import { defineHandler } from "./handler.js";
 
 const MAX_PATHS = 10_000;
@@ -65,7 +66,7 @@ async function remove(target: string, given: string, recursive: boolean): Promis
     throw failure(error, given);
   });
   if (realParent === undefined) return false;
-  if (realParent !== parent) throw new PermanentError(`the path to delete ${JSON.stringify(given)} changed while the job ran (a folder on its way is now a symlink)`);
+  if (realParent !== parent) throw new PermanentError(`the path to delete ${quote(given)} changed while the job ran (a folder on its way is now a symlink)`);
   const stat = await lstatOrMissing(target, given);
   if (!stat) return false;
   try {
@@ -98,13 +99,15 @@ function isMissing(error: NodeJS.ErrnoException): boolean {
 }
 
 function notRecursive(given: string): PermanentError {
-  return new PermanentError(`${JSON.stringify(given)} is a directory; set recursive to delete it`);
+  return new PermanentError(`${quote(given)} is a directory; set recursive to delete it`);
 }
 
-/** Permission problems will not go away by retrying; anything else (EBUSY, EIO) may. */
+/** Permission problems and impossible paths will not go away by retrying; anything else (EBUSY, EIO) may. */
 function failure(error: NodeJS.ErrnoException, given: string): Error {
   if (error.code === "EACCES" || error.code === "EPERM" || error.code === "EROFS") {
-    return new PermanentError(`permission denied: cannot delete ${JSON.stringify(given)} (${error.code})`);
+    return new PermanentError(`permission denied: cannot delete ${quote(given)} (${error.code})`);
   }
-  return new Error(`cannot delete ${JSON.stringify(given)}: ${errorMessage(error)}`);
+  if (error.code === "ENAMETOOLONG") return new PermanentError(`cannot delete ${quote(given)}: a name in it is too long (ENAMETOOLONG)`);
+  if (error.code === "ELOOP") return new PermanentError(`cannot delete ${quote(given)}: too many levels of symbolic links (ELOOP)`);
+  return new Error(`cannot delete ${quote(given)}: ${error.code ?? errorMessage(error)}`);
 }

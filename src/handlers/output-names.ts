@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { PermanentError } from "../errors.js";
+import { quote } from "../quote.js";
 
 /**
  * Output file names from a pattern such as "{base}_{size}.{ext}". The result must be a plain
@@ -10,7 +11,7 @@ import { PermanentError } from "../errors.js";
 export function renderName(pattern: string, values: { base: string; size: string; ext: string; ref: number }): string {
   const name = pattern.replace(/\{(base|size|ext|ref)\}/g, (_, key: keyof typeof values) => String(values[key]));
   if (name === "" || name === "." || name === ".." || /[/\\\0\x01-\x1f]/.test(name)) {
-    throw new PermanentError(`the output name ${JSON.stringify(name)} made from the pattern ${JSON.stringify(pattern)} is not a plain file name`);
+    throw new PermanentError(`the output name ${quote(name)} made from the pattern ${quote(pattern)} is not a plain file name`);
   }
   return name;
 }
@@ -27,8 +28,16 @@ export async function ensureDir(dir: string): Promise<void> {
   try {
     await fs.mkdir(dir, { recursive: true });
   } catch (error) {
-    throw new PermanentError(`cannot create the output folder ${dir}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" || code === "ENOTDIR") throw new PermanentError(`cannot create the output folder ${quote(dir)}: a file of that name (or on its way) is in the way`);
+    throw new PermanentError(`cannot create the output folder ${quote(dir)}: ${code ?? error}`);
   }
+}
+
+/** An output file's path must not name an existing folder (the rename onto it would fail late). */
+export async function requireFileName(output: string): Promise<void> {
+  const stat = await fs.stat(output).catch(() => undefined);
+  if (stat?.isDirectory()) throw new PermanentError(`the output ${quote(output)} is a folder; give a file name`);
 }
 
 /** Fails clearly when the source is missing or not a regular file. */
@@ -38,9 +47,9 @@ export async function requireFile(file: string): Promise<number> {
     stat = await fs.stat(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new PermanentError(code === "ENOENT" ? `source file not found: ${file}` : `cannot read the source ${file}: ${code}`);
+    throw new PermanentError(code === "ENOENT" || code === "ENOTDIR" ? `source file not found: ${file}` : `cannot read the source ${quote(file)}: ${code}`);
   }
-  if (!stat.isFile()) throw new PermanentError(`the source ${file} is not a regular file`);
+  if (!stat.isFile()) throw new PermanentError(`the source ${quote(file)} is not a regular file`);
   if (stat.size === 0) throw new PermanentError("empty file");
   return stat.size;
 }

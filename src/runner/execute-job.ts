@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Config } from "../config/schema.js";
+import type { ZodErrorMap, ZodType } from "zod";
 import { errorMessage, PermanentError, TransientError } from "../errors.js";
 import type { JobContext } from "../handlers/handler.js";
 import type { Registry } from "../handlers/registry.js";
@@ -7,6 +8,7 @@ import type { ClaimedJob } from "../queue/claim.js";
 import type { Database } from "../queue/db.js";
 import type { Outcome } from "../queue/finish.js";
 import { writeTextSink } from "../queue/text-sink.js";
+import { jsonSyntaxProblem, quote, shorten, visible } from "../quote.js";
 import { backoffSeconds } from "./backoff.js";
 import { JobLog } from "./job-log.js";
 import { renderNotice } from "./notice.js";
@@ -94,22 +96,52 @@ export async function executeJob(
   }
 }
 
-function parseJobData(job: ClaimedJob, schema: import("zod").ZodType): unknown {
+function parseJobData(job: ClaimedJob, schema: ZodType): unknown {
   let raw: unknown = {};
   if (job.jobData !== null && job.jobData.trim() !== "") {
     try {
       raw = JSON.parse(job.jobData);
     } catch (error) {
-      throw new PermanentError(`job_data is not valid JSON (${errorMessage(error)})`);
+      throw new PermanentError(`job_data is not valid JSON (${jsonSyntaxProblem(errorMessage(error), job.jobData)})`);
     }
   }
-  const parsed = schema.safeParse(raw);
+  const parsed = schema.safeParse(raw, { error: issueMessage });
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? issue.path.map(String).join(".") : "job_data";
+    // An int past the safe range also fails the schema's own bound: that one says more.
+    const issues = parsed.error.issues;
+    const issue = issues.find((i) => !("note" in i && /safe integer/.test(String(i.note)))) ?? issues[0];
+    const where = issue?.path.length ? visible(issue.path.map((key) => shorten(String(key), 40)).join(".")) : "job_data";
     throw new PermanentError(`job_data is invalid for ${job.type}: ${where}: ${issue?.message ?? "does not match the schema"}`);
   }
   return parsed.data;
+}
+
+/**
+ * zod's words where its defaults are unclear for job_data: a missing field says "required"
+ * (not "received undefined"), a union says what it takes, a bad record key why, unknown keys
+ * are quoted safely.
+ */
+function issueMessage(issue: Parameters<ZodErrorMap>[0]): string | undefined {
+  if (issue.code === "invalid_type" && issue.input === undefined) return `required (${article(issue.expected)})`;
+  if (issue.code === "invalid_key") return issue.issues[0]?.message; // the key's own rule, not "Invalid key in record"
+  if (issue.code === "unrecognized_keys") return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.slice(0, 5).map((k) => quote(k, 40)).join(", ")}`;
+  if (issue.code === "invalid_union") {
+    const firsts = issue.errors.map((branch) => branch[0]).filter((i) => i !== undefined);
+    // A branch that got past the type check (a string, but too long) says the most.
+    const specific = firsts.find((i) => i.code !== "invalid_type");
+    if (specific) return specific.message;
+    const expected = [...new Set(firsts.map((i) => (i as { expected?: string }).expected).filter(Boolean))];
+    if (expected.length) return `expected ${expected.slice(0, -1).join(", ")}${expected.length > 1 ? " or " : ""}${expected.at(-1)}, received ${received(issue.input)}`;
+  }
+  return undefined;
+}
+
+function article(noun: string): string {
+  return `${/^[aeiou]/.test(noun) ? "an" : "a"} ${noun}`;
+}
+
+function received(input: unknown): string {
+  return input === null ? "null" : Array.isArray(input) ? "array" : typeof input;
 }
 
 function failureOutcome(
@@ -119,7 +151,7 @@ function failureOutcome(
   backoff: { initialSeconds: number; maxSeconds: number },
   log: JobLog,
 ): Outcome {
-  const message = oneLine(errorMessage(error)) || "the handler failed without a message";
+  const message = oneLine(error) || "the handler failed without a message";
   const permanent = error instanceof PermanentError;
   if (!permanent && !(error instanceof TransientError) && !(error instanceof JobStopped) && error instanceof Error && error.stack) {
     log.line("error", error.stack); // an unexpected error: keep the stack for whoever debugs it
@@ -174,8 +206,15 @@ function rejectOnAbort(signal: AbortSignal): Promise<never> {
   });
 }
 
-/** The error column holds one clear sentence: the first line, bounded. */
-function oneLine(text: string): string {
-  const first = text.split("\n").find((line) => line.trim() !== "") ?? "";
-  return first.length > 1000 ? `${first.slice(0, 997)}…` : first.trim();
+/**
+ * The error column holds one clear sentence, bounded (start and end kept), with control and
+ * bidi characters escaped. A foreign error keeps its first line (the rest is detail, or a
+ * trace); the runner's own errors are one sentence already, so a line break in one comes from
+ * a value it quotes (a file name), and is shown escaped rather than cut off there.
+ */
+function oneLine(error: unknown): string {
+  const text = errorMessage(error).trim();
+  const own = error instanceof PermanentError || error instanceof TransientError || error instanceof JobStopped;
+  const sentence = own ? text : (text.split("\n").find((line) => line.trim() !== "") ?? "").trim();
+  return visible(shorten(sentence, 400));
 }

@@ -1,25 +1,38 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { PermanentError } from "../errors.js";
+import { quote } from "../quote.js";
 
 /**
  * Every path in job_data must lie under a configured root once resolved, symlinks included
  * (DESIGN §7). A path that does not exist yet (an output) is checked through its nearest
- * existing ancestor, so a symlinked directory cannot smuggle it out either.
+ * existing ancestor, so a symlinked directory cannot smuggle it out either. What exists must
+ * be a regular file or a folder: opening a FIFO blocks for ever, a device never ends.
+ * Paths appear in messages through quote(): shortened, control and bidi characters escaped.
  */
 export async function resolveInside(candidate: string, roots: string[], role: "source" | "output"): Promise<string> {
   if (typeof candidate !== "string" || candidate.length === 0) throw new PermanentError(`the ${role} path is empty`);
   if (candidate.includes("\0")) throw new PermanentError(`the ${role} path contains a NUL character`);
-  if (!path.isAbsolute(candidate)) throw new PermanentError(`the ${role} path ${JSON.stringify(candidate)} is not absolute`);
+  if (!path.isAbsolute(candidate)) throw new PermanentError(`the ${role} path ${quote(candidate)} is not absolute`);
   if (roots.length === 0) {
     throw new PermanentError(`no ${role === "source" ? "paths.readRoots" : "paths.writeRoots"} are configured, so no ${role} path is allowed`);
   }
   const resolved = await realpathAllowMissing(path.resolve(candidate));
   for (const root of roots) {
     const realRoot = await fs.realpath(root).catch(() => path.resolve(root));
-    if (resolved === realRoot || resolved.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep)) return resolved;
+    if (resolved === realRoot || resolved.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep)) {
+      await requireFileOrFolder(resolved, candidate, role);
+      return resolved;
+    }
   }
-  throw new PermanentError(`the ${role} ${JSON.stringify(candidate)} is outside the allowed roots`);
+  throw new PermanentError(`the ${role} ${quote(candidate)} is outside the allowed roots`);
+}
+
+async function requireFileOrFolder(resolved: string, candidate: string, role: "source" | "output"): Promise<void> {
+  const stat = await fs.stat(resolved).catch(() => undefined); // missing: the handler says so in its own words
+  if (stat && !stat.isFile() && !stat.isDirectory()) {
+    throw new PermanentError(`the ${role} ${quote(candidate)} is not a regular file or folder (a FIFO, socket or device)`);
+  }
 }
 
 async function realpathAllowMissing(absolute: string): Promise<string> {
@@ -30,7 +43,8 @@ async function realpathAllowMissing(absolute: string): Promise<string> {
       const real = await fs.realpath(current);
       return path.join(real, ...tail.reverse());
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new PermanentError(`cannot resolve ${JSON.stringify(absolute)}: ${(error as Error).message}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT") throw new PermanentError(`cannot resolve ${quote(absolute)}: ${explainCode(code, error)}`);
       const parent = path.dirname(current);
       if (parent === current) return absolute;
       tail.push(path.basename(current));
@@ -48,7 +62,7 @@ async function realpathAllowMissing(absolute: string): Promise<string> {
 export async function resolveDeletable(candidate: string, roots: string[]): Promise<string> {
   if (typeof candidate !== "string" || candidate.length === 0) throw new PermanentError("the path to delete is empty");
   if (candidate.includes("\0")) throw new PermanentError("the path to delete contains a NUL character");
-  const shown = JSON.stringify(candidate);
+  const shown = quote(candidate);
   if (!path.isAbsolute(candidate)) throw new PermanentError(`the path to delete ${shown} is not absolute`);
   if (candidate.split(path.sep).includes("..")) throw new PermanentError(`the path to delete ${shown} contains a ".." segment`);
   if (roots.length === 0) throw new PermanentError("no paths.writeRoots are configured, so nothing may be deleted");
@@ -64,4 +78,17 @@ export async function resolveDeletable(candidate: string, roots: string[]): Prom
 
 function isUnder(child: string, parent: string): boolean {
   return child !== parent && child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+}
+
+/** Errors a path can meet on its way, in words: none of them goes away by trying again. */
+const PATH_ERRORS: Record<string, string> = {
+  ENAMETOOLONG: "a name in it is too long (ENAMETOOLONG)",
+  ELOOP: "too many levels of symbolic links (ELOOP)",
+  ENOTDIR: "a part of it is not a folder (ENOTDIR)",
+  EACCES: "permission denied (EACCES)",
+  EPERM: "operation not permitted (EPERM)",
+};
+
+export function explainCode(code: string | undefined, error: unknown): string {
+  return (code && PATH_ERRORS[code]) ?? (code ? `${code}` : (error as Error).message);
 }

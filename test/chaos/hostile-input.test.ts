@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { collect, startCli } from "../helpers/cli.js";
+import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
+import { readZip } from "../helpers/zip.js";
+import { hostileRows, type HostileRow } from "./hostile-rows.js";
+import { addPhoto, filesUnder, makeHostileWorld, snapshot, snapshotDiff, type HostileWorld } from "./hostile-world.js";
+
+/**
+ * Issue 6, "Hostile input": over a thousand rows of hostile job_data across every built-in
+ * type, inserted as an application would (plain INSERT), run by real `offline-jobs run
+ * --max-jobs 4` processes until the queue is drained. Every job must end, every failure must
+ * read as one clear sentence, and nothing outside the roots may be read, written or deleted:
+ * a canary folder reachable through symlinks from inside the roots stays byte-for-byte the
+ * same, and shell metacharacters reach a command template as plain argv.
+ */
+
+const TYPES = ["noop", "command", "create_previews", "create_alternative_file", "create_download_file", "collection_download", "delete_file", "extract_text"];
+/** Rows of the application's own table that the text sink may update; 7777 no job names. */
+const UNTOUCHED_RESOURCE = 7777;
+
+let world: HostileWorld;
+let config: string;
+const env = useTestEnvironment("oj-hostile-", async ({ dir, db }) => {
+  world = makeHostileWorld(dir);
+  await addPhoto(world);
+  await db.query("CREATE TABLE resource_text (resource BIGINT PRIMARY KEY, body LONGTEXT)");
+  await db.query("INSERT INTO resource_text VALUES (1, 'original'), (?, 'original')", [UNTOUCHED_RESOURCE]);
+  // A shell script whose job values are positional parameters ("$1"), never part of the script text.
+  const writeArg = ["sh", "-c", 'printf "%s\\n" "$1" > "$0"', "{output}", "{a}"];
+  config = hostConfig(env, "hostile", {
+    leaseSeconds: 30, // a 3 MB job_data on a busy CI machine must not look like a lost worker
+    lockStaleSeconds: 10,
+    paths: { readRoots: [world.files], writeRoots: [world.out, world.downloads] },
+    downloads: { dir: world.downloads, baseUrl: "https://example.org/dl/" },
+    previews: { sizes: { thm: { width: 16, height: 16 }, pre: { width: 32, height: 32 } } },
+    commands: {
+      dump: { argv: [process.execPath, world.argvDump, "{out}", "{a}", "{b}", "ref={ref}", "user={user}"], pathArgs: { out: "write" }, timeoutSeconds: 30 },
+      echo: { argv: ["echo", "{a}"] },
+      copy: { argv: ["cp", "--", "{src}", "{dst}"], pathArgs: { src: "read", dst: "write" }, timeoutSeconds: 10 },
+      convert: { argv: writeArg },
+      download: { argv: writeArg },
+    },
+    extractText: { sink: { sql: "UPDATE resource_text SET body = :text WHERE resource = :resource" } },
+    // A transient failure is retried at once, so that one run drains the queue and the
+    // attempts column shows whether bad input was (wrongly) treated as worth retrying.
+    types: Object.fromEntries(TYPES.map((type) => [type, { maxAttempts: 2, backoff: { initialSeconds: 0, maxSeconds: 0 } }])),
+  });
+});
+
+interface JobRow {
+  ref: number;
+  type: string;
+  status: string;
+  attempts: number;
+  error: string | null;
+  result: string | null;
+  log: string | null;
+  user: string | null;
+}
+
+test("over a thousand hostile rows across every type: all end clearly, and nothing outside the roots is touched", { timeout: 240_000 }, async (t) => {
+  const rows = hostileRows(world);
+  assert.ok(rows.length >= 1000, `the suite should have at least 1,000 hostile rows, it has ${rows.length}`);
+  assert.deepEqual([...new Set(rows.map((r) => r.type))].sort(), [...TYPES].sort(), "every built-in type gets hostile rows");
+  t.diagnostic(`${rows.length} hostile rows`);
+
+  const skipOutside = (relative: string) => relative === "roots" || relative.startsWith("locks-");
+  const canaryBefore = snapshot(world.canary);
+  const outsideBefore = snapshot(world.dir, skipOutside);
+
+  const refs = await insertRows(rows);
+  const runs = await drain();
+  runs.forEach((run, i) => {
+    assert.equal(run.code, 0, `run ${i} exited ${run.code ?? run.signal}; stderr:\n${tail(run.stderr)}`);
+    const errors = run.stderr.split("\n").filter((line) => line.trim() && !/"level":"(info|warn|debug)"/.test(line));
+    assert.deepEqual(errors, [], `run ${i} logged errors or lines that are not JSON log lines`);
+  });
+
+  const jobs = new Map((await env.db.query<JobRow>("SELECT ref, type, status, attempts, error, result, log, user FROM job_queue")).map((j) => [Number(j.ref), j]));
+  const problems: string[] = [];
+  rows.forEach((row, index) => {
+    const job = jobs.get(refs[index]!)!;
+    const where = `job ${job.ref} (${row.label})`;
+    if (job.status !== "complete" && job.status !== "failed") return void problems.push(`${where} ended ${job.status}`);
+    if (row.expect && job.status !== row.expect) problems.push(`${where} should be ${row.expect}, is ${job.status}${job.error ? `: ${job.error}` : ""}`);
+    if (row.escapes && job.status === "complete") problems.push(`${where} reached outside the roots and completed`);
+    if (job.status === "failed") {
+      const why = unclear(job.error, row);
+      if (why) problems.push(`${where}: its error is not one clear sentence (${why}): ${JSON.stringify(job.error?.slice(0, 300))}`);
+      if (Number(job.attempts) !== 1 && !row.transient) problems.push(`${where} was retried (${job.attempts} attempts): bad input must fail at once, but got ${job.error}`);
+    }
+    if (row.dump && job.status === "complete") {
+      const argv = JSON.parse(fs.readFileSync(row.dump.file, "utf8")) as string[];
+      const expected = [row.dump.a, row.dump.b, `ref=${job.ref}`, `user=${job.user ?? ""}`].map(wellFormed);
+      if (JSON.stringify(argv) !== JSON.stringify(expected)) problems.push(`${where}: the template's argv was ${JSON.stringify(argv).slice(0, 200)}, not the literal ${JSON.stringify(expected).slice(0, 200)}`);
+    }
+  });
+  const counts = { complete: 0, failed: 0 };
+  for (const job of jobs.values()) counts[job.status as "complete" | "failed"]++;
+  t.diagnostic(`${counts.complete} complete, ${counts.failed} failed`);
+  // HOSTILE_REPORT=file: every row's outcome, for reading the messages by eye.
+  if (process.env.HOSTILE_REPORT) {
+    const lines = rows.map((row, index) => {
+      const job = jobs.get(refs[index]!)!;
+      return [job.ref, row.label.replace(/[\s\S]{80,}/, (l) => `${l.slice(0, 80)}…`), job.status, job.attempts, job.error].map((v) => JSON.stringify(v)).join("\t");
+    });
+    fs.writeFileSync(process.env.HOSTILE_REPORT, [...problems, ...lines].join("\n"));
+  }
+  assert.deepEqual(problems.slice(0, 40), [], `${problems.length} hostile rows ended wrongly (first 40 shown)`);
+
+  assert.deepEqual(snapshotDiff(canaryBefore, snapshot(world.canary)), [], "the canary folder outside the roots must be byte-for-byte untouched");
+  assert.deepEqual(snapshotDiff(outsideBefore, snapshot(world.dir, skipOutside)), [], "no file may appear, change or vanish outside the roots");
+  assert.deepEqual(fs.readdirSync(world.cwd), [], "nothing may be written to the run's working directory");
+
+  // Nothing from outside the roots was read into them, into a zip, or into the database.
+  for (const file of filesUnder(path.join(world.dir, "roots"))) {
+    assert.ok(!fs.readFileSync(file).includes(world.secret), `${file} holds the canary's secret: a job read outside the roots`);
+    assert.doesNotMatch(path.basename(file), /\.tmp/, `${file}: a temporary file was left behind`);
+  }
+  const leaked = await env.db.query("SELECT ref FROM job_queue WHERE LOCATE(?, CONCAT_WS('', result, log, error)) > 0", [world.secret]);
+  assert.deepEqual(leaked, [], "no job's result, log or error may hold the canary's secret");
+  const texts = await env.db.query<{ resource: number; body: string }>("SELECT resource, body FROM resource_text ORDER BY resource");
+  assert.deepEqual(texts.find((r) => Number(r.resource) === UNTOUCHED_RESOURCE)?.body, "original", "the text sink updated a row no job named (SQL built from job_data?)");
+  assert.ok(texts.every((r) => !r.body.includes(world.secret)), "the text sink stored the canary's secret");
+
+  await checkDownloads(world);
+});
+
+/** INSERTs the rows in order, a few megabytes per statement, and returns their refs. */
+async function insertRows(rows: HostileRow[]): Promise<number[]> {
+  let batch: unknown[][] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (batch.length) await env.db.query("INSERT INTO job_queue (type, job_data, user) VALUES ?", [batch]);
+    batch = [];
+    bytes = 0;
+  };
+  for (const row of rows) {
+    if (bytes + row.jobData.length > 6_000_000) await flush();
+    batch.push([row.type, row.jobData, row.user]);
+    bytes += row.jobData.length;
+  }
+  await flush();
+  const refs = (await env.db.query<{ ref: number }>("SELECT ref FROM job_queue ORDER BY ref")).map((r) => Number(r.ref));
+  assert.equal(refs.length, rows.length, "every hostile row was inserted");
+  return refs;
+}
+
+/** Two overlapping runs sharing --max-jobs 4, then more runs until nothing is pending or running. */
+async function drain() {
+  const start = () => collect(startCli(["run", "--max-jobs", "4"], { config, cwd: world.cwd }), 200_000);
+  const runs = await Promise.all([start(), start()]);
+  for (let round = 0; round < 5; round++) {
+    const [left] = await env.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM job_queue WHERE status IN ('pending', 'running')");
+    if (Number(left!.n) === 0) break;
+    runs.push(await start());
+  }
+  return runs;
+}
+
+/** Why an error is not one clear sentence; undefined when it is. */
+function unclear(error: string | null, row: HostileRow): string | undefined {
+  if (!error || error.trim().length < 10) return "empty or too short";
+  if (/[\r\n]/.test(error)) return "more than one line";
+  if (error.length > 400) return `${error.length} characters`;
+  if (/\n\s+at |\bat \S+ \(.*:\d+:\d+\)|\.[jt]s:\d+/.test(error)) return "a stack trace";
+  if (/\bundefined\b|\[object \w+\]/.test(error)) return 'says "undefined" or "[object …]"';
+  if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(error)) {
+    return "raw control, bidi or broken characters";
+  }
+  // A schema error names the field it is about.
+  if (row.field && error.startsWith("job_data is invalid") && !error.includes(row.field.split(".")[0]!)) return `does not name ${row.field}`;
+  return undefined;
+}
+
+/** What spawn passes for a string with lone surrogates (UTF-8 has no such thing). */
+function wellFormed(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+}
+
+/** Download names are unguessable and plain; zip entries cannot climb out, hide their names, or carry the secret. */
+async function checkDownloads(world: HostileWorld): Promise<void> {
+  const names = fs.readdirSync(world.downloads);
+  assert.ok(names.some((n) => n.endsWith(".zip")), "some collections were zipped");
+  for (const name of names) {
+    assert.match(name, /^[0-9a-f]{32}-[\p{L}\p{N}._-]+$/u, `download name ${JSON.stringify(name)} is not a random prefix plus a plain name`);
+    if (!name.endsWith(".zip")) continue;
+    for (const item of await readZip(path.join(world.downloads, name))) {
+      const entry = JSON.stringify(item.name);
+      assert.doesNotMatch(item.name, /(^|\/)\.\.(\/|$)|^\/|\\|^[A-Za-z]:|[<>:"|?*]/, `zip entry ${entry} in ${name} could escape or is not a portable name`);
+      assert.doesNotMatch(item.name, /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/, `zip entry ${entry} in ${name} has control or bidi characters`);
+      assert.ok(!item.data!.includes(world.secret), `zip entry ${entry} in ${name} holds the canary's secret`);
+    }
+  }
+}
