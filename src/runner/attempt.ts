@@ -4,7 +4,7 @@ import { executeJob, type AttemptEnd } from "./execute-job.js";
 import type { Finisher } from "./finisher.js";
 import { holdJobLock } from "./job-lock.js";
 import type { LiveJob, LogFlusher } from "./log-flusher.js";
-import type { RunnerDeps } from "./run-queue.js";
+import type { RunnerDeps } from "./runner-deps.js";
 import { logAttempt, type RunCounts } from "./run-report.js";
 
 /** A job a runner has started: its abort switch, its progress and its log (written live by the LogFlusher). */

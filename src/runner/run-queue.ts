@@ -1,51 +1,18 @@
-import type { Config } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
-import type { Registry } from "../handlers/registry.js";
-import { HostLocks, type HeldLock } from "../locks/host-locks.js";
-import type { Logger } from "../logger.js";
+import type { HeldLock } from "../locks/host-locks.js";
+import { Notifier } from "../notify/notifier.js";
 import { claimJobs, ensureTypeSlots, type ClaimedJob } from "../queue/claim.js";
-import type { Database } from "../queue/db.js";
 import { releaseJobs } from "../queue/finish.js";
+import { runAttempt, type ActiveJob } from "./attempt.js";
 import { JobStopped, type AttemptEnd } from "./execute-job.js";
 import { Finisher } from "./finisher.js";
-import { Notifier } from "../notify/notifier.js";
 import { startHeartbeat } from "./heartbeat.js";
-import { emptyCounts, type RunCounts } from "./run-report.js";
-import { recoverLostJobs } from "./recovery.js";
-import type { RunObserver } from "./run-observer.js";
-import { runAttempt, type ActiveJob } from "./attempt.js";
+import { removeExpiredDownloads, removeExpiredJobs } from "./housekeeping.js";
 import { JobLog } from "./job-log.js";
 import { LogFlusher } from "./log-flusher.js";
-import { removeExpiredDownloads, removeExpiredJobs } from "./housekeeping.js";
-
-export interface RunOptions {
-  /** --max-jobs: slots on this host, shared with every other offline-jobs process here. */
-  maxJobs: number;
-  /** --limit: claim at most this many jobs in this run. */
-  limit?: number;
-  /** --max-time: stop claiming after this many seconds (running jobs finish). */
-  maxTimeSeconds?: number;
-  /** --type: only these types (of those this process has handlers for). */
-  types?: string[];
-  /**
-   * `work`: when nothing is due, look again after this many seconds instead of ending; the
-   * run then ends only when stop() is called (or --limit is reached).
-   */
-  idleSleepSeconds?: number;
-}
-
-
-export type { RunCounts };
-
-export interface RunnerDeps {
-  config: Config;
-  db: Database;
-  registry: Registry;
-  logger: Logger;
-  locks: HostLocks;
-  workerId: string;
-  observer?: RunObserver;
-}
+import { recoverLostJobs } from "./recovery.js";
+import { emptyCounts, type RunCounts } from "./run-report.js";
+import type { RunnerDeps, RunOptions } from "./runner-deps.js";
 
 /** Below this mean job duration, a process claims a few batches ahead of its free slots. */
 const SHORT_JOB_MS = 100;
@@ -96,11 +63,6 @@ export class QueueRunner {
     this.notifier = Notifier.fromConfig(deps.config, deps.logger);
     this.logFlusher = new LogFlusher({ db: deps.db, logger: deps.logger, logMaxChars: deps.config.logMaxBytes }, () => this.running.values());
     this.finisher = new Finisher(deps.db, deps.config.logMaxBytes, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
-  }
-
-  /** Slots taken by this run (0: every slot on this host is busy). */
-  get slotCount(): number {
-    return this.slots.length;
   }
 
   async takeSlots(want: number): Promise<number> {
