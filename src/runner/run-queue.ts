@@ -2,7 +2,7 @@ import { errorMessage } from "../errors.js";
 import type { HeldLock } from "../locks/host-locks.js";
 import { Notifier } from "../notify/notifier.js";
 import { claimJobs, ensureTypeSlots, type ClaimedJob } from "../queue/claim.js";
-import { releaseJobs } from "../queue/finish.js";
+import { recordCancelled, releaseJobs } from "../queue/finish.js";
 import { runAttempt, type ActiveJob } from "./attempt.js";
 import { JobStopped, type AttemptEnd } from "./execute-job.js";
 import { Finisher } from "./finisher.js";
@@ -241,7 +241,12 @@ export class QueueRunner {
         ...this.buffer.map((j) => ({ ref: j.ref, token: j.token, progress: null })),
       ],
       onLost: (gone) => {
-        this.buffer = this.buffer.filter((j) => j.ref !== gone.ref);
+        const unstarted = this.buffer.find((j) => j.ref === gone.ref);
+        if (unstarted) {
+          this.buffer = this.buffer.filter((j) => j !== unstarted);
+          // Cancelled before it started here: nobody else will record its end.
+          if (gone.reason === "cancelled") void recordCancelled(this.deps.db, unstarted, "", this.deps.config.logMaxBytes).catch(() => undefined);
+        }
         this.running.get(gone.ref)?.controller.abort(new JobStopped(gone.reason, gone.detail));
       },
     });
