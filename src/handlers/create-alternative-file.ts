@@ -71,7 +71,11 @@ export default defineHandler({
       }
       const stat = await fs.stat(temporary).catch(() => undefined);
       if (!stat?.isFile() || stat.size === 0) throw new PermanentError(`no output was written${data.command ? ` by command "${data.command}" at {output}` : ""}`);
-      await fs.rename(temporary, output);
+      await fs.rename(temporary, output).catch((error: NodeJS.ErrnoException) => {
+        // A folder of that name appeared while the job ran (checked at the start): no retry will help.
+        if (error.code === "EISDIR" || error.code === "ENOTEMPTY" || error.code === "EEXIST") throw new PermanentError(`the output ${quote(output)} is a folder; give a file name`);
+        throw error;
+      });
       const type = await detectType(output).catch(() => undefined);
       return { path: output, bytes: stat.size, mime: type?.mime ?? "application/octet-stream" };
     } finally {
