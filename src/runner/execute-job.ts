@@ -52,12 +52,12 @@ export interface ExecuteDeps {
 export async function executeJob(
   job: ClaimedJob,
   deps: ExecuteDeps,
-  control: { signal: AbortSignal; progress(percent: number): void },
+  control: { signal: AbortSignal; progress(percent: number): void; log?: JobLog },
 ): Promise<AttemptEnd> {
   const started = performance.now();
   const settings = deps.registry.settings(job.type);
   const maxAttempts = job.maxAttempts ?? settings.maxAttempts;
-  const log = new JobLog(deps.config.logMaxBytes);
+  const log = control.log ?? new JobLog(deps.config.logMaxBytes);
   log.line("info", `attempt ${job.attempt} of ${maxAttempts} on ${deps.workerId}`);
   const controller = new AbortController();
   const forward = () => controller.abort(control.signal.reason);
@@ -78,16 +78,16 @@ export async function executeJob(
     const body = result && typeof result === "object" && !Array.isArray(result) ? { ...result } : {};
     body.notice = renderNotice(job.successText, { ref: job.ref, type: job.type, user: job.user, url: body.url }, false);
     log.line("info", `complete in ${durationMs()} ms`);
-    return { kind: "outcome", durationMs: durationMs(), outcome: { kind: "complete", ref: job.ref, token: job.token, result: JSON.stringify(body), log: log.toString() } };
+    return { kind: "outcome", durationMs: durationMs(), outcome: { kind: "complete", ref: job.ref, token: job.token, result: JSON.stringify(body), log: log.take() } };
   } catch (error) {
     if (error instanceof JobStopped && error.why === "cancelled") {
       log.line("warn", `stopped: ${error.message}`);
-      return { kind: "cancelled", log: log.toString(), durationMs: durationMs() };
+      return { kind: "cancelled", log: log.take(), durationMs: durationMs() };
     }
     if (error instanceof JobStopped && error.why === "lost") return { kind: "lost", detail: error.message, durationMs: durationMs() };
     if (error instanceof JobStopped && error.why === "shutdown") {
       log.line("warn", `interrupted: ${error.message}; back to pending`);
-      return { kind: "released", detail: error.message, log: log.toString(), durationMs: durationMs() };
+      return { kind: "released", detail: error.message, log: log.take(), durationMs: durationMs() };
     }
     return { kind: "outcome", durationMs: durationMs(), outcome: failureOutcome(job, error, maxAttempts, settings.backoff, log) };
   } finally {
@@ -159,14 +159,14 @@ function failureOutcome(
   if (!permanent && job.attempt < maxAttempts) {
     const delaySeconds = backoffSeconds(job.attempt, backoff);
     log.line("warn", `attempt ${job.attempt} failed: ${message}; retrying in ${delaySeconds} s`);
-    return { kind: "retry", ref: job.ref, token: job.token, error: message, log: log.toString(), delaySeconds };
+    return { kind: "retry", ref: job.ref, token: job.token, error: message, log: log.take(), delaySeconds };
   }
   const final = permanent || maxAttempts <= 1 ? message : `${message} (gave up after ${job.attempt} attempts)`;
   log.line("error", `failed: ${final}`);
   const partial = (error as { result?: unknown })?.result;
   const body = partial && typeof partial === "object" ? { ...(partial as object) } : {};
   const notice = renderNotice(job.failureText, { ref: job.ref, type: job.type, user: job.user, error: final }, true);
-  return { kind: "failed", ref: job.ref, token: job.token, error: final, result: JSON.stringify({ ...body, notice }), log: log.toString() };
+  return { kind: "failed", ref: job.ref, token: job.token, error: final, result: JSON.stringify({ ...body, notice }), log: log.take() };
 }
 
 function makeContext(
