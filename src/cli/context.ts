@@ -49,10 +49,15 @@ export function statusLineFor(options: GlobalOptions): StatusLine | undefined {
   return stderrStatusLine;
 }
 
+/** The config a command's options name; its warnings (a readable secret) go to the command's log. */
+export function loadCommandConfig(options: GlobalOptions, logger: Logger): Config {
+  return loadConfig({ configPath: options.config, warn: (message) => logger.warn(message) });
+}
+
 /** Config, logger, database (schema checked unless `skipSchemaCheck`) and handlers, for a command. */
 export async function openContext(options: GlobalOptions, { skipSchemaCheck = false } = {}): Promise<CommandContext> {
   const logger = makeLogger(options);
-  const config = loadConfig({ configPath: options.config });
+  const config = loadCommandConfig(options, logger);
   const db = openDatabase(config.database.url, config.database.table, config.database.poolSize);
   try {
     if (!skipSchemaCheck) await checkSchema(db);

@@ -1,8 +1,7 @@
 import { Command } from "commander";
-import { loadConfig } from "../../config/load-config.js";
 import { openDatabase } from "../../queue/db.js";
 import { applyMigrations } from "../../queue/migrations.js";
-import { makeLogger, type GlobalOptions } from "../context.js";
+import { loadCommandConfig, makeLogger, type GlobalOptions } from "../context.js";
 
 export function initCommand(): Command {
   return new Command("init")
@@ -10,7 +9,7 @@ export function initCommand(): Command {
     .action(async (_raw, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>();
       const logger = makeLogger(options);
-      const config = loadConfig({ configPath: options.config });
+      const config = loadCommandConfig(options, logger);
       const db = openDatabase(config.database.url, config.database.table, 1);
       try {
         const { server, from, to } = await applyMigrations(db);

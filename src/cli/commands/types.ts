@@ -1,10 +1,9 @@
 import { Command } from "commander";
 import { z } from "zod";
-import { loadConfig } from "../../config/load-config.js";
 import { FatalError } from "../../errors.js";
 import type { Handler } from "../../handlers/handler.js";
 import { loadRegistry, type Registry } from "../../handlers/registry.js";
-import { parseOptions, type GlobalOptions } from "../context.js";
+import { loadCommandConfig, makeLogger, parseOptions, type GlobalOptions } from "../context.js";
 import { summariseFields } from "../schema-summary.js";
 import { formatDuration } from "../table.js";
 
@@ -28,7 +27,7 @@ export function typesCommand(): Command {
       const options = parseOptions(optionsSchema, command.opts());
       const globals = command.optsWithGlobals<GlobalOptions>();
       // No database needed: the handlers and the config say everything.
-      const registry = await loadRegistry(loadConfig({ configPath: globals.config }));
+      const registry = await loadRegistry(loadCommandConfig(globals, makeLogger(globals)));
       if (only !== undefined && !registry.get(only)) throw new FatalError(`no handler for type "${only}" here (known: ${registry.names().join(", ")})`);
       const names = only !== undefined ? [only] : registry.names().filter((name) => !registry.settings(name).hidden);
       const types = names.map((name) => describeType(registry, registry.get(name)!));
