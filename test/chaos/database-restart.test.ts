@@ -123,6 +123,8 @@ test(
     /** How the worker ended, if it has (a function: the callbacks below change it). */
     const workerEnded = () => workerExit;
     await waitFor(() => recordedRuns(recordFile).length >= JOBS / 5, "a fifth of the jobs to have started", 60_000);
+    // The worker too must be at work (not still starting, which would only test a failed start).
+    await waitFor(async () => (await query("SELECT ref FROM job_queue WHERE locked_by LIKE 'host-d:%' LIMIT 1")).length > 0, "the worker to claim jobs", 60_000);
 
     await server!.kill();
     const killedAt = Date.now();
