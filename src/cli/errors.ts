@@ -22,10 +22,23 @@ export function exitCodeFor(error: unknown): { code: number; line?: string } {
   return { code: 1, line: `offline-jobs: ${errorMessage(error)}` };
 }
 
+/** What a connection error code means, for the one line a person reads. */
+const CONNECTION_CODES: Record<string, string> = {
+  ECONNREFUSED: "nothing answers at that address and port (is the server running?)",
+  ECONNRESET: "the server closed the connection (did it stop or restart?)",
+  PROTOCOL_CONNECTION_LOST: "the server closed the connection (did it stop or restart?)",
+  ETIMEDOUT: "no answer in time (a firewall, or a server that is down or frozen)",
+  ENOTFOUND: "the host name does not resolve",
+  EHOSTUNREACH: "the host is unreachable",
+  EPIPE: "the connection broke while sending",
+};
+
 function describeSqlError(error: unknown): string {
   const e = error as { code?: string; sqlMessage?: string; message?: string };
   // mysql2's access-denied message names the user and host, never the password.
-  return e.sqlMessage ?? (e.code ? `${e.code}` : errorMessage(error));
+  if (e.sqlMessage) return e.sqlMessage;
+  if (e.code && CONNECTION_CODES[e.code]) return `${CONNECTION_CODES[e.code]} [${e.code}]`;
+  return e.code ?? errorMessage(error);
 }
 
 export function handleError(error: unknown): never {
