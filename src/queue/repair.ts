@@ -307,20 +307,3 @@ export async function settleAbandonedCancels(db: Database): Promise<number> {
   );
   return header.affectedRows;
 }
-
-/**
- * One host at a time, at most once per `everySeconds` across all hosts: true when the caller
- * may do the named chore now. The time is the database's, kept in the shared _state table.
- */
-export async function takeHousekeepingTurn(db: Database, chore: string, everySeconds: number): Promise<boolean> {
-  await execute(db.pool, `INSERT IGNORE INTO ${db.quoted("_state")} (name, value) VALUES (?, '0')`, [chore]);
-  const header = await withRetry(() =>
-    execute(
-      db.pool,
-      `UPDATE ${db.quoted("_state")} SET value = UNIX_TIMESTAMP(NOW(3))
-        WHERE name = ? AND (value IS NULL OR CAST(value AS DECIMAL(20, 3)) <= UNIX_TIMESTAMP(NOW(3)) - ?)`,
-      [chore, everySeconds],
-    ),
-  );
-  return header.affectedRows === 1;
-}

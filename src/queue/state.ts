@@ -1,4 +1,4 @@
-import { execute, rows, type Database } from "./db.js";
+import { execute, rows, withRetry, type Database } from "./db.js";
 
 /**
  * Named values every host shares, in the `<table>_state` table. The restart stamp is one:
@@ -17,4 +17,21 @@ export async function writeState(db: Database, name: string, value: string): Pro
     `INSERT INTO ${db.quoted("_state")} (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)`,
     [name, value],
   );
+}
+
+/**
+ * One host at a time, at most once per `everySeconds` across all hosts: true when the caller
+ * may do the named chore now. The time is the database's, kept in the shared _state table.
+ */
+export async function takeHousekeepingTurn(db: Database, chore: string, everySeconds: number): Promise<boolean> {
+  await execute(db.pool, `INSERT IGNORE INTO ${db.quoted("_state")} (name, value) VALUES (?, '0')`, [chore]);
+  const header = await withRetry(() =>
+    execute(
+      db.pool,
+      `UPDATE ${db.quoted("_state")} SET value = UNIX_TIMESTAMP(NOW(3))
+        WHERE name = ? AND (value IS NULL OR CAST(value AS DECIMAL(20, 3)) <= UNIX_TIMESTAMP(NOW(3)) - ?)`,
+      [chore, everySeconds],
+    ),
+  );
+  return header.affectedRows === 1;
 }
