@@ -1,7 +1,7 @@
-import fs from "node:fs";
 import mysql from "mysql2/promise";
 import { createTestDatabase } from "../test/helpers/database.js";
 import { privateMariadbUnavailable, startPrivateMariadb } from "../test/helpers/private-mariadb.js";
+import { localServerPid } from "./cpu-usage.js";
 
 /** The bench's database: on a private server, or a test database on the shared one. */
 export interface BenchDatabase {
@@ -51,15 +51,4 @@ export async function openBenchDatabase(where: "private" | "shared", progress: (
     },
     where: "a private MariaDB (nobody else's statements in the counters)",
   };
-}
-
-/** The shared server's pid, when it runs on this host and /proc shows it. */
-async function localServerPid(query: (sql: string) => Promise<Array<Record<string, unknown>>>): Promise<number | undefined> {
-  try {
-    const [row] = (await query("SELECT @@pid_file AS f")) as Array<{ f: string }>;
-    const pid = Number(fs.readFileSync(row!.f, "utf8").trim());
-    return /^(mariadbd|mysqld)$/.test(fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim()) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -24,3 +24,14 @@ export function cpuTimes(): { busy: number; total: number } {
   }
   return { busy, total };
 }
+
+/** The shared server's pid, when it runs on this host and /proc shows it. */
+export async function localServerPid(query: (sql: string) => Promise<Array<Record<string, unknown>>>): Promise<number | undefined> {
+  try {
+    const [row] = (await query("SELECT @@pid_file AS f")) as Array<{ f: string }>;
+    const pid = Number(fs.readFileSync(row!.f, "utf8").trim());
+    return /^(mariadbd|mysqld)$/.test(fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim()) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -18,6 +18,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { collect, killTree, makeTempDir, startCli, writeConfig, type CliResult } from "../test/helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/database.js";
+import { cpuTimes, localServerPid, procCpuMs } from "./cpu-usage.js";
 import { createLaravelJobsTable, drainLikeLaravel, fillLaravelJobs } from "./laravel-reference.js";
 
 const WORKERS = 8; // Laravel worker processes, and offline-jobs' --max-jobs
@@ -38,40 +39,7 @@ interface Sample {
   hostBusy: number;
 }
 
-/** CPU ms (user + system) from /proc/PID/stat: the process's own (`utime`) or its reaped children's (`cutime`); NaN off Linux. */
-function procCpuMs(pid: number | "self" | undefined, which: "utime" | "cutime"): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid ?? "none"}/stat`, "utf8").split(") ")[1]!.split(" ");
-    const at = which === "utime" ? 11 : 13;
-    return (Number(fields[at]) + Number(fields[at + 1])) * 10; // clock ticks of 10 ms (USER_HZ 100)
-  } catch {
-    return NaN;
-  }
-}
-
-/** The database server's pid, when it runs on this host and /proc shows it. */
-async function localServerPid(test: TestDatabase): Promise<number | undefined> {
-  try {
-    const [row] = await test.query<{ f: string }>("SELECT @@pid_file AS f");
-    const pid = Number(fs.readFileSync(row!.f, "utf8").trim());
-    return /^(mariadbd|mysqld)$/.test(fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim()) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
 let serverPid: number | undefined;
-
-/** Busy and total CPU time of this host so far (all CPUs), to tell a quiet machine from a loaded one. */
-function cpuTimes(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const { times } of os.cpus()) {
-    const all = times.user + times.nice + times.sys + times.irq + times.idle;
-    total += all;
-    busy += all - times.idle;
-  }
-  return { busy, total };
-}
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 const median = (values: number[]) => {
@@ -262,7 +230,7 @@ async function main(): Promise<void> {
       `server ${info?.v}: innodb_flush_log_at_trx_commit=${info?.f}, log_bin=${info?.b}, sync_binlog=${info?.s}; ` +
       `host ${os.cpus().length} CPU(s), load average ${os.loadavg()[0]!.toFixed(2)} at start`;
     progress(`database ${test.name}; ${server}`);
-    serverPid = await localServerPid(test);
+    serverPid = await localServerPid((sql) => test.query(sql));
     const config = writeConfig(dir, { database: { url: test.url }, lockDir: path.join(dir, "locks"), leaseSeconds: 60 });
     expectSuccess("offline-jobs init", await cli(config, ["init"]));
     await createLaravelJobsTable(test.db.pool);
