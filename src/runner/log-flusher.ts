@@ -21,13 +21,15 @@ export interface LiveJob extends JobHandle {
  */
 export class LogFlusher {
   private inFlight: Promise<void> | undefined;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: { db: Database; logger: Logger; logMaxChars: number },
     private readonly running: () => Iterable<LiveJob>,
-  ) {
-    this.timer = setInterval(() => this.flush(), FLUSH_EVERY_MS);
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => this.flush(), FLUSH_EVERY_MS);
     this.timer.unref();
   }
 
@@ -38,6 +40,7 @@ export class LogFlusher {
 
   stop(): void {
     clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   private flush(): void {

@@ -79,7 +79,7 @@ export class QueueRunner {
     if (this.options.maxTimeSeconds !== undefined) {
       this.later(this.options.maxTimeSeconds * 1000, () => this.stop("--max-time reached"));
     }
-    this.startHeartbeat();
+    this.startBackground();
     try {
       await new Promise<void>((resolve) => {
         this.finished = resolve;
@@ -94,7 +94,7 @@ export class QueueRunner {
   /** Runs one already-claimed job (run --job) and waits until its outcome is recorded. */
   async runClaimed(job: ClaimedJob): Promise<AttemptEnd | undefined> {
     this.single = true;
-    this.startHeartbeat();
+    this.startBackground();
     try {
       return await this.execute(this.track(job));
     } finally {
@@ -234,7 +234,9 @@ export class QueueRunner {
     }
   }
 
-  private startHeartbeat(): void {
+  /** What runs beside the jobs until shutdown(): the heartbeat (leases, cancels) and the live log. */
+  private startBackground(): void {
+    this.logFlusher.start();
     const timer = startHeartbeat(this.deps, {
       handles: () => [
         ...[...this.running.values()].map((a) => ({ ref: a.job.ref, token: a.job.token, progress: a.progress })),

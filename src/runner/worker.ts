@@ -94,15 +94,21 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
       }
       waitingFor = undefined;
       stop.attach(runner);
+      // Whether this runner ended because the queue was empty (rather than maintenance or an outage).
+      let drained = true;
       const watch = setInterval(() => {
         void limits.check(stop);
         const now = options.force ? undefined : maintenanceReason(config);
-        if (now) runner.stop(`maintenance mode (${now})`);
+        if (now) {
+          drained = false;
+          runner.stop(`maintenance mode (${now})`);
+        }
       }, WATCH_MS);
       try {
         await runner.drain();
       } catch (error) {
         if (!isConnectionError(error)) throw error;
+        drained = false;
         logger.warn(`database unreachable (${errorMessage(error)}); trying again in ${options.sleepSeconds} s`);
         await stop.sleep(sleepMs);
       } finally {
@@ -111,7 +117,7 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
         add(counts, runner.counts);
         current = undefined;
       }
-      if (options.stopWhenEmpty && !stop.reason) return { counts, reason: "queue empty" };
+      if (options.stopWhenEmpty && drained && !stop.reason) return { counts, reason: "queue empty" };
     }
     return { counts, reason: stop.reason };
   } finally {
