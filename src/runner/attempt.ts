@@ -3,6 +3,7 @@ import { recordCancelled, releaseJobs } from "../queue/finish.js";
 import { executeJob, type AttemptEnd } from "./execute-job.js";
 import type { Finisher } from "./finisher.js";
 import { holdJobLock } from "./job-lock.js";
+import { JobLog } from "./job-log.js";
 import type { LiveJob, LogFlusher } from "./log-flusher.js";
 import type { RunnerDeps } from "./runner-deps.js";
 import { logAttempt, type RunCounts } from "./run-report.js";
@@ -12,6 +13,11 @@ export interface ActiveJob extends LiveJob {
   job: ClaimedJob;
   controller: AbortController;
   progress: number | null;
+}
+
+/** A claimed job about to start: its abort switch, an empty log, the time it started. */
+export function activate(job: ClaimedJob, logMaxChars: number): ActiveJob {
+  return { job, ref: job.ref, token: job.token, controller: new AbortController(), progress: null, log: new JobLog(logMaxChars), startedAt: Date.now() };
 }
 
 export interface AttemptDeps extends RunnerDeps {

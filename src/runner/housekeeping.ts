@@ -75,3 +75,9 @@ export async function removeExpiredJobs(config: Config, db: Database, logger: Lo
   if (removed.failed) logger.info(`housekeeping: deleted ${removed.failed} failed or cancelled job(s) finished over ${failedDays} day(s) ago`);
   return removed;
 }
+
+/** What every run does before it claims, and a worker every minute: expired downloads, then retention. Never throws. */
+export async function runHousekeeping(config: Config, db: Database, logger: Logger): Promise<void> {
+  await removeExpiredDownloads(config, logger);
+  await removeExpiredJobs(config, db, logger);
+}

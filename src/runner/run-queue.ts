@@ -1,16 +1,15 @@
 import { errorMessage } from "../errors.js";
-import type { HeldLock } from "../locks/host-locks.js";
 import { Notifier } from "../notify/notifier.js";
 import { claimJobs, ensureTypeSlots, type ClaimedJob } from "../queue/claim.js";
 import { recordCancelled, releaseJobs } from "../queue/finish.js";
-import { runAttempt, type ActiveJob } from "./attempt.js";
+import { activate, runAttempt, type ActiveJob } from "./attempt.js";
 import { JobStopped, type AttemptEnd } from "./execute-job.js";
 import { Finisher } from "./finisher.js";
 import { startHeartbeat } from "./heartbeat.js";
-import { removeExpiredDownloads, removeExpiredJobs } from "./housekeeping.js";
-import { JobLog } from "./job-log.js";
+import { runHousekeeping } from "./housekeeping.js";
 import { LogFlusher } from "./log-flusher.js";
 import { recoverLostJobs } from "./recovery.js";
+import { RunSlots } from "./run-slots.js";
 import { emptyCounts, type RunCounts } from "./run-report.js";
 import type { RunnerDeps, RunOptions } from "./runner-deps.js";
 
@@ -29,7 +28,7 @@ const MAX_CONTENDED_RETRIES = 20;
  */
 export class QueueRunner {
   readonly counts: RunCounts = emptyCounts();
-  private slots: HeldLock[] = [];
+  private readonly slots: RunSlots;
   private readonly running = new Map<number, ActiveJob>();
   private buffer: ClaimedJob[] = [];
   /** Claims in flight (0 or 1). */
@@ -45,6 +44,7 @@ export class QueueRunner {
   private finished?: () => void;
   /** Set once the run has decided to end: pump() does nothing more. */
   private done = false;
+  private toppingUp = false;
   /** run --job: an operator's explicit run, which takes its job lock before starting. */
   private single = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -58,6 +58,7 @@ export class QueueRunner {
     private readonly deps: RunnerDeps,
     private readonly options: RunOptions,
   ) {
+    this.slots = new RunSlots(deps.locks, options.maxJobs);
     this.types = deps.registry.selected(options.types);
     this.limits = deps.registry.limits(this.types);
     this.notifier = Notifier.fromConfig(deps.config, deps.logger);
@@ -65,17 +66,35 @@ export class QueueRunner {
     this.finisher = new Finisher(deps.db, deps.config.logMaxBytes, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
   }
 
+  /** Takes up to `want` free slots of this host; returns how many this run holds (0: all busy). */
   async takeSlots(want: number): Promise<number> {
-    this.slots.push(...(await this.deps.locks.takeSlots(this.options.maxJobs, want, new Set(this.slots.map((s) => s.name)))));
-    return this.slots.length;
+    await this.slots.take(want);
+    return this.slots.count;
+  }
+
+  /**
+   * A worker takes the slots that other processes on this host freed since it started (a cron
+   * run that ended), up to --max-jobs, so that it does not stay at the few it found free.
+   */
+  async topUpSlots(): Promise<void> {
+    if (this.stopping || this.done || this.toppingUp) return;
+    this.toppingUp = true;
+    try {
+      const taken = await this.slots.take(this.slots.total - this.slots.count);
+      if (taken > 0) {
+        this.deps.logger.info(`took ${taken} more slot(s): ${this.slots.count} of ${this.slots.total}`);
+        this.pump();
+      }
+    } finally {
+      this.toppingUp = false;
+    }
   }
 
   /** Drains the queue: returns when nothing due is left (or the limits are reached) and all is recorded. */
   async drain(): Promise<void> {
     await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
     await this.recover();
-    await removeExpiredDownloads(this.deps.config, this.deps.logger);
-    await removeExpiredJobs(this.deps.config, this.deps.db, this.deps.logger);
+    await runHousekeeping(this.deps.config, this.deps.db, this.deps.logger);
     if (this.options.maxTimeSeconds !== undefined) {
       this.later(this.options.maxTimeSeconds * 1000, () => this.stop("--max-time reached"));
     }
@@ -137,14 +156,14 @@ export class QueueRunner {
   private pump(): void {
     if (this.done) return;
     if (this.fatal) this.stopping = true;
-    while (!this.stopping && this.running.size < this.slots.length && this.buffer.length > 0) this.start(this.buffer.shift()!);
+    while (!this.stopping && this.running.size < this.slots.count && this.buffer.length > 0) this.start(this.buffer.shift()!);
     if (!this.stopping && Date.now() - this.lastRecovery > this.deps.config.leaseSeconds * 1000) this.recoverInBackground();
     // What a process claims ahead of its running jobs waits in `buffer`: at most `target`
     // (prefetchFactor × slots, only once jobs have proved short), so one host never hoards the
     // queue and a crash strands few jobs. A claim starts when half of that is left, so that it
     // returns before the slots run dry: claims are few and large, and overlap with the work.
-    const target = this.slots.length * (this.meanMs !== undefined && this.meanMs < SHORT_JOB_MS ? this.deps.config.prefetchFactor : 1);
-    const free = this.slots.length - this.running.size;
+    const target = this.slots.count * (this.meanMs !== undefined && this.meanMs < SHORT_JOB_MS ? this.deps.config.prefetchFactor : 1);
+    const free = this.slots.count - this.running.size;
     const want = Math.min(target - this.buffer.length, this.limitLeft());
     const low = this.buffer.length <= Math.max(target / 2 - 1, free - 1);
     if (this.claiming === 0 && !this.exhausted && !this.stopping && low && want > 0) this.claim(want);
@@ -196,15 +215,7 @@ export class QueueRunner {
 
   /** Counts the job as running at once, so that pump() never starts more jobs than slots. */
   private track(job: ClaimedJob): ActiveJob {
-    const active: ActiveJob = {
-      job,
-      ref: job.ref,
-      token: job.token,
-      controller: new AbortController(),
-      progress: null,
-      log: new JobLog(this.deps.config.logMaxBytes),
-      startedAt: Date.now(),
-    };
+    const active = activate(job, this.deps.config.logMaxBytes);
     this.running.set(job.ref, active);
     return active;
   }
@@ -292,9 +303,7 @@ export class QueueRunner {
     }
   }
 
-  async releaseSlots(): Promise<void> {
-    const held = this.slots;
-    this.slots = [];
-    await Promise.all(held.map((slot) => slot.release()));
+  releaseSlots(): Promise<void> {
+    return this.slots.release();
   }
 }

@@ -7,7 +7,7 @@ import { QueueRunner } from "./run-queue.js";
 import type { RunOptions } from "./runner-deps.js";
 import { writeMetricsTextfile } from "../metrics/textfile.js";
 import { emptyCounts, type RunCounts } from "./run-report.js";
-import { removeExpiredDownloads, removeExpiredJobs } from "./housekeeping.js";
+import { runHousekeeping } from "./housekeeping.js";
 import { openHostLocks, type RunDeps } from "./run.js";
 
 export interface WorkOptions extends Pick<RunOptions, "maxJobs" | "types"> {
@@ -71,9 +71,7 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
     return writeMetricsTextfile(config, db, { durationSeconds: (Date.now() - started) / 1000, counts: total }, logger);
   };
   const periodic = setInterval(() => {
-    void removeExpiredDownloads(config, logger)
-      .then(() => removeExpiredJobs(config, db, logger))
-      .then(writeMetrics);
+    void runHousekeeping(config, db, logger).then(writeMetrics);
   }, PERIODIC_MS);
   try {
     while (!stop.reason) {
@@ -98,6 +96,7 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
       let drained = true;
       const watch = setInterval(() => {
         void limits.check(stop);
+        void runner.topUpSlots().catch((error) => logger.warn(`could not take more slots: ${errorMessage(error)}`));
         const now = options.force ? undefined : maintenanceReason(config);
         if (now) {
           drained = false;

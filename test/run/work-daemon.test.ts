@@ -63,6 +63,29 @@ test("a worker picks up jobs added while it waits, and exits 0 after its current
   assert.equal(after.attempts, 1);
 });
 
+test("a worker that started while a cron run held a slot takes that slot once the run ends", async () => {
+  const { config, recordFile } = setup("top-up");
+  const runningDir = path.join(env.dir, "top-up-running");
+  const peakFile = path.join(env.dir, "top-up.peak");
+  fs.mkdirSync(runningDir);
+  const cronJob = await env.db.insertJob("record", { file: recordFile, sleepMs: 3000 });
+  const cron = startCli(["run", "--max-jobs", "1", "--limit", "1"], { config });
+  const cronEnded = collect(cron, 60_000);
+  await waitFor(() => runsOf(recordFile).length === 1, `the cron run to start job ${cronJob}`, 20_000);
+  for (let i = 0; i < 4; i++) await env.db.insertJob("record", { file: recordFile, sleepMs: 1500, runningDir, peakFile });
+  const worker = startCli(["work", "--max-jobs", "2", "--sleep", "0.3"], { config });
+  const output = stderrOf(worker);
+  const ended = collect(worker, 60_000);
+  assert.equal((await cronEnded).code, 0);
+  await waitForWorker(() => runsOf(recordFile).length === 5 && fs.readdirSync(runningDir).length === 0, "the worker to run the four jobs", output);
+  worker.kill("SIGTERM");
+  const result = await ended;
+  assert.equal(result.code, 0, tail(result.stderr));
+  assert.match(result.stderr, /took 1 more slot\(s\): 2 of 2/, "the worker took the slot the cron run freed");
+  const peak = Math.max(...fs.readFileSync(peakFile, "utf8").split("\n").filter(Boolean).map(Number));
+  assert.equal(peak, 2, "with the freed slot the worker ran two jobs at once");
+});
+
 test("SIGTERM lets a running job finish within the grace period, and the worker exits 0", async () => {
   const { config, recordFile } = setup("grace");
   const ref = await env.db.insertJob("record", { file: recordFile, sleepMs: 1500 });
