@@ -88,6 +88,32 @@ test("cancel stops a running command job on another process and kills its subpro
   assert.match(after.log ?? "", /stopped: cancelled by an operator/, "the attempt's own log is kept");
 });
 
+test("cancel of a job a run claimed ahead but has not started: its end is recorded at that run's next heartbeat", async () => {
+  // Short jobs first teach the run that jobs are short, so it claims a few ahead; then one long
+  // job holds the only slot while the two after it wait, claimed, in the run's buffer.
+  for (let i = 0; i < 5; i++) await env.db.insertJob("noop", {});
+  const startedFile = path.join(env.dir, "long.runs");
+  const long = await env.db.insertJob("record", { file: startedFile, sleepMs: 4000 });
+  const ahead = await env.db.insertJob("noop", {});
+  const last = await env.db.insertJob("noop", {});
+  const run = startCli(["run", "--max-jobs", "1"], { config });
+  const ended = collect(run, 60_000);
+  try {
+    await waitFor(() => fs.existsSync(startedFile), `job ${long} to start`, 20_000);
+    await waitFor(async () => (await row(ahead)).status === "running", `job ${ahead} to be claimed ahead`, 5000);
+    const cancel = await runCli(["cancel", String(ahead)], { config });
+    assert.equal(cancel.code, 0, tail(cancel.stderr));
+    await waitFor(async () => (await row(ahead)).finished_at !== null, `job ${ahead}'s end to be recorded by the run holding it`, 5000);
+    assert.equal((await row(long)).status, "running", "the end was recorded while the run was still busy, not at its exit");
+    const result = await ended;
+    assert.equal(result.code, 0, tail(result.stderr));
+  } finally {
+    killTree(run);
+  }
+  assert.equal((await row(ahead)).status, "cancelled");
+  assert.equal((await row(last)).status, "complete", "the other job claimed ahead still ran");
+});
+
 test("cancel: a pending job at once; finished and unknown refs are reported; exit 1 only when none was cancelled", async () => {
   const pending = await env.db.insertJob("record", { file: "/dev/null" }, { run_after: "2999-01-01 00:00:00" });
   const complete = await finishedJob("record", "complete");
