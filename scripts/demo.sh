@@ -295,6 +295,19 @@ fi
 echo "previews written:"
 ls -l "$OUT/previews"
 
+heading "operating it: a worker, a job waited for, a restart"
+oj work --sleep 0.5 --max-time 60 --log-format human &
+worker=$!
+oj_shown add noop --data '{"sleepMs": 300}' --wait --timeout 30 --log-format human
+oj_shown restart --log-format human
+wait "$worker" # the worker exits 0 after its current jobs once the restart stamp is set
+echo "the worker exited 0"
+
+heading "the operator's views: export, metrics, installation check"
+oj_shown export --csv | head -4
+oj_shown stats --format prometheus | head -5
+oj_shown doctor
+
 heading "done"
 echo "The jobs stay in $DATABASE for a look, e.g.:"
 echo "  OFFLINE_JOBS_DATABASE_URL=$(redacted "$DATABASE_URL") node bin/offline-jobs list --status failed"

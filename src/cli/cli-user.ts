@@ -10,7 +10,8 @@ export function commandLineUser(): string {
   return `cli:${accountName()}`.slice(0, 191);
 }
 
-function accountName(): string {
+/** The account running this command (also named in the restart stamp). */
+export function accountName(): string {
   try {
     return os.userInfo().username;
   } catch {

@@ -1,6 +1,7 @@
 import os from "node:os";
 import { Command } from "commander";
 import { writeState, RESTART_STAMP } from "../../queue/state.js";
+import { accountName } from "../cli-user.js";
 import { withContext, type GlobalOptions } from "../context.js";
 
 export function restartCommand(): Command {
@@ -9,7 +10,7 @@ export function restartCommand(): Command {
     .addHelpText("after", "\nWorkers look at the restart stamp every 2 s; systemd (Restart=always) or Supervisor starts them again,\nso a deploy runs: install the new version, then offline-jobs restart.")
     .action(async (_raw, command: Command) => {
       await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db, logger }) => {
-        const stamp = `${new Date().toISOString()} by ${process.env.USER ?? "unknown"}@${os.hostname()}`;
+        const stamp = `${new Date().toISOString()} by ${accountName()}@${os.hostname()}`;
         await writeState(db, RESTART_STAMP, stamp);
         logger.info(`restart stamp set (${stamp}): workers exit after their current jobs`);
       });
