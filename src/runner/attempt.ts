@@ -48,7 +48,7 @@ export async function runAttempt(deps: AttemptDeps, active: ActiveJob, eagerLock
   try {
     end = await executeJob(job, deps, {
       log: active.log,
-      signal: active.controller.signal,
+      controller: active.controller,
       progress: (percent) => {
         active.progress = percent;
         observer?.jobProgress(job, percent);

@@ -52,16 +52,15 @@ export interface ExecuteDeps {
 export async function executeJob(
   job: ClaimedJob,
   deps: ExecuteDeps,
-  control: { signal: AbortSignal; progress(percent: number): void; log?: JobLog },
+  /** `controller`: the attempt's own switch; the runner aborts it (cancel, lost lease, stop), and so does the timeout. */
+  control: { controller: AbortController; progress(percent: number): void; log?: JobLog },
 ): Promise<AttemptEnd> {
   const started = performance.now();
   const settings = deps.registry.settings(job.type);
   const maxAttempts = job.maxAttempts ?? settings.maxAttempts;
   const log = control.log ?? new JobLog(deps.config.logMaxBytes);
   log.line("info", `attempt ${job.attempt} of ${maxAttempts} on ${deps.workerId}`);
-  const controller = new AbortController();
-  const forward = () => controller.abort(control.signal.reason);
-  control.signal.addEventListener("abort", forward, { once: true });
+  const { controller } = control;
   let timer: NodeJS.Timeout | undefined;
   const durationMs = () => Math.round(performance.now() - started);
   try {
@@ -92,7 +91,6 @@ export async function executeJob(
     return { kind: "outcome", durationMs: durationMs(), outcome: failureOutcome(job, error, maxAttempts, settings.backoff, log) };
   } finally {
     clearTimeout(timer);
-    control.signal.removeEventListener("abort", forward);
   }
 }
 
