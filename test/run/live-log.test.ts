@@ -12,9 +12,11 @@ import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js"
 
 const env = useTestEnvironment("oj-live-log-");
 
+// The flusher writes jobs that have run 2 s at its next 2-s tick, so by 4 s at the latest:
+// the job runs 6 s, which leaves the test 2 s to see its first line while it still runs.
 test("a long job's output is in its row while it runs, and the final log holds every line once, in order", async () => {
   const script = path.join(env.dir, "talker.sh");
-  fs.writeFileSync(script, "#!/bin/sh\necho first-line\nsleep 3\necho second-line\nsleep 1\necho third-line\n", { mode: 0o755 });
+  fs.writeFileSync(script, "#!/bin/sh\necho first-line\nsleep 3\necho second-line\nsleep 3\necho third-line\n", { mode: 0o755 });
   const config = hostConfig(env, "host-a", { leaseSeconds: 10, commands: { talker: { argv: [script] } } });
   const ref = await env.db.insertJob("command", { command: "talker" });
   const run = startCli(["run"], { config });

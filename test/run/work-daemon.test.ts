@@ -64,26 +64,33 @@ test("a worker picks up jobs added while it waits, and exits 0 after its current
 });
 
 test("a worker that started while a cron run held a slot takes that slot once the run ends", async () => {
-  const { config, recordFile } = setup("top-up");
+  // The cron run's job waits for a flag file, so the test decides when that run ends: only
+  // after the worker has started with the one slot left.
+  const hold = ["sh", "-c", 'touch "$1.started"; while [ ! -e "$1" ]; do sleep 0.1; done', "hold", "{flag}"];
+  const { config, recordFile } = setup("top-up", { commands: { hold: { argv: hold } } });
+  const flag = path.join(env.dir, "top-up.release");
   const runningDir = path.join(env.dir, "top-up-running");
   const peakFile = path.join(env.dir, "top-up.peak");
   fs.mkdirSync(runningDir);
-  const cronJob = await env.db.insertJob("record", { file: recordFile, sleepMs: 3000 });
+  await env.db.insertJob("command", { command: "hold", args: { flag } });
   const cron = startCli(["run", "--max-jobs", "1", "--limit", "1"], { config });
   const cronEnded = collect(cron, 60_000);
-  await waitFor(() => runsOf(recordFile).length === 1, `the cron run to start job ${cronJob}`, 20_000);
-  for (let i = 0; i < 4; i++) await env.db.insertJob("record", { file: recordFile, sleepMs: 1500, runningDir, peakFile });
+  await waitFor(() => fs.existsSync(`${flag}.started`), "the cron run to start its job", 20_000);
+  for (let i = 0; i < 8; i++) await env.db.insertJob("record", { file: recordFile, sleepMs: 1000, runningDir, peakFile });
   const worker = startCli(["work", "--max-jobs", "2", "--sleep", "0.3"], { config });
   const output = stderrOf(worker);
   const ended = collect(worker, 60_000);
+  await waitForWorker(() => fs.existsSync(peakFile), "the worker to start a job in the one free slot", output);
+  fs.writeFileSync(flag, "");
   assert.equal((await cronEnded).code, 0);
-  await waitForWorker(() => runsOf(recordFile).length === 5 && fs.readdirSync(runningDir).length === 0, "the worker to run the four jobs", output);
+  await waitForWorker(() => runsOf(recordFile).length === 8 && fs.readdirSync(runningDir).length === 0, "the worker to run the eight jobs", output);
   worker.kill("SIGTERM");
   const result = await ended;
   assert.equal(result.code, 0, tail(result.stderr));
   assert.match(result.stderr, /took 1 more slot\(s\): 2 of 2/, "the worker took the slot the cron run freed");
-  const peak = Math.max(...fs.readFileSync(peakFile, "utf8").split("\n").filter(Boolean).map(Number));
-  assert.equal(peak, 2, "with the freed slot the worker ran two jobs at once");
+  const peaks = fs.readFileSync(peakFile, "utf8").split("\n").filter(Boolean).map(Number);
+  assert.equal(peaks[0], 1, "the worker began with one slot");
+  assert.equal(Math.max(...peaks), 2, "with the freed slot the worker ran two jobs at once");
 });
 
 test("SIGTERM lets a running job finish within the grace period, and the worker exits 0", async () => {
