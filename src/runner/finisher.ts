@@ -34,6 +34,11 @@ export class Finisher {
     });
   }
 
+  /** Why outcomes can no longer be written (the database stayed unreachable), once that happened. */
+  get failed(): unknown {
+    return this.failure;
+  }
+
   /** Waits until everything added has been written; throws if the database stayed unreachable. */
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing;

@@ -92,14 +92,16 @@ export class QueueRunner {
 
   /** Drains the queue: returns when nothing due is left (or the limits are reached) and all is recorded. */
   async drain(): Promise<void> {
-    await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
-    await this.recover();
-    await runHousekeeping(this.deps.config, this.deps.db, this.deps.logger);
-    if (this.options.maxTimeSeconds !== undefined) {
-      this.later(this.options.maxTimeSeconds * 1000, () => this.stop("--max-time reached"));
-    }
-    this.startBackground();
+    // Everything inside the try: a database that fails the first queries must still get the
+    // slots back (a worker starts another run in this process, which would find them held).
     try {
+      await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
+      await this.recover();
+      await runHousekeeping(this.deps.config, this.deps.db, this.deps.logger);
+      if (this.options.maxTimeSeconds !== undefined) {
+        this.later(this.options.maxTimeSeconds * 1000, () => this.stop("--max-time reached"));
+      }
+      this.startBackground();
       await new Promise<void>((resolve) => {
         this.finished = resolve;
         this.pump();
@@ -155,6 +157,9 @@ export class QueueRunner {
 
   private pump(): void {
     if (this.done) return;
+    // Outcomes that cannot be written are lost work: running more jobs would only run them
+    // again once their leases expire. End the run (a worker starts a new one after --sleep).
+    this.fatal ??= this.finisher.failed;
     if (this.fatal) this.stopping = true;
     while (!this.stopping && this.running.size < this.slots.count && this.buffer.length > 0) this.start(this.buffer.shift()!);
     if (!this.stopping && Date.now() - this.lastRecovery > this.deps.config.leaseSeconds * 1000) this.recoverInBackground();

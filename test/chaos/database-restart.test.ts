@@ -118,6 +118,8 @@ test(
     const runs = configs.map((config, i) => ({ name: `run ${i + 1} (host-${"abc"[i]})`, result: collect(startCli(["run", "--max-jobs", "3"], { config }), 120_000) }));
     // A long-lived worker beside the cron-style runs: the daemon systemd keeps going.
     const worker = startCli(["work", "--max-jobs", "3", "--sleep", "0.5"], { config: workerConfig });
+    let workerOutput = "";
+    worker.stderr?.on("data", (chunk) => (workerOutput += chunk));
     let workerExit: CliResult | undefined;
     const workerResult = collect(worker, 170_000).then((r) => (workerExit = r));
     /** How the worker ended, if it has (a function: the callbacks below change it). */
@@ -156,7 +158,10 @@ test(
         async () => workerEnded() || Number((await query<{ n: number }>("SELECT COUNT(*) AS n FROM job_queue WHERE status <> 'complete'"))[0]!.n) === 0,
         `the surviving worker to finish the ${left!.n} job(s) left`,
         60_000,
-      );
+      ).catch(async (error: Error) => {
+        const byStatus = await query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM job_queue GROUP BY status");
+        throw new Error(`${error.message}; by status ${JSON.stringify(byStatus)}; the worker said:\n${tail(workerOutput, 25)}`);
+      });
       assert.equal(workerEnded(), undefined, `the worker survived the outage, then died:\n${tail(workerEnded()?.stderr ?? "")}`);
       t.diagnostic(`the worker: reconnected and finished the ${left!.n} job(s) left by itself`);
       worker.kill("SIGTERM");
@@ -191,5 +196,55 @@ test(
     assert.deepEqual(never, [], `jobs complete in the table whose handler never ran: ${never.slice(0, 20).join(", ")}`);
     const repeats = [...seen.values()].reduce((a, n) => a + n - 1, 0);
     t.diagnostic(`database restart: ${JOBS} jobs, ${repeats} handler run(s) repeated (jobs whose result was lost with the connection)`);
+  },
+);
+
+test(
+  "a worker through an outage longer than its lease waits, starts afresh when the database is back (its slots not left held), and finishes the queue",
+  { skip: unavailable, timeout: 180_000 },
+  async () => {
+    // Down for longer than the lease: the worker's pending results are given up on (they are
+    // recovered by lease), its runs fail one after another while the server is away — some at
+    // their very first query — and each must give its slots back, or the next would find every
+    // slot "busy" and the worker would wait forever. It carries on once the server answers.
+    const admin = await mysql.createConnection(server!.serverUrl);
+    await admin.query("CREATE DATABASE oj_long_outage CHARACTER SET utf8mb4");
+    await admin.end();
+    const longUrl = `${server!.serverUrl}/oj_long_outage`;
+    const config = writeConfig(
+      dir,
+      { database: { url: longUrl }, hostName: "host-w", lockDir: path.join(dir, "locks-long"), leaseSeconds: LEASE_SECONDS, lockStaleSeconds: 2, handlers: [RECORD_HANDLER], types: { record: { maxAttempts: 10 } } },
+      "long-outage.json",
+    );
+    assert.equal((await runCli(["init"], { config })).code, 0);
+    const count = async (where: string) => {
+      const connection = await mysql.createConnection({ uri: longUrl, connectTimeout: 5000 });
+      try {
+        const [rows] = await connection.query(`SELECT COUNT(*) AS n FROM job_queue WHERE ${where}`);
+        return Number((rows as Array<{ n: number }>)[0]!.n);
+      } finally {
+        await connection.end().catch(() => undefined);
+      }
+    };
+    const recordFile = path.join(dir, "long-outage.runs");
+    const connection = await mysql.createConnection({ uri: longUrl });
+    await connection.query("INSERT INTO job_queue (type, job_data) VALUES ?", [Array.from({ length: 150 }, () => ["record", JSON.stringify({ file: recordFile, sleepMs: 50 })])]);
+    await connection.end();
+
+    const worker = startCli(["work", "--max-jobs", "3", "--sleep", "0.5"], { config });
+    let output = "";
+    worker.stderr?.on("data", (chunk) => (output += chunk));
+    const result = collect(worker, 170_000);
+    await waitFor(() => recordedRuns(recordFile).length >= 20, "the worker to be at work", 60_000);
+    await server!.kill();
+    await sleep((LEASE_SECONDS + 5) * 1000);
+    await server!.start();
+    await waitFor(async () => (await count("status <> 'complete'")) === 0, "the worker to finish the queue after the outage", 90_000).catch((error: Error) => {
+      throw new Error(`${error.message}; the worker said:\n${tail(output, 20)}`);
+    });
+    worker.kill("SIGTERM");
+    const stopped = await result;
+    assert.equal(stopped.code, 0, `the worker should stop cleanly on SIGTERM:\n${tail(stopped.stderr)}`);
+    assert.match(stopped.stderr, /database unreachable .*trying again/, "the worker said it was waiting for the database");
   },
 );
