@@ -1,6 +1,6 @@
 /**
  * The shapes the media modules exchange with the handlers. The media modules (image.ts,
- * ffmpeg.ts, pdf.ts, detect.ts) are the only places that import sharp, fluent-ffmpeg and
+ * ffmpeg-run.ts, pdf.ts, detect.ts) are the only places that import sharp, fluent-ffmpeg and
  * file-type; handlers see only these types.
  */
 
