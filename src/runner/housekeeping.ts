@@ -4,7 +4,7 @@ import type { Config } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Database } from "../queue/db.js";
-import { purgeJobs, settleAbandonedCancels } from "../queue/repair.js";
+import { purgeJobs, settleAbandonedCancels } from "../queue/cleanup.js";
 import { takeHousekeepingTurn } from "../queue/state.js";
 
 /** Names create_download_file and collection_download give their files: 32 hex digits, then a name. */

@@ -2,7 +2,7 @@ import readline from "node:readline/promises";
 import { Command } from "commander";
 import { z } from "zod";
 import { FatalError, UsageError } from "../../errors.js";
-import { clearEverything, clearInactiveJobs, countJobs } from "../../queue/repair.js";
+import { clearEverything, clearInactiveJobs, countJobs } from "../../queue/cleanup.js";
 import { parseOptions, withContext, type GlobalOptions } from "../context.js";
 
 const optionsSchema = z.object({

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { z } from "zod";
-import { PURGEABLE, purgeJobs, type PurgeableStatus } from "../../queue/repair.js";
+import { PURGEABLE, purgeJobs, type PurgeableStatus } from "../../queue/cleanup.js";
 import { parseOptions, withContext, type GlobalOptions } from "../context.js";
 
 const optionsSchema = z.object({
