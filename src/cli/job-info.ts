@@ -1,12 +1,14 @@
 import { parseResult, type JobRow } from "../queue/admin.js";
 
-/** The rendered notice a finished job's result carries (DESIGN §8), if any. */
+/** The rendered notice a finished job's result carries (DESIGN §8), if any: from the column's text… */
 export function noticeOf(result: string | null): string | null {
-  const parsed = parseResult(result);
-  if (parsed && typeof parsed === "object" && typeof (parsed as { notice?: unknown }).notice === "string") {
-    return (parsed as { notice: string }).notice;
-  }
-  return null;
+  return noticeIn(parseResult(result));
+}
+
+/** …or from the result already parsed. */
+export function noticeIn(result: unknown): string | null {
+  const notice = (result as { notice?: unknown } | null)?.notice;
+  return typeof notice === "string" ? notice : null;
 }
 
 /**
