@@ -10,7 +10,7 @@ import { probeMedia } from "../media/ffprobe.js";
 import { convertImage } from "../media/image.js";
 import { runTemplate, templateArgsSchema, templateTimeout } from "./command-template.js";
 import { defineHandler } from "./handler.js";
-import { ensureDir, requireFile, requireFileName } from "./output-names.js";
+import { ensureDir, outputIsFolder, requireFile, requireFileName } from "./output-names.js";
 
 const transformSchema = z
   .object({
@@ -73,7 +73,7 @@ export default defineHandler({
       if (!stat?.isFile() || stat.size === 0) throw new PermanentError(`no output was written${data.command ? ` by command "${data.command}" at {output}` : ""}`);
       await fs.rename(temporary, output).catch((error: NodeJS.ErrnoException) => {
         // A folder of that name appeared while the job ran (checked at the start): no retry will help.
-        if (error.code === "EISDIR" || error.code === "ENOTEMPTY" || error.code === "EEXIST") throw new PermanentError(`the output ${quote(output)} is a folder; give a file name`);
+        if (error.code === "EISDIR" || error.code === "ENOTEMPTY" || error.code === "EEXIST") throw outputIsFolder(output);
         throw error;
       });
       const type = await detectType(output).catch(() => undefined);

@@ -37,7 +37,11 @@ export async function ensureDir(dir: string): Promise<void> {
 /** An output file's path must not name an existing folder (the rename onto it would fail late). */
 export async function requireFileName(output: string): Promise<void> {
   const stat = await fs.stat(output).catch(() => undefined);
-  if (stat?.isDirectory()) throw new PermanentError(`the output ${quote(output)} is a folder; give a file name`);
+  if (stat?.isDirectory()) throw outputIsFolder(output);
+}
+
+export function outputIsFolder(output: string): PermanentError {
+  return new PermanentError(`the output ${quote(output)} is a folder; give a file name`);
 }
 
 /** Fails clearly when the source is missing or not a regular file. */
