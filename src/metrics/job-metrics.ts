@@ -1,4 +1,4 @@
-import { STATUSES, type Stats } from "../queue/admin.js";
+import { countsByType, STATUSES, type Stats } from "../queue/admin.js";
 import type { RunCounts } from "../runner/run-report.js";
 import type { MetricFamily } from "./prometheus.js";
 
@@ -17,18 +17,13 @@ export interface RunMetrics {
  * series does not vanish when its last job leaves it (which would break rate() and alerts).
  */
 export function queueFamilies(stats: Stats): MetricFamily[] {
-  const byType = new Map<string, Map<string, number>>();
-  for (const { type, status, jobs } of stats.counts) {
-    const counts = byType.get(type) ?? new Map(STATUSES.map((s) => [s, 0]));
-    counts.set(status, jobs);
-    byType.set(type, counts);
-  }
+  const byType = countsByType(stats);
   return [
     {
       name: "offline_jobs_jobs",
       help: "Jobs in the job table, by type and status.",
       type: "gauge",
-      samples: [...byType].flatMap(([type, counts]) => [...counts].map(([status, value]) => ({ labels: { type, status }, value }))),
+      samples: [...byType].flatMap(([type, counts]) => STATUSES.map((status) => ({ labels: { type, status }, value: counts[status] }))),
     },
     {
       name: "offline_jobs_oldest_pending_seconds",

@@ -222,6 +222,17 @@ export async function jobStats(db: Database): Promise<Stats> {
   };
 }
 
+/** Stats' counts by type, every status present (0 when none), types in the order jobStats gives them. */
+export function countsByType(stats: Stats): Map<string, Record<JobStatus, number>> {
+  const byType = new Map<string, Record<JobStatus, number>>();
+  for (const { type, status, jobs } of stats.counts) {
+    const counts = byType.get(type) ?? (Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>);
+    counts[status] = jobs;
+    byType.set(type, counts);
+  }
+  return byType;
+}
+
 /** What a claim would take first (for --dry-run): no locks, nothing changed. */
 export async function peekDueJobs(db: Database, types: string[], limit: number): Promise<Array<Pick<JobRow, "ref" | "type" | "priority" | "attempts">>> {
   if (types.length === 0) return [];

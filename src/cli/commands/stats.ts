@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { z } from "zod";
 import { queueFamilies } from "../../metrics/job-metrics.js";
 import { renderExposition } from "../../metrics/prometheus.js";
-import { jobStats, STATUSES } from "../../queue/admin.js";
+import { countsByType, jobStats, STATUSES } from "../../queue/admin.js";
 import { parseOptions, withContext, type GlobalOptions } from "../context.js";
 import { formatTable } from "../table.js";
 
@@ -28,12 +28,7 @@ export function statsCommand(): Command {
           process.stdout.write(renderExposition(queueFamilies(stats)));
           return;
         }
-        const byType = new Map<string, Record<string, number>>();
-        for (const { type, status, jobs } of stats.counts) {
-          const counts = byType.get(type) ?? Object.fromEntries(STATUSES.map((s) => [s, 0]));
-          counts[status] = jobs;
-          byType.set(type, counts);
-        }
+        const byType = countsByType(stats);
         const unknownTypes = [...byType.keys()].filter((t) => !registry.get(t));
         if (format === "json") {
           process.stdout.write(
