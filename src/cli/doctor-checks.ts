@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { loadConfig, parseConfig, redactUrl } from "../config/load-config.js";
+import { secretsReadable } from "../config/file-permissions.js";
 import type { Config } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
 import { loadRegistry, type Registry } from "../handlers/registry.js";
@@ -27,7 +28,8 @@ export async function runChecks(configPath: string | undefined): Promise<CheckRe
   const results: CheckResult[] = [];
   let config: Config;
   try {
-    config = loadConfig({ configPath });
+    // No warning from loading it: the config-access check below says the same, in its place.
+    config = loadConfig({ configPath, warn: () => undefined });
     results.push({ name: "config", status: "ok", detail: config.configPath ?? "no config file: defaults and environment only" });
   } catch (error) {
     results.push({ name: "config", status: "fail", detail: errorMessage(error) });
@@ -54,30 +56,23 @@ export async function runChecks(configPath: string | undefined): Promise<CheckRe
   return results;
 }
 
-/** The config holds the database password: a file every local user can read gives it away. */
+/** The config holds secrets (the database password): a file others can read gives them away. */
 function checkConfigMode(config: Config): CheckResult {
   const name = "config-access";
   const file = config.configPath;
   if (!file) return { name, status: "ok", detail: "no config file" };
   if (process.platform === "win32") return { name, status: "ok", detail: "not checked on Windows (use the file's ACL)" };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch {
+    return { name, status: "ok", detail: "the config was read but is no longer there" };
+  }
+  const problem = secretsReadable(file, raw);
+  if (problem) return { name, status: "warn", detail: `${problem}, or move the URL to OFFLINE_JOBS_DATABASE_URL` };
   const mode = fs.statSync(file).mode & 0o777;
   const octal = mode.toString(8).padStart(4, "0");
-  if (!(mode & 0o004)) return { name, status: "ok", detail: `mode ${octal}: not readable by other users` };
-  if (!fileHoldsPassword(file)) return { name, status: "ok", detail: `mode ${octal}, but database.url in it has no password` };
-  return {
-    name,
-    status: "warn",
-    detail: `${file} (mode ${octal}) is readable by every user on this host and holds the database password: chmod o-r it, or move the URL to OFFLINE_JOBS_DATABASE_URL`,
-  };
-}
-
-function fileHoldsPassword(file: string): boolean {
-  try {
-    const url = (JSON.parse(fs.readFileSync(file, "utf8")) as { database?: { url?: unknown } }).database?.url;
-    return typeof url === "string" && new URL(url).password !== "";
-  } catch {
-    return false;
-  }
+  return { name, status: "ok", detail: (mode & 0o044) === 0 ? `mode ${octal}: not readable by other users` : `mode ${octal}, but it holds no secrets` };
 }
 
 async function checkDatabase(config: Config): Promise<CheckResult[]> {

@@ -14,20 +14,32 @@ const warned = new Set<string>();
 const SECRET_KEY = /password|passwd|secret|token|api[-_]?key|authorization|cookie|credential/i;
 
 export function warnIfSecretsReadable(file: string, raw: unknown, warn: (message: string) => void): void {
-  if (process.platform === "win32" || warned.has(file)) return; // Windows has ACLs, not mode bits
+  if (warned.has(file)) return;
+  const problem = secretsReadable(file, raw);
+  if (!problem) return;
+  warned.add(file);
+  warn(problem);
+}
+
+/**
+ * What is wrong, in one sentence, when the config file `file` (whose content is `raw`) holds
+ * secrets and group or others can read it; undefined when it is fine (or on Windows, which has
+ * ACLs, not mode bits). `doctor` reports the same sentence.
+ */
+export function secretsReadable(file: string, raw: unknown): string | undefined {
+  if (process.platform === "win32") return undefined;
   const secrets = secretKeys(raw);
-  if (secrets.length === 0) return;
+  if (secrets.length === 0) return undefined;
   let mode: number;
   try {
     mode = fs.statSync(file).mode;
   } catch {
-    return; // it was just read; if it vanished since, there is nothing to protect
+    return undefined; // it was just read; if it vanished since, there is nothing to protect
   }
-  if ((mode & 0o044) === 0) return;
-  warned.add(file);
+  if ((mode & 0o044) === 0) return undefined;
   const who = (mode & 0o004) !== 0 ? "other users" : "its group";
   const shown = secrets.length > 3 ? `${secrets.slice(0, 3).join(", ")} and more` : secrets.join(", ");
-  warn(`config ${file} holds secrets (${shown}) but is readable by ${who} (mode ${(mode & 0o777).toString(8)}); make it private: chmod 600 ${file}`);
+  return `config ${file} holds secrets (${shown}) but is readable by ${who} (mode ${(mode & 0o777).toString(8)}); make it private: chmod 600 ${file}`;
 }
 
 /** Where the raw config holds secrets: URLs with a password, keys named like secrets (an Authorization header). */
