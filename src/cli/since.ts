@@ -1,6 +1,5 @@
 import { UsageError } from "../errors.js";
-
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+import { UNIT_SECONDS } from "./run-at.js";
 
 /**
  * `--since`: "30m", "2h", "3d", "1w" (optionally followed by "ago") mean that long before the
