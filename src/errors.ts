@@ -28,6 +28,11 @@ export class JobFailedExit extends Error {
   override name = "JobFailedExit";
 }
 
+/** The jobs a command waited for had not ended by its --timeout (they stay queued): exit code 124, as timeout(1). */
+export class WaitTimedOutExit extends Error {
+  override name = "WaitTimedOutExit";
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

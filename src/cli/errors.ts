@@ -1,10 +1,10 @@
 import { CommanderError } from "commander";
-import { errorMessage, FatalError, JobFailedExit, UsageError } from "../errors.js";
+import { errorMessage, FatalError, JobFailedExit, UsageError, WaitTimedOutExit } from "../errors.js";
 import { isConnectionError } from "../queue/db.js";
 
 /**
  * The one place where an error becomes a line on stderr and an exit code:
- * 0 done, 1 fatal (or the job asked for failed), 2 usage. Messages never include the
+ * 0 done, 1 fatal (or the job asked for failed), 2 usage, 124 a wait that timed out. Messages never include the
  * database password: config errors name keys, connection errors are rewritten here.
  */
 export function exitCodeFor(error: unknown): { code: number; line?: string } {
@@ -14,6 +14,7 @@ export function exitCodeFor(error: unknown): { code: number; line?: string } {
   }
   if (error instanceof UsageError) return { code: 2, line: `offline-jobs: ${error.message} (see offline-jobs --help)` };
   if (error instanceof JobFailedExit) return { code: 1 };
+  if (error instanceof WaitTimedOutExit) return { code: 124 };
   if (error instanceof FatalError) return { code: 1, line: `offline-jobs: ${error.message}` };
   if (isConnectionError(error) || (error as { errno?: number })?.errno === 1045 || (error as { errno?: number })?.errno === 1049) {
     return { code: 1, line: `offline-jobs: the database is unreachable or refused us: ${describeSqlError(error)}` };

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
-import { JobFailedExit, UsageError } from "../../errors.js";
+import { JobFailedExit, UsageError, WaitTimedOutExit } from "../../errors.js";
 import type { Registry } from "../../handlers/registry.js";
 import type { Logger } from "../../logger.js";
 import type { Database } from "../../queue/db.js";
@@ -11,9 +11,6 @@ import { commandLineUser } from "../cli-user.js";
 import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
 import { logJobEnd } from "../job-end.js";
 import { parseRunAt } from "../run-at.js";
-
-/** The exit code of `timeout(1)`, which scripts already test for: the wait ran out, the jobs stay queued. */
-export const WAIT_TIMED_OUT = 124;
 
 const optionsSchema = z.object({
   data: z.string().optional(),
@@ -110,8 +107,8 @@ export function addCommand(): Command {
 /**
  * `add --wait`: one line per job as it ends, then the exit code. A failure already seen
  * decides the outcome (1) even when other jobs of a batch are still queued at the timeout:
- * "every job completed" can no longer come true. Exit 124 is set, not thrown, because it is
- * no error: the jobs are fine and still queued.
+ * "every job completed" can no longer come true. A timeout exits 124: the jobs are fine and
+ * still queued.
  */
 async function waitAndReport(db: Database, logger: Logger, refs: number[], timeoutSeconds: number | undefined): Promise<void> {
   let lastPollError = "";
@@ -134,7 +131,7 @@ async function waitAndReport(db: Database, logger: Logger, refs: number[], timeo
   if (notComplete.length) throw new JobFailedExit();
   if (unfinished.length) {
     logger.error(`gave up waiting after ${timeoutSeconds} s: ${describeRefs(unfinished)} not ended yet, and left in the queue`);
-    process.exitCode = WAIT_TIMED_OUT;
+    throw new WaitTimedOutExit();
   }
 }
 

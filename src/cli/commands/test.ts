@@ -1,12 +1,11 @@
 import { Command } from "commander";
 import { z } from "zod";
-import { JobFailedExit } from "../../errors.js";
+import { JobFailedExit, WaitTimedOutExit } from "../../errors.js";
 import { enqueueJobs, type NewJob } from "../../queue/enqueue.js";
 import { waitForJobs, type JobEnd } from "../../queue/wait.js";
 import { runJobs } from "../../runner/run.js";
 import { commandLineUser } from "../cli-user.js";
 import { parseOptions, withContext, type GlobalOptions } from "../context.js";
-import { WAIT_TIMED_OUT } from "./add.js";
 
 const optionsSchema = z.object({
   timeout: z
@@ -84,7 +83,7 @@ export function testCommand(): Command {
           logger.error(
             `no worker ran job(s) ${unfinished.join(", ")} within ${options.timeout} s: is cron, the systemd timer or offline-jobs work running here or on another host? They stay queued; offline-jobs test --run runs the test in this process`,
           );
-          process.exitCode = WAIT_TIMED_OUT;
+          throw new WaitTimedOutExit();
         }
       });
     });
