@@ -33,6 +33,20 @@ export class WaitTimedOutExit extends Error {
   override name = "WaitTimedOutExit";
 }
 
+/** Errors a path can meet on its way, in words: none of them goes away by trying again. */
+const PATH_ERRORS: Record<string, string> = {
+  ENAMETOOLONG: "a name in it is too long (ENAMETOOLONG)",
+  ELOOP: "too many levels of symbolic links (ELOOP)",
+  ENOTDIR: "a part of it is not a folder (ENOTDIR)",
+  EACCES: "permission denied (EACCES)",
+  EPERM: "operation not permitted (EPERM)",
+};
+
+/** A file-system error code met on a path, in words; undefined for codes that may pass (EBUSY, EIO…). */
+export function pathErrorInWords(code: string | undefined): string | undefined {
+  return code !== undefined && Object.hasOwn(PATH_ERRORS, code) ? PATH_ERRORS[code] : undefined;
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

@@ -2,7 +2,7 @@ import type { Stats } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { errorMessage, PermanentError } from "../errors.js";
+import { errorMessage, PermanentError, pathErrorInWords } from "../errors.js";
 import { quote } from "../quote.js";
 import { defineHandler } from "./handler.js";
 
@@ -107,7 +107,6 @@ function failure(error: NodeJS.ErrnoException, given: string): Error {
   if (error.code === "EACCES" || error.code === "EPERM" || error.code === "EROFS") {
     return new PermanentError(`permission denied: cannot delete ${quote(given)} (${error.code})`);
   }
-  if (error.code === "ENAMETOOLONG") return new PermanentError(`cannot delete ${quote(given)}: a name in it is too long (ENAMETOOLONG)`);
-  if (error.code === "ELOOP") return new PermanentError(`cannot delete ${quote(given)}: too many levels of symbolic links (ELOOP)`);
+  if (error.code === "ENAMETOOLONG" || error.code === "ELOOP") return new PermanentError(`cannot delete ${quote(given)}: ${pathErrorInWords(error.code)}`);
   return new Error(`cannot delete ${quote(given)}: ${error.code ?? errorMessage(error)}`);
 }

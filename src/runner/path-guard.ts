@@ -1,6 +1,6 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import { PermanentError } from "../errors.js";
+import { errorMessage, PermanentError, pathErrorInWords } from "../errors.js";
 import { quote } from "../quote.js";
 
 /**
@@ -44,7 +44,7 @@ async function realpathAllowMissing(absolute: string): Promise<string> {
       return path.join(real, ...tail.reverse());
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT") throw new PermanentError(`cannot resolve ${quote(absolute)}: ${explainCode(code, error)}`);
+      if (code !== "ENOENT") throw new PermanentError(`cannot resolve ${quote(absolute)}: ${pathErrorInWords(code) ?? code ?? errorMessage(error)}`);
       const parent = path.dirname(current);
       if (parent === current) return absolute;
       tail.push(path.basename(current));
@@ -78,17 +78,4 @@ export async function resolveDeletable(candidate: string, roots: string[]): Prom
 
 function isUnder(child: string, parent: string): boolean {
   return child !== parent && child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
-}
-
-/** Errors a path can meet on its way, in words: none of them goes away by trying again. */
-const PATH_ERRORS: Record<string, string> = {
-  ENAMETOOLONG: "a name in it is too long (ENAMETOOLONG)",
-  ELOOP: "too many levels of symbolic links (ELOOP)",
-  ENOTDIR: "a part of it is not a folder (ENOTDIR)",
-  EACCES: "permission denied (EACCES)",
-  EPERM: "operation not permitted (EPERM)",
-};
-
-export function explainCode(code: string | undefined, error: unknown): string {
-  return (code && PATH_ERRORS[code]) ?? (code ? `${code}` : (error as Error).message);
 }
