@@ -10,6 +10,13 @@ export type Sql = Pool | PoolConnection;
 
 export interface Database {
   pool: Pool;
+  /**
+   * The claim's own small pool, the only one that allows several statements per query: a
+   * claim sends its UPDATE and the SELECT of what it claimed in one round trip (claim.ts).
+   * Everything else, the operator's SQL templates included, goes through `pool`, where a
+   * statement stays one statement.
+   */
+  claimPool: Pool;
   /** The job table's name, checked as an identifier by the config schema; `quoted` is safe to splice. */
   table: string;
   quoted: (suffix?: string) => string;
@@ -17,39 +24,54 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** Connections of a claim pool: claims of one process overlap at most this much (run-queue.ts). */
+const CLAIM_CONNECTIONS = 2;
+
 export function openDatabase(url: string | undefined, table: string, poolSize = 4): Database {
   if (!url) {
     throw new FatalError("no database configured: set database.url in the config or OFFLINE_JOBS_DATABASE_URL");
   }
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new FatalError(`database.table: "${table}" is not a plain SQL identifier`);
   let pool: Pool;
+  let claimPool: Pool;
   try {
-    pool = mysql.createPool({
-      uri: url,
-      connectionLimit: poolSize,
-      // DATETIMEs stay in the server's time zone, as strings: every comparison is made by
-      // the server with NOW(3), never against this host's clock.
-      dateStrings: true,
-      supportBigNumbers: true,
-      charset: "utf8mb4",
-      enableKeepAlive: true,
-      connectTimeout: 10_000,
-    });
+    pool = createPool(url, poolSize, false);
+    claimPool = createPool(url, CLAIM_CONNECTIONS, true);
   } catch (error) {
     throw new FatalError(`database.url ${redactUrl(url)} is not usable: ${(error as Error).message}`);
   }
+  return {
+    pool,
+    claimPool,
+    table,
+    url,
+    quoted: (suffix = "") => `\`${table}${suffix}\``,
+    close: async () => {
+      await Promise.all([pool.end(), claimPool.end()]);
+    },
+  };
+}
+
+/** Pools open their connections when first used, so an idle claim pool costs nothing. */
+function createPool(url: string, connectionLimit: number, multipleStatements: boolean): Pool {
+  const pool = mysql.createPool({
+    uri: url,
+    connectionLimit,
+    multipleStatements,
+    // DATETIMEs stay in the server's time zone, as strings: every comparison is made by
+    // the server with NOW(3), never against this host's clock.
+    dateStrings: true,
+    supportBigNumbers: true,
+    charset: "utf8mb4",
+    enableKeepAlive: true,
+    connectTimeout: 10_000,
+  });
   // READ COMMITTED: a claim's locking SELECT then takes no gap locks, so an application's
   // INSERT is never blocked behind a claim, and rows that fail the WHERE are unlocked at once.
   pool.on("connection", (connection) => {
     connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
   });
-  return {
-    pool,
-    table,
-    url,
-    quoted: (suffix = "") => `\`${table}${suffix}\``,
-    close: () => pool.end(),
-  };
+  return pool;
 }
 
 /** MySQL/MariaDB errors that mean "the same transaction will probably work if tried again". */

@@ -6,6 +6,10 @@ export type Outcome =
   | { kind: "failed"; ref: number; token: string; result: string | null; error: string; log: string }
   | { kind: "retry"; ref: number; token: string; error: string; log: string; delaySeconds: number };
 
+function sameValues(a: unknown[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
 export interface JobHandle {
   ref: number;
   token: string;
@@ -19,9 +23,16 @@ function fence(jobs: JobHandle[]): [string, unknown[]] {
   return ["ref IN (?) AND (ref, lock_token) IN (?)", [jobs.map((j) => j.ref), jobs.map((j) => [j.ref, j.token])]];
 }
 
-/** `CASE ref WHEN ? THEN <expr> … ELSE <otherwise> END`, with the parameters in order. */
-function caseByRef(entries: Array<[number, string, unknown[]]>, otherwise: string): [string, unknown[]] {
+/**
+ * `CASE ref WHEN ? THEN <expr> … ELSE <otherwise> END`, with the parameters in order. When
+ * every row of the statement gets the same expression (`rows`: how many the statement
+ * updates), it is that expression alone: a batch of completions then says `status =
+ * 'complete'` once, which the server parses and evaluates once instead of per row.
+ */
+function caseByRef(entries: Array<[number, string, unknown[]]>, otherwise: string, rows?: number): [string, unknown[]] {
   if (entries.length === 0) return [otherwise, []];
+  const [, firstExpr, firstParams] = entries[0]!;
+  if (entries.length === rows && entries.every(([, expr, p]) => expr === firstExpr && sameValues(p, firstParams))) return [firstExpr, firstParams];
   const params: unknown[] = [];
   const arms = entries.map(([ref, expr, p]) => {
     params.push(ref, ...p);
@@ -43,15 +54,16 @@ export async function finishJobs(db: Database, outcomes: Outcome[], logMaxChars:
       const arm = f(o);
       return arm ? [[o.ref, arm[0], arm[1]] as [number, string, unknown[]]] : [];
     });
-  const [status, statusP] = caseByRef(pick((o) => ["?", [o.kind === "retry" ? "pending" : o.kind]]), "status");
-  const [result, resultP] = caseByRef(pick((o) => (o.kind === "retry" ? undefined : ["?", [o.result]])), "result");
-  const [error, errorP] = caseByRef(pick((o) => (o.kind === "complete" ? undefined : ["?", [o.error]])), "error");
+  const [status, statusP] = caseByRef(pick((o) => ["?", [o.kind === "retry" ? "pending" : o.kind]]), "status", outcomes.length);
+  const [result, resultP] = caseByRef(pick((o) => (o.kind === "retry" ? undefined : ["?", [o.result]])), "result", outcomes.length);
+  const [error, errorP] = caseByRef(pick((o) => (o.kind === "complete" ? undefined : ["?", [o.error]])), "error", outcomes.length);
   const [runAfter, runAfterP] = caseByRef(
     pick((o) => (o.kind === "retry" ? ["NOW(3) + INTERVAL ? SECOND", [o.delaySeconds]] : undefined)),
     "run_after",
+    outcomes.length,
   );
-  const [finished, finishedP] = caseByRef(pick((o) => (o.kind === "retry" ? undefined : ["NOW(3)", []])), "finished_at");
-  const [progress, progressP] = caseByRef(pick((o) => (o.kind === "complete" ? ["100", []] : undefined)), "progress");
+  const [finished, finishedP] = caseByRef(pick((o) => (o.kind === "retry" ? undefined : ["NOW(3)", []])), "finished_at", outcomes.length);
+  const [progress, progressP] = caseByRef(pick((o) => (o.kind === "complete" ? ["100", []] : undefined)), "progress", outcomes.length);
   const [log, logP] = caseByRef(pick((o) => ["RIGHT(CONCAT(COALESCE(log, ''), ?), ?)", [o.log, logMaxChars]]), "log");
   const [where, whereP] = fence(outcomes);
   // Each SET names its own CASE: MySQL evaluates assignments left to right, so an
