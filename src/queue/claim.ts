@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { ClaimCursor } from "./claim-cursor.js";
 import { execute, rows, withRetry, withTransaction, type Database, type PoolConnection, type RowDataPacket } from "./db.js";
 
 /** A job as a claim hands it to the runner. */
@@ -27,6 +28,8 @@ export interface ClaimOptions {
   /** host:pid, recorded in locked_by. */
   workerId: string;
   leaseSeconds: number;
+  /** Where this process's previous claim ended: the next starts there (see ClaimCursor). */
+  cursor?: ClaimCursor;
 }
 
 const CLAIM_COLUMNS = "ref, type, job_data, user, priority, attempts, max_attempts, success_text, failure_text";
@@ -93,21 +96,36 @@ export async function claimJobs(db: Database, options: ClaimOptions): Promise<Cl
  * table per claim. The second statement reads back what the token claimed, through the claim
  * index's running rows (FORCE INDEX: right after a bulk insert the optimizer's statistics
  * say "running" is most of the table, and it chose a full scan and filesort, which was half
- * of the server's time). The running rows are few: hosts × slots × prefetch.
+ * of the server's time). Both start at the cursor when there is one, for the same reason
+ * (the delete-marked entries of rows that left 'pending', or 'running', lie before it).
  */
 async function claimBatch(db: Database, options: ClaimOptions): Promise<ClaimedJob[]> {
+  const { cursor } = options;
+  const from = cursor?.condition();
+  const jobs = await claimOnce(db, options, options.max, from);
+  cursor?.moved(jobs.at(-1), from === undefined);
+  if (!from || jobs.length >= options.max) return jobs;
+  // Short from the cursor: rows behind it may be due (see ClaimCursor). Look from the head.
+  const more = await claimOnce(db, options, options.max - jobs.length, undefined);
+  cursor?.moved(more.at(-1), true);
+  return [...jobs, ...more].sort((a, b) => a.priority - b.priority || a.ref - b.ref);
+}
+
+async function claimOnce(db: Database, options: ClaimOptions, max: number, from: [string, unknown[]] | undefined): Promise<ClaimedJob[]> {
   const token = randomBytes(16).toString("hex");
+  const [after, afterParams] = from ?? ["", []];
+  const claimIndex = db.quoted("_claim");
   const claimed = await withRetry(async () => {
     const [results] = await db.claimPool.query<RowDataPacket[][]>(
       `UPDATE ${db.quoted()} AS job
-         JOIN (SELECT ref FROM ${db.quoted()}
-                WHERE status = 'pending' AND run_after <= NOW(3) AND type IN (?)
+         JOIN (SELECT ref FROM ${db.quoted()} FORCE INDEX (${claimIndex})
+                WHERE status = 'pending' ${after} AND run_after <= NOW(3) AND type IN (?)
                 ORDER BY priority, ref LIMIT ? FOR UPDATE SKIP LOCKED) AS chosen USING (ref)
           SET job.status = 'running', job.attempts = job.attempts + 1, job.locked_by = ?, job.lock_token = ?,
               job.lease_until = NOW(3) + INTERVAL ? SECOND, job.started_at = NOW(3), job.progress = NULL;
-       SELECT ${CLAIM_COLUMNS} FROM ${db.quoted()} FORCE INDEX (${db.quoted("_claim")})
-        WHERE status = 'running' AND lock_token = ? ORDER BY priority, ref`,
-      [options.types, options.max, options.workerId, token, options.leaseSeconds, token],
+       SELECT ${CLAIM_COLUMNS} FROM ${db.quoted()} FORCE INDEX (${claimIndex})
+        WHERE status = 'running' ${after} AND lock_token = ? ORDER BY priority, ref`,
+      [...afterParams, options.types, max, options.workerId, token, options.leaseSeconds, ...afterParams, token],
     );
     return results[1] as unknown as ClaimRow[];
   });

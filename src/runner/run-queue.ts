@@ -1,6 +1,7 @@
 import { errorMessage } from "../errors.js";
 import { Notifier } from "../notify/notifier.js";
 import { claimJobs, ensureTypeSlots, type ClaimedJob } from "../queue/claim.js";
+import { ClaimCursor } from "../queue/claim-cursor.js";
 import { recordCancelled, releaseJobs } from "../queue/finish.js";
 import { activate, runAttempt, type ActiveJob } from "./attempt.js";
 import { JobStopped, type AttemptEnd } from "./execute-job.js";
@@ -48,6 +49,7 @@ export class QueueRunner {
   /** run --job: an operator's explicit run, which takes its job lock before starting. */
   private single = false;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly cursor = new ClaimCursor();
   private readonly finisher: Finisher;
   private readonly logFlusher: LogFlusher;
   private readonly notifier: Notifier | undefined;
@@ -188,6 +190,7 @@ export class QueueRunner {
       max: want,
       workerId: this.deps.workerId,
       leaseSeconds: this.deps.config.leaseSeconds,
+      cursor: this.cursor,
     })
       .then(({ jobs, contended }) => {
         this.claimed += jobs.length;
