@@ -195,10 +195,10 @@ export class QueueRunner {
       .then(({ jobs, contended }) => {
         this.claimed += jobs.length;
         this.buffer.push(...jobs);
-        if (jobs.length >= want) {
-          this.contendedRetries = 0;
-          return;
-        }
+        // The retries below are for claims that found nothing but a held slot row in a row;
+        // any progress starts the count again (a limited type's claims are always short).
+        if (jobs.length > 0 || contended.length === 0) this.contendedRetries = 0;
+        if (jobs.length >= want) return;
         this.exhausted = true;
         if (contended.length > 0 && this.contendedRetries++ < MAX_CONTENDED_RETRIES) {
           // Another claimer held a limited type's slot row for a moment: that says nothing
