@@ -31,6 +31,12 @@ type Counters = Record<(typeof COUNTERS)[number], number>;
 interface Sample {
   ms: number;
   jobsPerSecond: number;
+  /**
+   * Jobs/s from the first job taken to the last result written, the way the reference is
+   * timed (its workers are connected before the clock starts): for offline-jobs, from the
+   * table's own started_at and finished_at, so the process's start-up and exit are left out.
+   */
+  drainPerSecond: number;
   perJob: Counters;
   /** CPU ms per job of the client side (the reference's worker loops, or the offline-jobs process) and of the server. */
   clientCpuMs: number;
@@ -88,7 +94,7 @@ async function measure(test: TestDatabase, jobs: number, client: "self" | "child
   const after = await readCounters(test);
   const perJob = Object.fromEntries(COUNTERS.map((c) => [c, (after[c] - before[c]) / jobs])) as Counters;
   const hostBusy = (cpuAfter.busy - cpu.busy) / Math.max(1, cpuAfter.total - cpu.total);
-  return { ms, jobsPerSecond: (jobs / ms) * 1000, perJob, clientCpuMs: clientMs / jobs, serverCpuMs: serverMs / jobs, hostBusy };
+  return { ms, jobsPerSecond: (jobs / ms) * 1000, drainPerSecond: (jobs / ms) * 1000, perJob, clientCpuMs: clientMs / jobs, serverCpuMs: serverMs / jobs, hostBusy };
 }
 
 /** The child process being waited for, so that Ctrl-C can take it down with us. */
@@ -128,18 +134,38 @@ async function referenceRun(test: TestDatabase, jobs: number): Promise<Sample> {
   return sample;
 }
 
-async function offlineJobsRun(test: TestDatabase, config: string, jobs: number): Promise<Sample> {
+/**
+ * `heldReadView`: a second connection keeps a consistent snapshot open during the run, as a
+ * backup (mysqldump --single-transaction) or a long report does. InnoDB cannot purge while it
+ * is open, so the index entries of every claimed row stay behind, delete-marked: the run
+ * shows what that costs a queue (ClaimCursor).
+ */
+async function offlineJobsRun(test: TestDatabase, config: string, jobs: number, heldReadView = false): Promise<Sample> {
   await test.query("TRUNCATE TABLE job_queue");
   for (let done = 0; done < jobs; done += 50_000) {
     const values = Array.from({ length: Math.min(50_000, jobs - done) }, () => ["noop", "{}"]);
     await test.query("INSERT INTO job_queue (type, job_data) VALUES ?", [values]);
   }
-  const sample = await measure(test, jobs, "child", async () => {
-    const result = await cli(config, ["run", "--max-jobs", String(WORKERS), "--quiet"]);
-    expectSuccess("offline-jobs run", result);
-    if (result.stderr.trim()) progress(`offline-jobs run wrote to stderr:\n${result.stderr.trim()}`);
-    return result.ms;
-  });
+  const snapshot = heldReadView ? await test.db.pool.getConnection() : undefined;
+  let sample: Sample;
+  try {
+    if (snapshot) {
+      await snapshot.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+      await snapshot.query("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+      await snapshot.query("SELECT COUNT(*) FROM job_queue");
+    }
+    sample = await measure(test, jobs, "child", async () => {
+      const result = await cli(config, ["run", "--max-jobs", String(WORKERS), "--quiet"]);
+      expectSuccess("offline-jobs run", result);
+      if (result.stderr.trim()) progress(`offline-jobs run wrote to stderr:\n${result.stderr.trim()}`);
+      return result.ms;
+    });
+  } finally {
+    await snapshot?.query("ROLLBACK");
+    snapshot?.release();
+  }
+  const [span] = await test.query<{ ms: number }>("SELECT TIMESTAMPDIFF(MICROSECOND, MIN(started_at), MAX(finished_at)) / 1000 AS ms FROM job_queue");
+  sample.drainPerSecond = (jobs / Number(span!.ms)) * 1000;
   const counts = await test.query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM job_queue GROUP BY status");
   const complete = Number(counts.find((c) => c.status === "complete")?.n ?? 0);
   if (complete !== jobs) {
@@ -151,9 +177,10 @@ async function offlineJobsRun(test: TestDatabase, config: string, jobs: number):
 /** `background`: queries per second other clients sent to the server while the bench sat idle for a second. */
 type Context = { jobs: number; repeat: number; server: string; background: number };
 
-function report(ctx: Context, reference: Sample[], ours: Sample[], cold: { node: number[]; run: number[] }): void {
+function report(ctx: Context, reference: Sample[], ours: Sample[], held: Sample, cold: { node: number[]; run: number[] }): void {
   const summarize = (samples: Sample[]) => ({
     jobsPerSecond: median(samples.map((s) => s.jobsPerSecond)),
+    drainPerSecond: median(samples.map((s) => s.drainPerSecond)),
     seconds: median(samples.map((s) => s.ms)) / 1000,
     perJob: Object.fromEntries(COUNTERS.map((c) => [c, median(samples.map((s) => s.perJob[c]))])) as Counters,
     clientCpuMs: median(samples.map((s) => s.clientCpuMs)),
@@ -162,36 +189,45 @@ function report(ctx: Context, reference: Sample[], ours: Sample[], cold: { node:
   });
   const ref = summarize(reference);
   const oj = summarize(ours);
-  const ratio = oj.jobsPerSecond / ref.jobsPerSecond;
+  const heldRow = summarize([held]);
+  const drainRatio = oj.drainPerSecond / ref.drainPerSecond;
+  const wallRatio = oj.jobsPerSecond / ref.jobsPerSecond;
   const num = (n: number) => Math.round(n).toLocaleString("en-US");
-  const columns = ["jobs/s", "wall s", "queries/job", "fsyncs/job", "client CPU ms/job", "server CPU ms/job", "host CPU busy"];
+  const columns = ["jobs/s", "spawn to exit", "wall s", "queries/job", "fsyncs/job", "client CPU ms/job", "server CPU ms/job", "host CPU busy"];
   const ms = (n: number) => (Number.isNaN(n) ? "n/a" : n.toFixed(3));
-  const cells = (s: ReturnType<typeof summarize>) => [
-    num(s.jobsPerSecond),
+  const cells = (s: ReturnType<typeof summarize>, spawned: boolean) => [
+    num(s.drainPerSecond),
+    spawned ? num(s.jobsPerSecond) : "",
     s.seconds.toFixed(2),
     ...COUNTERS.map((c) => s.perJob[c].toFixed(2)),
     ms(s.clientCpuMs),
     ms(s.serverCpuMs),
     `${(s.hostBusy * 100).toFixed(0)}%`,
   ];
+  const verdict = (ratio: number) => `${ratio.toFixed(1)}x`;
   const table: string[][] = [
     ["", ...columns],
-    [`Laravel DB queue pattern, ${WORKERS} workers`, ...cells(ref)],
-    [`offline-jobs run --max-jobs ${WORKERS}`, ...cells(oj)],
-    ["ratio (target >= 8x)", `${ratio.toFixed(1)}x`, ratio >= TARGET_RATIO ? "met" : "NOT met"],
+    [`Laravel DB queue pattern, ${WORKERS} workers`, ...cells(ref, false)],
+    [`offline-jobs run --max-jobs ${WORKERS}`, ...cells(oj, true)],
+    [`  the same, a read view held open (1 run)`, ...cells(heldRow, true)],
+    [`ratio (target >= ${TARGET_RATIO}x)`, verdict(drainRatio), verdict(wallRatio)],
   ];
   const widths = columns.map((_, i) => Math.max(...table.map((r) => (r[i + 1] ?? "").length)));
   const first = Math.max(...table.map((r) => r[0]!.length));
+  const met = (ratio: number) => (ratio >= TARGET_RATIO ? "met" : "NOT met");
   const lines = [
     `offline-jobs throughput: ${num(ctx.jobs)} no-op jobs per run, median of ${ctx.repeat} run(s) per side`,
     ctx.server,
     "",
     ...table.map((r) => [r[0]!.padEnd(first), ...widths.map((w, i) => (r[i + 1] ?? "").padStart(w))].join("  ").trimEnd()),
     "",
-    `jobs/s of each run: reference ${reference.map((s) => num(s.jobsPerSecond)).join(", ")}; offline-jobs ${ours.map((s) => num(s.jobsPerSecond)).join(", ")}`,
-    "offline-jobs: spawn to exit of one process, start-up included; reference: first pop to empty queue, connected beforehand.",
+    `target ${TARGET_RATIO}x: ${met(drainRatio)} like for like (${verdict(drainRatio)}); ${met(wallRatio)} counting offline-jobs' start-up and exit against the reference's none (${verdict(wallRatio)}).`,
+    `jobs/s of each run: reference ${reference.map((s) => num(s.drainPerSecond)).join(", ")}; offline-jobs ${ours.map((s) => num(s.drainPerSecond)).join(", ")} (spawn to exit ${ours.map((s) => num(s.jobsPerSecond)).join(", ")})`,
+    "jobs/s: first job taken to last result written. The reference's workers connect before its clock starts; offline-jobs' figure is read from the table (MIN(started_at) to MAX(finished_at)).",
+    "spawn to exit: the same offline-jobs run timed from spawning the process to its exit, start-up, connecting and housekeeping included.",
     "queries, fsyncs: server-wide SHOW GLOBAL STATUS deltas (Questions, Innodb_data_fsyncs) / jobs.",
     "client CPU: the reference's worker loops (mysql2, in the bench process) / the offline-jobs process, start-up included; server CPU: mariadbd/mysqld if local.",
+    "read view held open: another connection keeps a consistent snapshot (as mysqldump --single-transaction does), so InnoDB purges nothing during the run.",
     ...(ctx.background > 0.5
       ? [`warning: other clients sent ~${ctx.background.toFixed(0)} queries/s to the server before the runs; the per-job counters include theirs, and a loaded host slows both sides.`]
       : []),
@@ -248,8 +284,11 @@ async function main(): Promise<void> {
       progress(`run ${i}/${options.repeat}: reference ${Math.round(r.jobsPerSecond)} jobs/s (${(r.ms / 1000).toFixed(2)} s)`);
       const o = await offlineJobsRun(test, config, options.jobs);
       ours.push(o);
-      progress(`run ${i}/${options.repeat}: offline-jobs ${Math.round(o.jobsPerSecond)} jobs/s (${(o.ms / 1000).toFixed(2)} s)`);
+      progress(`run ${i}/${options.repeat}: offline-jobs ${Math.round(o.drainPerSecond)} jobs/s, ${Math.round(o.jobsPerSecond)} spawn to exit (${(o.ms / 1000).toFixed(2)} s)`);
     }
+
+    const held = await offlineJobsRun(test, config, options.jobs, true);
+    progress(`offline-jobs with a read view held open: ${Math.round(held.drainPerSecond)} jobs/s`);
 
     progress(`cold start: ${COLD_RUNS} runs each of \`node -e 0\` and \`offline-jobs run --quiet\` on an empty queue`);
     await test.query("TRUNCATE TABLE job_queue");
@@ -262,7 +301,7 @@ async function main(): Promise<void> {
       expectSuccess("offline-jobs run (empty queue)", empty);
       cold.run.push(empty.ms);
     }
-    report(ctx, reference, ours, cold);
+    report(ctx, reference, ours, held, cold);
   } finally {
     await cleanup();
   }
