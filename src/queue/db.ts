@@ -24,8 +24,8 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Connections of a claim pool: claims of one process overlap at most this much (run-queue.ts). */
-const CLAIM_CONNECTIONS = 2;
+/** Connections of a claim pool, and so the claims one run keeps in flight at most (run-queue.ts). */
+export const CLAIM_CONNECTIONS = 2;
 
 export function openDatabase(url: string | undefined, table: string, poolSize = 4): Database {
   if (!url) {
