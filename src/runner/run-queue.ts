@@ -2,12 +2,12 @@ import { errorMessage } from "../errors.js";
 import { Notifier } from "../notify/notifier.js";
 import { claimJobs, ensureTypeSlots, type ClaimedJob } from "../queue/claim.js";
 import { ClaimCursor } from "../queue/claim-cursor.js";
-import { CLAIM_CONNECTIONS } from "../queue/db.js";
 import { recordCancelled, releaseJobs } from "../queue/finish.js";
 import { activate, runAttempt, type ActiveJob, type AttemptDeps } from "./attempt.js";
 import { JobStopped, type AttemptEnd } from "./execute-job.js";
 import { Finisher } from "./finisher.js";
 import { startHeartbeat } from "./heartbeat.js";
+import { claimSize, lookAgainInMs } from "./claim-plan.js";
 import { runHousekeeping } from "./housekeeping.js";
 import { LogFlusher } from "./log-flusher.js";
 import { recoverLostJobs } from "./recovery.js";
@@ -15,12 +15,7 @@ import { RunSlots } from "./run-slots.js";
 import { emptyCounts, type RunCounts } from "./run-report.js";
 import type { RunnerDeps, RunOptions } from "./runner-deps.js";
 
-/** Below this mean job duration, a process claims a few batches ahead of its free slots. */
-const SHORT_JOB_MS = 100;
-/** While jobs run and the queue looked empty, look again this often for new work. */
-const REPOLL_MS = 1000;
-/** A limited type's slot row held by another claimer: ask again after this long, this often. */
-const CONTENDED_RETRY_MS = 50;
+/** Claims in a row that found a limited type's slot row held, before the run stops asking at once. */
 const MAX_CONTENDED_RETRIES = 20;
 
 /**
@@ -169,23 +164,18 @@ export class QueueRunner {
     if (this.fatal) this.stopping = true;
     while (!this.stopping && this.running.size < this.slots.count && this.buffer.length > 0) this.start(this.buffer.shift()!);
     if (!this.stopping && Date.now() - this.lastRecovery > this.deps.config.leaseSeconds * 1000) this.recoverInBackground();
-    // What a process claims ahead of its running jobs waits in `buffer`: at most `target`
-    // (prefetchFactor × slots, only once jobs have proved short), so one host never hoards the
-    // queue and a crash strands few jobs. That bound counts the claims in flight too. A claim
-    // starts when half of it is left, so that it returns before the slots run dry, and a
-    // second starts beside it when the first has not filled the buffer: with short jobs, a
-    // claim's round trip (its commit included) is what a run waits for, and two of half the
-    // size each share one group commit. Measured with bench/throughput (10,000 no-op jobs,
-    // 8 slots, prefetchFactor 4): one claim at a time 7,600–8,600 jobs/s, two 9,500–10,500;
-    // three of a third each 7,600–8,700 (more claims per job). Runs with a limited type claim
-    // one at a time: their claims would only contend for the type's slot row.
-    const target = this.slots.count * (this.meanMs !== undefined && this.meanMs < SHORT_JOB_MS ? this.deps.config.prefetchFactor : 1);
-    const free = this.slots.count - this.running.size;
-    const ahead = this.buffer.length + this.asked;
-    const want = Math.min(target - ahead, this.limitLeft());
-    const low = ahead <= Math.max(target / 2, free - 1);
-    const claimsAtOnce = Object.keys(this.limits).length > 0 ? 1 : CLAIM_CONNECTIONS;
-    if (this.claiming < claimsAtOnce && !this.exhausted && !this.stopping && low && want > 0) this.claim(want);
+    const want = claimSize({
+      slots: this.slots.count,
+      running: this.running.size,
+      buffered: this.buffer.length,
+      claiming: this.claiming,
+      asked: this.asked,
+      meanMs: this.meanMs,
+      prefetchFactor: this.deps.config.prefetchFactor,
+      limited: Object.keys(this.limits).length > 0,
+      limitLeft: this.limitLeft(),
+    });
+    if (!this.exhausted && !this.stopping && want > 0) this.claim(want);
     const idle = this.running.size === 0 && this.claiming === 0 && (this.buffer.length === 0 || this.stopping);
     const drained = this.exhausted && this.options.idleSleepSeconds === undefined;
     if (idle && (drained || this.stopping || this.limitLeft() <= 0) && this.finished) {
@@ -217,17 +207,8 @@ export class QueueRunner {
         if (jobs.length > 0 || contended.length === 0) this.contendedRetries = 0;
         if (jobs.length >= want) return;
         this.exhausted = true;
-        if (contended.length > 0 && this.contendedRetries++ < MAX_CONTENDED_RETRIES) {
-          // Another claimer held a limited type's slot row for a moment: that says nothing
-          // about whether its jobs are due, so ask again shortly instead of concluding.
-          this.later(CONTENDED_RETRY_MS, () => (this.exhausted = false));
-        } else if (this.running.size > 0 || this.options.idleSleepSeconds !== undefined) {
-          // Jobs are still running (or this is a worker), so this run stays: look again for new
-          // work, soon while jobs run, after --sleep when idle. (A type at its limit is asked
-          // for again as soon as one of our jobs ends.)
-          const wait = this.running.size > 0 ? REPOLL_MS : this.options.idleSleepSeconds! * 1000;
-          this.later(wait, () => (this.exhausted = false));
-        }
+        const wait = lookAgainInMs({ contended: contended.length > 0 && this.contendedRetries++ < MAX_CONTENDED_RETRIES, running: this.running.size, idleSleepSeconds: this.options.idleSleepSeconds });
+        if (wait !== undefined) this.later(wait, () => (this.exhausted = false));
       })
       .catch((error) => {
         this.fatal ??= error;
