@@ -64,7 +64,10 @@ export async function finishJobs(db: Database, outcomes: Outcome[], logMaxChars:
   );
   const [finished, finishedP] = caseByRef(pick((o) => (o.kind === "retry" ? undefined : ["NOW(3)", []])), "finished_at", outcomes.length);
   const [progress, progressP] = caseByRef(pick((o) => (o.kind === "complete" ? ["100", []] : undefined)), "progress", outcomes.length);
-  const [log, logP] = caseByRef(pick((o) => ["RIGHT(CONCAT(COALESCE(log, ''), ?), ?)", [o.log, logMaxChars]]), "log");
+  // The log text per job, the expression around it once.
+  const [logText, logP] = caseByRef(pick((o) => ["?", [o.log]]), "''", outcomes.length);
+  const log = `RIGHT(CONCAT(COALESCE(log, ''), ${logText}), ?)`;
+  logP.push(logMaxChars);
   const [where, whereP] = fence(outcomes);
   // Each SET names its own CASE: MySQL evaluates assignments left to right, so an
   // expression reading `status` after `status = …` would see the new value.
