@@ -99,3 +99,13 @@ test("claims through a cursor still return each job once, with its attempt, and 
   const [left] = await t.query<{ n: number }>("SELECT COUNT(*) AS n FROM job_queue WHERE status <> 'complete'");
   assert.equal(Number(left!.n), 0);
 });
+
+test("the claim in an explicit transaction (limited types, or a server refusing the one-statement claim) takes the same jobs in the same order", async () => {
+  const queued = await insertNoops(5);
+  const { claimInTransaction } = await import("../../src/queue/claim.js");
+  const first = await claimInTransaction(t.db, { types: ["noop"], limits: {}, max: 3, workerId: "host-a:1", leaseSeconds: 60 });
+  assert.deepEqual(refs(first.jobs), queued.slice(0, 3));
+  const next = await claimJobs(t.db, options(new ClaimCursor(), 5));
+  assert.deepEqual(refs(next.jobs), queued.slice(3), "the one-statement claim must go on with the jobs the transaction left");
+  for (const job of [...first.jobs, ...next.jobs]) assert.equal(job.attempt, 1, `job ${job.ref}: attempt`);
+});
