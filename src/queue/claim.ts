@@ -112,6 +112,11 @@ export async function claimJobs(db: Database, options: ClaimOptions): Promise<Cl
  * say "running" is most of the table, and it chose a full scan and filesort, which was half
  * of the server's time). Both start at the cursor when there is one, for the same reason
  * (the delete-marked entries of rows that left 'pending', or 'running', lie before it).
+ *
+ * `WHERE job.status = 'pending'` on the UPDATE itself is the guard that does not depend on
+ * how a server treats a locking read inside a derived table: the UPDATE locks each row it
+ * changes and checks the condition again on the row as it is then, so a row another claim
+ * took meanwhile is left alone, and the read-back by token returns only what this one took.
  */
 async function claimBatch(db: Database, options: ClaimOptions): Promise<ClaimedJob[]> {
   const { cursor } = options;
@@ -136,7 +141,8 @@ async function claimOnce(db: Database, options: ClaimOptions, max: number, from:
                 WHERE status = 'pending' ${after} AND run_after <= NOW(3) AND type IN (?)
                 ORDER BY priority, ref LIMIT ? FOR UPDATE SKIP LOCKED) AS chosen USING (ref)
           SET job.status = 'running', job.attempts = job.attempts + 1, job.locked_by = ?, job.lock_token = ?,
-              job.lease_until = NOW(3) + INTERVAL ? SECOND, job.started_at = NOW(3), job.progress = NULL;
+              job.lease_until = NOW(3) + INTERVAL ? SECOND, job.started_at = NOW(3), job.progress = NULL
+        WHERE job.status = 'pending';
        SELECT ${CLAIM_COLUMNS} FROM ${db.quoted()} FORCE INDEX (${claimIndex})
         WHERE status = 'running' ${after} AND lock_token = ? ORDER BY priority, ref`,
       [...afterParams, options.types, max, options.workerId, token, options.leaseSeconds, ...afterParams, token],
