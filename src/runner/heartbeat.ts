@@ -4,23 +4,81 @@ import type { Logger } from "../logger.js";
 import type { Database } from "../queue/db.js";
 import { renewLeases, type JobHandle, type LostJob } from "../queue/finish.js";
 
+export interface Heartbeat {
+  stop(): void;
+}
+
+/** The most a heartbeat stops its jobs before their leases would run out: room to stop them and their subprocesses. */
+const FENCE_MARGIN_MS = 5000;
+
 /**
  * Renews the leases of a process's jobs every third of leaseSeconds (storing their progress
  * on the way), and reports the jobs that are no longer ours (cancelled, or recovered after
  * our lease lapsed) so that they can be stopped. A failed renewal is only logged: the next
  * one may succeed well before the lease runs out.
+ *
+ * When none has succeeded for so long that the leases are about to run out on the server,
+ * the heartbeat stops the jobs itself (reported as lost). Past that point the next run on any
+ * host recovers them and runs them again, and whatever this process would write about them is
+ * fenced out anyway: going on would only run them twice at once. That covers a database
+ * that went away, and also a frozen server or a network partition, where a renewal never
+ * returns at all (the timer does not wait for it, and no second renewal is stacked on it).
  */
 export function startHeartbeat(
   deps: { config: Config; db: Database; logger: Logger },
   jobs: { handles(): Array<JobHandle & { progress: number | null }>; onLost(job: LostJob): void },
-): NodeJS.Timeout {
-  const every = Math.max(300, (deps.config.leaseSeconds * 1000) / 3);
+): Heartbeat {
+  const leaseMs = deps.config.leaseSeconds * 1000;
+  const every = Math.max(300, leaseMs / 3);
+  const margin = Math.min(every, FENCE_MARGIN_MS);
+  // When the last renewal that succeeded was sent: the server's leases run at least until
+  // then plus leaseSeconds. (At first the start, which is before any claim of this run.)
+  let renewedAt = Date.now();
+  let renewing = false;
+  let fence: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const armFence = (inMs: number) => {
+    clearTimeout(fence);
+    // A renewal that hung through a freeze may return after stop(): it must not re-arm.
+    if (!stopped) fence = setTimeout(giveUp, Math.max(0, inMs));
+  };
+  const giveUp = () => {
+    const held = jobs.handles();
+    // Jobs claimed later have later leases: look again a beat from now, not at once.
+    armFence(every);
+    if (held.length === 0) return;
+    const seconds = Math.round((Date.now() - renewedAt) / 1000);
+    deps.logger.warn(
+      `could not renew leases for ${seconds} s: stopping ${held.length} job(s) before their leases run out, so that no other process runs them at the same time`,
+    );
+    const detail = `its lease could not be renewed for ${seconds} s (the database did not answer), so it was stopped before the lease ran out`;
+    for (const { ref } of held) jobs.onLost({ ref, reason: "lost", detail });
+  };
   const beat = async () => {
+    if (renewing) return;
+    renewing = true;
+    const sentAt = Date.now();
     try {
-      for (const gone of await renewLeases(deps.db, jobs.handles(), deps.config.leaseSeconds)) jobs.onLost(gone);
+      const gone = await renewLeases(deps.db, jobs.handles(), deps.config.leaseSeconds);
+      if (stopped) return;
+      renewedAt = sentAt;
+      armFence(renewedAt + leaseMs - margin - Date.now());
+      for (const job of gone) jobs.onLost(job);
     } catch (error) {
       deps.logger.warn(`could not renew leases: ${errorMessage(error)}`);
+    } finally {
+      renewing = false;
     }
   };
-  return setInterval(() => void beat(), every);
+
+  armFence(leaseMs - margin);
+  const timer = setInterval(() => void beat(), every);
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+      clearTimeout(fence);
+    },
+  };
 }

@@ -6,7 +6,7 @@ import { recordCancelled, releaseJobs } from "../queue/finish.js";
 import { activate, runAttempt, type ActiveJob, type AttemptDeps } from "./attempt.js";
 import { JobStopped, type AttemptEnd } from "./execute-job.js";
 import { Finisher } from "./finisher.js";
-import { startHeartbeat } from "./heartbeat.js";
+import { startHeartbeat, type Heartbeat } from "./heartbeat.js";
 import { claimSize, lookAgainInMs } from "./claim-plan.js";
 import { runHousekeeping } from "./housekeeping.js";
 import { LogFlusher } from "./log-flusher.js";
@@ -46,6 +46,7 @@ export class QueueRunner {
   /** run --job: an operator's explicit run, which takes its job lock before starting. */
   private single = false;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private heartbeat: Heartbeat | undefined;
   private readonly cursor = new ClaimCursor();
   private readonly finisher: Finisher;
   private readonly attemptDeps: AttemptDeps;
@@ -250,7 +251,7 @@ export class QueueRunner {
   /** What runs beside the jobs until shutdown(): the heartbeat (leases, cancels) and the live log. */
   private startBackground(): void {
     this.logFlusher.start();
-    const timer = startHeartbeat(this.deps, {
+    this.heartbeat = startHeartbeat(this.deps, {
       handles: () => [
         ...[...this.running.values()].map((a) => ({ ref: a.job.ref, token: a.job.token, progress: a.progress })),
         ...this.buffer.map((j) => ({ ref: j.ref, token: j.token, progress: null })),
@@ -265,7 +266,6 @@ export class QueueRunner {
         this.running.get(gone.ref)?.controller.abort(new JobStopped(gone.reason, gone.detail));
       },
     });
-    this.timers.add(timer);
   }
 
   private recover(): Promise<void> {
@@ -286,6 +286,7 @@ export class QueueRunner {
   }
 
   private async shutdown(): Promise<void> {
+    this.heartbeat?.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.logFlusher.stop();

@@ -46,9 +46,13 @@ export async function startPrivateMariadb(options: { serverOptions?: string[] } 
   if (reason) throw new Error(`cannot start a private MariaDB: ${reason}`);
   const dir = makeTempDir("oj-mariadb-");
   const datadir = path.join(dir, "data");
+  // A temporary folder of its own: two servers bootstrapping at once in /tmp collided on
+  // their internal temporary tables' file names.
+  const tmpdir = path.join(dir, "tmp");
+  fs.mkdirSync(tmpdir);
   const install = spawnSync(
     findProgram(["mariadb-install-db", "mysql_install_db"])!,
-    ["--no-defaults", `--datadir=${datadir}`, "--auth-root-authentication-method=normal", "--user=root", "--skip-test-db", ...SERVER_OPTIONS],
+    ["--no-defaults", `--datadir=${datadir}`, `--tmpdir=${tmpdir}`, "--auth-root-authentication-method=normal", "--user=root", "--skip-test-db", ...SERVER_OPTIONS],
     { encoding: "utf8" },
   );
   if (install.status !== 0) {
@@ -93,6 +97,7 @@ class Server implements PrivateMariadb {
       [
         "--no-defaults",
         `--datadir=${this.datadir}`,
+        `--tmpdir=${path.join(this.dir, "tmp")}`,
         `--socket=${path.join(this.dir, "sock")}`,
         `--pid-file=${path.join(this.dir, "mariadbd.pid")}`,
         `--log-error=${log}`,
