@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import mysql from "mysql2/promise";
-import { collect, makeTempDir, RECORD_HANDLER, runCli, sleep, startCli, waitFor, writeConfig, type CliResult } from "../helpers/cli.js";
+import { collect, RECORD_HANDLER, runCli, sleep, startCli, waitFor, writeConfig, type CliResult } from "../helpers/cli.js";
 import { tail } from "../helpers/environment.js";
-import { privateMariadbUnavailable, startPrivateMariadb, type PrivateMariadb } from "../helpers/private-mariadb.js";
+import { privateMariadbUnavailable, usePrivateDatabase } from "../helpers/private-mariadb.js";
 
 /**
  * Issue 6, "Database restart": the database dies (kill -9) in the middle of a run and comes
@@ -24,28 +24,11 @@ const LEASE_SECONDS = 3;
 const DOWN_MS = 3000;
 const unavailable = privateMariadbUnavailable();
 
-let server: PrivateMariadb | undefined;
-let dir: string;
-let url: string;
-
-before(async () => {
-  if (unavailable) return;
-  server = await startPrivateMariadb();
-  const admin = await mysql.createConnection(server.serverUrl);
-  await admin.query("CREATE DATABASE oj_restart CHARACTER SET utf8mb4");
-  await admin.end();
-  url = `${server.serverUrl}/oj_restart`;
-  dir = makeTempDir("oj-restart-");
-});
-
-after(async () => {
-  await server?.destroy();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+const env = usePrivateDatabase("oj_restart");
 
 /** One statement on a connection of its own: a pool would keep connections the restart kills. */
 async function query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const connection = await mysql.createConnection({ uri: url, connectTimeout: 5000 });
+  const connection = await mysql.createConnection({ uri: env.url, connectTimeout: 5000 });
   try {
     const [rows] = await connection.query(sql, params);
     return rows as T[];
@@ -56,11 +39,11 @@ async function query<T = Record<string, unknown>>(sql: string, params: unknown[]
 
 function hostConfig(host: string): string {
   return writeConfig(
-    dir,
+    env.dir,
     {
-      database: { url },
+      database: { url: env.url },
       hostName: host,
-      lockDir: path.join(dir, `locks-${host}`),
+      lockDir: path.join(env.dir, `locks-${host}`),
       leaseSeconds: LEASE_SECONDS,
       lockStaleSeconds: 2,
       handlers: [RECORD_HANDLER],
@@ -109,7 +92,7 @@ test(
     const init = await runCli(["init"], { config: configs[0] });
     assert.equal(init.code, 0, `init on the private server failed:\n${init.stderr}`);
 
-    const recordFile = path.join(dir, "runs.txt");
+    const recordFile = path.join(env.dir, "runs.txt");
     const rows = Array.from({ length: JOBS }, (_, i) => ["record", JSON.stringify({ file: recordFile, sleepMs: 20 + (i % 5) * 10 })]);
     await query("INSERT INTO job_queue (type, job_data) VALUES ?", [rows]);
     const refs = (await query<{ ref: number }>("SELECT ref FROM job_queue ORDER BY ref")).map((r) => Number(r.ref));
@@ -128,7 +111,7 @@ test(
     // The worker too must be at work (not still starting, which would only test a failed start).
     await waitFor(async () => (await query("SELECT ref FROM job_queue WHERE locked_by LIKE 'host-d:%' LIMIT 1")).length > 0, "the worker to claim jobs", 60_000);
 
-    await server!.kill();
+    await env.server!.kill();
     const killedAt = Date.now();
     const doneBeforeKill = recordedRuns(recordFile).length;
 
@@ -138,7 +121,7 @@ test(
     const duringLine = judge("a run started during the outage", during);
 
     await sleep(Math.max(0, killedAt + DOWN_MS - Date.now()));
-    await server!.start();
+    await env.server!.start();
     t.diagnostic(`database down for ${((Date.now() - killedAt) / 1000).toFixed(1)} s after ${doneBeforeKill} of ${JOBS} jobs had started`);
 
     // Rejects (and kills the run) if it hangs for 2 minutes.
@@ -207,13 +190,13 @@ test(
     // recovered by lease), its runs fail one after another while the server is away — some at
     // their very first query — and each must give its slots back, or the next would find every
     // slot "busy" and the worker would wait forever. It carries on once the server answers.
-    const admin = await mysql.createConnection(server!.serverUrl);
+    const admin = await mysql.createConnection(env.server!.serverUrl);
     await admin.query("CREATE DATABASE oj_long_outage CHARACTER SET utf8mb4");
     await admin.end();
-    const longUrl = `${server!.serverUrl}/oj_long_outage`;
+    const longUrl = `${env.server!.serverUrl}/oj_long_outage`;
     const config = writeConfig(
-      dir,
-      { database: { url: longUrl }, hostName: "host-w", lockDir: path.join(dir, "locks-long"), leaseSeconds: LEASE_SECONDS, lockStaleSeconds: 2, handlers: [RECORD_HANDLER], types: { record: { maxAttempts: 10 } } },
+      env.dir,
+      { database: { url: longUrl }, hostName: "host-w", lockDir: path.join(env.dir, "locks-long"), leaseSeconds: LEASE_SECONDS, lockStaleSeconds: 2, handlers: [RECORD_HANDLER], types: { record: { maxAttempts: 10 } } },
       "long-outage.json",
     );
     assert.equal((await runCli(["init"], { config })).code, 0);
@@ -226,7 +209,7 @@ test(
         await connection.end().catch(() => undefined);
       }
     };
-    const recordFile = path.join(dir, "long-outage.runs");
+    const recordFile = path.join(env.dir, "long-outage.runs");
     const connection = await mysql.createConnection({ uri: longUrl });
     await connection.query("INSERT INTO job_queue (type, job_data) VALUES ?", [Array.from({ length: 150 }, () => ["record", JSON.stringify({ file: recordFile, sleepMs: 50 })])]);
     await connection.end();
@@ -236,9 +219,9 @@ test(
     worker.stderr?.on("data", (chunk) => (output += chunk));
     const result = collect(worker, 170_000);
     await waitFor(() => recordedRuns(recordFile).length >= 20, "the worker to be at work", 60_000);
-    await server!.kill();
+    await env.server!.kill();
     await sleep((LEASE_SECONDS + 5) * 1000);
-    await server!.start();
+    await env.server!.start();
     await waitFor(async () => (await count("status <> 'complete'")) === 0, "the worker to finish the queue after the outage", 90_000).catch((error: Error) => {
       throw new Error(`${error.message}; the worker said:\n${tail(output, 20)}`);
     });

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import mysql from "mysql2/promise";
-import { collect, makeTempDir, RECORD_HANDLER, runCli, startCli, waitFor, writeConfig } from "../helpers/cli.js";
+import { collect, RECORD_HANDLER, runCli, startCli, waitFor, writeConfig } from "../helpers/cli.js";
 import { tail } from "../helpers/environment.js";
-import { privateMariadbUnavailable, startPrivateMariadb, type PrivateMariadb } from "../helpers/private-mariadb.js";
+import { privateMariadbUnavailable, usePrivateDatabase } from "../helpers/private-mariadb.js";
 
 /**
  * A database that stops answering without closing anything (a frozen server, or a network
@@ -18,27 +18,11 @@ import { privateMariadbUnavailable, startPrivateMariadb, type PrivateMariadb } f
 const LEASE_SECONDS = 3;
 const unavailable = privateMariadbUnavailable();
 
-let server: PrivateMariadb | undefined;
-let dir: string;
-let url: string;
-
-before(async () => {
-  if (unavailable) return;
-  server = await startPrivateMariadb();
-  const admin = await mysql.createConnection(server.serverUrl);
-  await admin.query("CREATE DATABASE oj_frozen CHARACTER SET utf8mb4");
-  await admin.end();
-  url = `${server.serverUrl}/oj_frozen`;
-  dir = makeTempDir("oj-frozen-");
-});
-
-after(async () => {
-  if (server?.pid) process.kill(server.pid, "SIGCONT");
-  await server?.destroy();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+const env = usePrivateDatabase("oj_frozen");
 
 test("a run whose database freezes stops its job before the lease runs out, and the job later runs again, never twice at once", { skip: unavailable, timeout: 120_000 }, async () => {
+  const { dir, url } = env;
+  const server = env.server!;
   const config = writeConfig(dir, {
     database: { url },
     hostName: "host-a",
@@ -59,7 +43,7 @@ test("a run whose database freezes stops its job before the lease runs out, and 
   const first = startCli(["run", "--max-jobs", "1"], { config });
   const firstResult = collect(first, 100_000);
   await waitFor(() => fs.readdirSync(runningDir).length === 1, "the job to be running");
-  process.kill(server!.pid!, "SIGSTOP");
+  process.kill(server.pid!, "SIGSTOP");
   const frozenAt = Date.now();
   try {
     // The last renewal was at most a beat (a third of the lease) before the freeze; the run
@@ -68,14 +52,16 @@ test("a run whose database freezes stops its job before the lease runs out, and 
       throw new Error(`${error.message} (the job was still running ${Date.now() - frozenAt} ms after the freeze; a 20 s job would otherwise run on)`);
     });
   } finally {
-    process.kill(server!.pid!, "SIGCONT");
+    process.kill(server.pid!, "SIGCONT");
   }
 
   // Once the server answers again the job is recovered (its lease has expired) and run again.
   const result = await firstResult;
   let output = result.stderr;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const [[row]] = (await (await mysql.createConnection(url)).query("SELECT status FROM job_queue")) as unknown as [[{ status: string }]];
+    const probe = await mysql.createConnection(url);
+    const [[row]] = (await probe.query("SELECT status FROM job_queue")) as unknown as [[{ status: string }]];
+    await probe.end();
     if (row.status === "complete") break;
     await new Promise((resolve) => setTimeout(resolve, LEASE_SECONDS * 1000));
     output += (await runCli(["run", "--max-jobs", "1"], { config, timeoutMs: 60_000 })).stderr;

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import mysql from "mysql2/promise";
+import { after, before } from "node:test";
 import { makeTempDir, sleep } from "./cli.js";
 
 /**
@@ -180,4 +181,47 @@ function tailOf(file: string, lines = 15): string {
   } catch {
     return "(no log)";
   }
+}
+
+export interface PrivateDatabase {
+  /** The server (undefined when private servers cannot be had here: the tests skip). */
+  readonly server: PrivateMariadb | undefined;
+  /** mysql://root@127.0.0.1:PORT/<database>. */
+  readonly url: string;
+  /** A temporary folder for the test file's configs, lock folders and traces. */
+  readonly dir: string;
+}
+
+/**
+ * A private server with one database on it, and a temporary folder, for one test file: made
+ * before its tests (unless `privateMariadbUnavailable()`), destroyed after them.
+ */
+export function usePrivateDatabase(database: string): PrivateDatabase {
+  const state: { server?: PrivateMariadb; url?: string; dir?: string } = {};
+  before(async () => {
+    if (privateMariadbUnavailable()) return;
+    state.server = await startPrivateMariadb();
+    const admin = await mysql.createConnection(state.server.serverUrl);
+    await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
+    await admin.end();
+    state.url = `${state.server.serverUrl}/${database}`;
+    state.dir = makeTempDir(`oj-${database}-`);
+  });
+  after(async () => {
+    // A test that froze the server (SIGSTOP) and failed before thawing it: thaw, or it cannot stop.
+    if (state.server?.pid) process.kill(state.server.pid, "SIGCONT");
+    await state.server?.destroy();
+    if (state.dir) fs.rmSync(state.dir, { recursive: true, force: true });
+  });
+  return {
+    get server() {
+      return state.server;
+    },
+    get url() {
+      return state.url!;
+    },
+    get dir() {
+      return state.dir!;
+    },
+  };
 }
