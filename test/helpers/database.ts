@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import mysql from "mysql2/promise";
+import { after, before, beforeEach } from "node:test";
 import { openDatabase, type Database } from "../../src/queue/db.js";
 import { applyMigrations } from "../../src/queue/migrations.js";
 
@@ -46,5 +47,42 @@ export async function createTestDatabase(options: { migrate?: boolean; table?: s
       await connection.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await connection.end();
     },
+  };
+}
+
+/**
+ * The database of one test file: made before its tests, dropped after them, and with
+ * `emptyBeforeEach` its job table emptied before each test.
+ */
+export function useTestDatabase(options: { emptyBeforeEach?: boolean } = {}): TestDatabase {
+  let database: TestDatabase | undefined;
+  before(async () => {
+    database = await createTestDatabase();
+  });
+  after(async () => {
+    await database?.drop();
+  });
+  if (options.emptyBeforeEach) {
+    beforeEach(async () => {
+      await current().query("DELETE FROM job_queue");
+    });
+  }
+  const current = (): TestDatabase => {
+    if (!database) throw new Error("the test database is made in before(): use it inside a test");
+    return database;
+  };
+  return {
+    get name() {
+      return current().name;
+    },
+    get url() {
+      return current().url;
+    },
+    get db() {
+      return current().db;
+    },
+    query: <T>(sql: string, params?: unknown[]) => current().query<T>(sql, params),
+    insertJob: (type, data, columns) => current().insertJob(type, data, columns),
+    drop: () => current().drop(),
   };
 }

@@ -1,20 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, test } from "node:test";
+import { test } from "node:test";
 import { claimJobs, type ClaimOptions } from "../../src/queue/claim.js";
 import { ClaimCursor, CURSOR_MAX_AGE_MS } from "../../src/queue/claim-cursor.js";
 import { finishJobs } from "../../src/queue/finish.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { useTestDatabase } from "../helpers/database.js";
 
-let t: TestDatabase;
-before(async () => {
-  t = await createTestDatabase();
-});
-after(async () => {
-  await t.drop();
-});
-beforeEach(async () => {
-  await t.query("DELETE FROM job_queue");
-});
+const t = useTestDatabase({ emptyBeforeEach: true });
 
 /** A clock the test moves by hand, so that the cursor's age is exact. */
 function manualClock() {

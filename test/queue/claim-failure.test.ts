@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { claimJobs } from "../../src/queue/claim.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { useTestDatabase } from "../helpers/database.js";
 
-let t: TestDatabase;
-before(async () => {
-  t = await createTestDatabase();
-});
-after(async () => {
-  await t.drop();
-});
+const t = useTestDatabase();
 
 test("a claim whose read-back fails after its UPDATE committed gives the rows back: none is left running, no attempt counted", async () => {
   await t.query("INSERT INTO job_queue (type, job_data) VALUES ('noop', '{}'), ('noop', '{}'), ('noop', '{}')");

@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, test } from "node:test";
+import { test } from "node:test";
 import { claimJobs, ensureTypeSlots, type ClaimOptions } from "../../src/queue/claim.js";
 import { finishJobs, recoverExpiredJobs, releaseJobs, renewLeases } from "../../src/queue/finish.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { useTestDatabase } from "../helpers/database.js";
 
-let t: TestDatabase;
-before(async () => {
-  t = await createTestDatabase();
-});
-after(async () => {
-  await t.drop();
-});
-beforeEach(async () => {
-  await t.query("DELETE FROM job_queue");
-});
+const t = useTestDatabase({ emptyBeforeEach: true });
 
 const claimOptions = (overrides: Partial<ClaimOptions> = {}): ClaimOptions => ({
   types: ["noop"],

@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, test } from "node:test";
+import { test } from "node:test";
 import { enqueueJobs } from "../../src/queue/enqueue.js";
 import { checkSchema, checkServerVersion, applyMigrations } from "../../src/queue/migrations.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { useTestDatabase } from "../helpers/database.js";
 
-let t: TestDatabase;
-before(async () => {
-  t = await createTestDatabase();
-});
-after(async () => {
-  await t.drop();
-});
-beforeEach(async () => {
-  await t.query("DELETE FROM job_queue");
-});
+const t = useTestDatabase({ emptyBeforeEach: true });
 
 test("an application can INSERT with only type and job_data; every other column has a default", async () => {
   await t.query("INSERT INTO job_queue (type, job_data) VALUES ('noop', '{}')");
