@@ -8,7 +8,7 @@ export interface Heartbeat {
   stop(): void;
 }
 
-/** The most a heartbeat stops its jobs before their leases would run out: room to stop them and their subprocesses. */
+/** The most a heartbeat stops its jobs before their leases would run out (half a beat for short leases): room to stop them and their subprocesses. */
 const FENCE_MARGIN_MS = 5000;
 
 /**
@@ -30,7 +30,7 @@ export function startHeartbeat(
 ): Heartbeat {
   const leaseMs = deps.config.leaseSeconds * 1000;
   const every = Math.max(300, leaseMs / 3);
-  const margin = Math.min(every, FENCE_MARGIN_MS);
+  const margin = Math.min(every / 2, FENCE_MARGIN_MS);
   // When the last renewal that succeeded was sent: the server's leases run at least until
   // then plus leaseSeconds. (At first the start, which is before any claim of this run.)
   let renewedAt = Date.now();
