@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import mysql from "mysql2/promise";
-import { collect, RECORD_HANDLER, runCli, sleep, startCli, waitFor, writeConfig, type CliResult } from "../helpers/cli.js";
+import { type CliResult, collect, linesOf, RECORD_HANDLER, runCli, sleep, startCli, waitFor, writeConfig } from "../helpers/cli.js";
 import { tail } from "../helpers/environment.js";
 import { privateMariadbUnavailable, usePrivateDatabase } from "../helpers/private-mariadb.js";
 
@@ -54,7 +54,6 @@ function hostConfig(host: string): string {
   );
 }
 
-const recordedRuns = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : []);
 
 /**
  * A run that met the outage: exit 0, or exit 1 with exactly one line that is not a JSON log
@@ -107,13 +106,13 @@ test(
     const workerResult = collect(worker, 170_000).then((r) => (workerExit = r));
     /** How the worker ended, if it has (a function: the callbacks below change it). */
     const workerEnded = () => workerExit;
-    await waitFor(() => recordedRuns(recordFile).length >= JOBS / 5, "a fifth of the jobs to have started", 60_000);
+    await waitFor(() => linesOf(recordFile).length >= JOBS / 5, "a fifth of the jobs to have started", 60_000);
     // The worker too must be at work (not still starting, which would only test a failed start).
     await waitFor(async () => (await query("SELECT ref FROM job_queue WHERE locked_by LIKE 'host-d:%' LIMIT 1")).length > 0, "the worker to claim jobs", 60_000);
 
     await env.server!.kill();
     const killedAt = Date.now();
-    const doneBeforeKill = recordedRuns(recordFile).length;
+    const doneBeforeKill = linesOf(recordFile).length;
 
     // A run started while the server is down cannot even connect: one line, exit 1, promptly.
     const during = await runCli(["run"], { config: configs[0], timeoutMs: 30_000 });
@@ -171,7 +170,7 @@ test(
       `every job should be complete after the restart; by status: ${JSON.stringify(byStatus)}`,
     );
     const seen = new Map<number, number>();
-    for (const line of recordedRuns(recordFile)) {
+    for (const line of linesOf(recordFile)) {
       const ref = Number(line.split(" ")[0]);
       seen.set(ref, (seen.get(ref) ?? 0) + 1);
     }
@@ -218,7 +217,7 @@ test(
     let output = "";
     worker.stderr?.on("data", (chunk) => (output += chunk));
     const result = collect(worker, 170_000);
-    await waitFor(() => recordedRuns(recordFile).length >= 20, "the worker to be at work", 60_000);
+    await waitFor(() => linesOf(recordFile).length >= 20, "the worker to be at work", 60_000);
     await env.server!.kill();
     await sleep((LEASE_SECONDS + 5) * 1000);
     await env.server!.start();

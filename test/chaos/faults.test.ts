@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, test } from "node:test";
 import sharp from "sharp";
-import { collect, makeTempDir, runCli, startCli, waitFor } from "../helpers/cli.js";
+import { collect, linesOf, makeTempDir, runCli, startCli, waitFor } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
@@ -139,7 +139,7 @@ test("a hung subprocess tree (deaf to SIGTERM) is killed at the template's timeo
   assert.equal(row.attempts, 2, "it should have been retried once before failing");
   assert.match(row.error ?? "", /^command "hang" timed out after 2 s and was killed \(gave up after 2 attempts\)$/);
   assert.equal((await jobRow(next)).status, "complete", "the job after the hung one should have run in the same run");
-  assert.equal(fs.readFileSync(recordFile, "utf8").split("\n").filter(Boolean).length, 1);
+  assert.equal(linesOf(recordFile).length, 1);
 
   const pids = fs.readFileSync(pidFile, "utf8").trim().split(/\s+/).map(Number);
   assert.equal(pids.length, 4, `each attempt should have recorded the shell's and its child's pid: ${pids.join(" ")}`);
@@ -156,7 +156,7 @@ test("SIGTERM during work: running jobs finish, unstarted claims go back to pend
 
   const child = startCli(["run", "--max-jobs", "2"], { config });
   const ended = collect(child, 40_000);
-  await waitFor(() => fs.existsSync(recordFile) && fs.readFileSync(recordFile, "utf8").split("\n").filter(Boolean).length >= 2, "two jobs to start", 20_000);
+  await waitFor(() => linesOf(recordFile).length >= 2, "two jobs to start", 20_000);
   process.kill(child.pid!, "SIGTERM"); // the process only, as systemd's stop or an operator's kill sends it
   const result = await ended;
   assert.equal(result.code, 0, `a run stopped by SIGTERM should exit 0 once its jobs are settled; got ${result.code ?? result.signal}; stderr:\n${tail(result.stderr)}`);
@@ -164,7 +164,7 @@ test("SIGTERM during work: running jobs finish, unstarted claims go back to pend
   const byStatus = await env.db.query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM job_queue GROUP BY status ORDER BY status");
   const counts = Object.fromEntries(byStatus.map((r) => [r.status, Number(r.n)]));
   assert.equal(counts.running ?? 0, 0, `nothing may be left running after a graceful stop: ${JSON.stringify(counts)}`);
-  const started = fs.readFileSync(recordFile, "utf8").split("\n").filter(Boolean).length;
+  const started = linesOf(recordFile).length;
   assert.equal(counts.complete ?? 0, started, `every job that started should have finished: ${started} started, ${JSON.stringify(counts)}`);
   assert.equal((counts.pending ?? 0) + (counts.complete ?? 0), 12, `the rest should be pending again: ${JSON.stringify(counts)}`);
   const [{ burnt }] = (await env.db.query<{ burnt: number }>("SELECT COUNT(*) AS burnt FROM job_queue WHERE status = 'pending' AND attempts > 0")) as [{ burnt: number }];

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import mysql from "mysql2/promise";
-import { collect, RECORD_HANDLER, runCli, startCli, waitFor, writeConfig } from "../helpers/cli.js";
+import { collect, linesOf, RECORD_HANDLER, runCli, startCli, waitFor, writeConfig } from "../helpers/cli.js";
 import { tail } from "../helpers/environment.js";
 import { privateMariadbUnavailable, usePrivateDatabase } from "../helpers/private-mariadb.js";
 
@@ -71,8 +71,8 @@ test("a run whose database freezes stops its job before the lease runs out, and 
   await check.end();
   assert.deepEqual(rows, [{ status: "complete", attempts: 2 }], `the job should have completed on its second attempt; the runs said:\n${tail(output, 20)}`);
   assert.match(result.stderr, /could not renew leases for \d+ s: stopping 1 job/, "the first run should say why it stopped the job");
-  const starts = fs.readFileSync(runs, "utf8").split("\n").filter(Boolean);
+  const starts = linesOf(runs);
   assert.equal(starts.length, 2, `the job should have been started twice (once stopped), not ${starts.length} times`);
-  const peak = Math.max(...fs.readFileSync(peakFile, "utf8").split("\n").filter(Boolean).map(Number));
+  const peak = Math.max(...linesOf(peakFile).map(Number));
   assert.equal(peak, 1, "the two attempts must never have run at the same time");
 });

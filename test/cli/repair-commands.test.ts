@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, test } from "node:test";
-import { collect, isAlive, killTree, runCli, startCli, waitFor } from "../helpers/cli.js";
+import { collect, isAlive, killTree, linesOf, runCli, startCli, waitFor } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
@@ -222,7 +222,7 @@ test("boost makes a job, even one due later, the first to be claimed", async () 
 
   const run = await runCli(["run", "--max-jobs", "1"], { config });
   assert.equal(run.code, 0, tail(run.stderr));
-  const order = fs.readFileSync(runs, "utf8").split("\n").filter(Boolean).map((line) => Number(line.split(" ")[0]));
+  const order = linesOf(runs).map((line) => Number(line.split(" ")[0]));
   assert.deepEqual(order, [later, first, second], "the boosted job runs first, then the others by ref");
 
   assert.equal((await runCli(["boost", String(complete)], { config })).code, 1, "boosting only finished jobs fails");

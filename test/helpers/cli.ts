@@ -11,6 +11,11 @@ export const BIN = path.join(ROOT, "bin/offline-jobs");
 /** The compiled test handlers (`record`), for configs' `handlers`. */
 export const RECORD_HANDLER = path.join(ROOT, "dist/test/fixtures/record-handler.js");
 
+/** The non-empty lines of a trace file the `record` handler appends to (its runs, or its peaks); none before the first. */
+export function linesOf(file: string): string[] {
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
+}
+
 export function makeTempDir(prefix = "oj-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, test } from "node:test";
-import { collect, killTree, runCli, sleep, startCli, waitFor, type CliResult } from "../helpers/cli.js";
+import { type CliResult, collect, killTree, linesOf, runCli, sleep, startCli, waitFor } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
@@ -28,7 +28,6 @@ interface Row {
 }
 
 const row = async (ref: number) => (await env.db.query<Row>("SELECT status, attempts, locked_by, log FROM job_queue WHERE ref = ?", [ref]))[0]!;
-const runsOf = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : []);
 
 /** One host per test (its own lock directory), all on this file's database. */
 function setup(name: string) {
@@ -44,7 +43,7 @@ async function enqueue(data: Record<string, unknown>): Promise<number> {
 async function startLongJob(config: string, recordFile: string, ref: number) {
   const child = startCli(["run", "--max-jobs", "1"], { config });
   const result = collect(child, 60_000);
-  await waitFor(() => runsOf(recordFile).length === 1, `job ${ref} to start`, 15_000);
+  await waitFor(() => linesOf(recordFile).length === 1, `job ${ref} to start`, 15_000);
   return { child, result };
 }
 
@@ -78,7 +77,7 @@ test("a job whose run was SIGKILLed is re-queued after its lease expires and com
   assert.equal(early.code, 0, `a run with nothing claimable should exit 0; stderr:\n${tail(early.stderr)}`);
   assert.match(early.stderr, /done: 0 complete/, `the early run should have looked for work with a free slot; stderr:\n${tail(early.stderr)}`);
   const still = await row(ref);
-  assert.deepEqual([still.status, still.attempts, runsOf(recordFile).length], ["running", 1, 1], `the job must not be re-run while its lease is valid; early run's stderr:\n${tail(early.stderr)}`);
+  assert.deepEqual([still.status, still.attempts, linesOf(recordFile).length], ["running", 1, 1], `the job must not be re-run while its lease is valid; early run's stderr:\n${tail(early.stderr)}`);
 
   // Wait until both the lease and the dead run's file locks have expired.
   await waitFor(async () => (await env.db.query("SELECT ref FROM job_queue WHERE ref = ? AND lease_until < NOW(3)", [ref])).length > 0, "the lease to expire", LEASE_SECONDS * 1000 + 5_000);
@@ -90,7 +89,7 @@ test("a job whose run was SIGKILLed is re-queued after its lease expires and com
   assert.equal(done.status, "complete", `the recovered job should complete on the next run; stderr:\n${tail(next.stderr)}`);
   assert.equal(done.attempts, 2, "the lost attempt counts: attempts = 2");
   assert.match(done.log ?? "", /attempt 1 lost: the lease of host-a:\d+ expired; re-queued/, "the job log should say why it ran again");
-  const runs = runsOf(recordFile);
+  const runs = linesOf(recordFile);
   assert.equal(runs.length, 2, `the handler should have started exactly twice, record file: ${runs.join(" | ")}`);
   assert.notEqual(runs[0]!.split(" ")[1], runs[1]!.split(" ")[1], "the two runs should be different processes");
 });
@@ -117,7 +116,7 @@ test("--clear-lock --job ID re-runs a job stuck with a dead holder at once", { t
   assert.equal(done.status, "complete", `the stuck job should have been re-queued and run; output:\n${tail(output)}`);
   assert.equal(done.attempts, 2);
   assert.match(done.log ?? "", new RegExp(`--clear-lock: attempt 1 re-queued; its holder host-a:${deadPid} is dead`), "re-queued by --clear-lock, not by lease expiry");
-  assert.equal(runsOf(recordFile).length, 2, "the handler should have started exactly twice");
+  assert.equal(linesOf(recordFile).length, 2, "the handler should have started exactly twice");
 });
 
 test("--job ID of a job running in a live process is refused with exit 1", { timeout: 30_000 }, async () => {
@@ -137,7 +136,7 @@ test("--job ID of a job running in a live process is refused with exit 1", { tim
 
     const current = await row(ref);
     assert.deepEqual([current.status, current.attempts, current.locked_by], ["running", 1, holder], "the job should still be running in the live process");
-    assert.equal(runsOf(recordFile).length, 1, "the handler must not have started a second time");
+    assert.equal(linesOf(recordFile).length, 1, "the handler must not have started a second time");
   } finally {
     killTree(live.child, "SIGKILL");
     await live.result.catch(() => undefined);

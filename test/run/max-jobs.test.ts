@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { collect, startCli } from "../helpers/cli.js";
+import { collect, linesOf, startCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
@@ -42,7 +42,7 @@ test("--max-jobs 2 with 3 overlapping runs: observed peak concurrency is exactly
     `all ${JOBS} jobs should be complete; the table holds ${JSON.stringify(statuses)}`,
   );
 
-  const observed = fs.readFileSync(peakFile, "utf8").split("\n").filter(Boolean).map(Number);
+  const observed = linesOf(peakFile).map(Number);
   const peak = Math.max(...observed);
   assert.equal(peak, 2, `with --max-jobs 2 the jobs running at once on this host must peak at exactly 2, observed ${peak} (samples: ${observed.join(" ")})`);
   assert.deepEqual(fs.readdirSync(runningDir), [], "every job should have finished (no markers left)");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { collect, startCli } from "../helpers/cli.js";
+import { collect, linesOf, startCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
@@ -44,9 +44,9 @@ test("per-type concurrency: 1 holds across two hosts", { timeout: 30_000 }, asyn
   results.forEach((result, i) => assert.equal(result.code, 0, `run ${i} exited ${result.code ?? result.signal}; stderr:\n${tail(result.stderr)}`));
 
   // The limit itself: never two record jobs at once, on either host.
-  const observed = fs.readFileSync(peakFile, "utf8").split("\n").filter(Boolean).map(Number);
+  const observed = linesOf(peakFile).map(Number);
   assert.equal(Math.max(...observed), 1, `record jobs (concurrency 1) ran ${Math.max(...observed)} at once somewhere (samples: ${observed.join(" ")})`);
-  const records = fs.readFileSync(recordFile, "utf8").split("\n").filter(Boolean).map((line) => line.split(" ")[0]);
+  const records = linesOf(recordFile).map((line) => line.split(" ")[0]);
   assert.equal(new Set(records).size, records.length, `no record job should have run twice: ${records.join(" ")}`);
 
   const hosts = await env.db.query<{ host: string }>("SELECT DISTINCT SUBSTRING_INDEX(locked_by, ':', 1) AS host FROM job_queue WHERE locked_by IS NOT NULL ORDER BY host");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, test } from "node:test";
-import { collect, isAlive, runCli, startCli, waitFor } from "../helpers/cli.js";
+import { collect, isAlive, linesOf, runCli, startCli, waitFor } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
@@ -24,7 +24,6 @@ interface Row {
   log: string | null;
 }
 const row = async (ref: number) => (await env.db.query<Row>("SELECT status, attempts, lease_until, log FROM job_queue WHERE ref = ?", [ref]))[0]!;
-const runsOf = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : []);
 
 /** The child's stderr so far, for the message of a wait that timed out. */
 function stderrOf(child: ReturnType<typeof startCli>): () => string {
@@ -52,7 +51,7 @@ test("a worker picks up jobs added while it waits, and exits 0 after its current
   const first = await env.db.insertJob("record", { file: recordFile });
   await waitForWorker(async () => (await row(first)).status === "complete", `job ${first}, added while the worker waited, to complete`, output);
   const long = await env.db.insertJob("record", { file: recordFile, sleepMs: 2000 });
-  await waitForWorker(() => runsOf(recordFile).length === 2, `job ${long} to start`, output);
+  await waitForWorker(() => linesOf(recordFile).length === 2, `job ${long} to start`, output);
   const restart = await runCli(["restart"], { config });
   assert.equal(restart.code, 0, restart.stderr);
   const result = await ended;
@@ -83,12 +82,12 @@ test("a worker that started while a cron run held a slot takes that slot once th
   await waitForWorker(() => fs.existsSync(peakFile), "the worker to start a job in the one free slot", output);
   fs.writeFileSync(flag, "");
   assert.equal((await cronEnded).code, 0);
-  await waitForWorker(() => runsOf(recordFile).length === 8 && fs.readdirSync(runningDir).length === 0, "the worker to run the eight jobs", output);
+  await waitForWorker(() => linesOf(recordFile).length === 8 && fs.readdirSync(runningDir).length === 0, "the worker to run the eight jobs", output);
   worker.kill("SIGTERM");
   const result = await ended;
   assert.equal(result.code, 0, tail(result.stderr));
   assert.match(result.stderr, /took 1 more slot\(s\): 2 of 2/, "the worker took the slot the cron run freed");
-  const peaks = fs.readFileSync(peakFile, "utf8").split("\n").filter(Boolean).map(Number);
+  const peaks = linesOf(peakFile).map(Number);
   assert.equal(peaks[0], 1, "the worker began with one slot");
   assert.equal(Math.max(...peaks), 2, "with the freed slot the worker ran two jobs at once");
 });
@@ -99,7 +98,7 @@ test("SIGTERM lets a running job finish within the grace period, and the worker 
   const worker = startCli(["work", "--sleep", "0.3", "--grace", "20"], { config });
   const output = stderrOf(worker);
   const ended = collect(worker, 60_000);
-  await waitForWorker(() => runsOf(recordFile).length === 1, `job ${ref} to start`, output);
+  await waitForWorker(() => linesOf(recordFile).length === 1, `job ${ref} to start`, output);
   worker.kill("SIGTERM");
   const result = await ended;
   assert.equal(result.code, 0, tail(result.stderr));
@@ -140,7 +139,7 @@ test("--stop-when-empty drains the queue, writes the metrics textfile and exits 
   const drained = await runCli(["work", "--stop-when-empty", "--sleep", "0.2"], { config, timeoutMs: 60_000 });
   assert.equal(drained.code, 0, tail(drained.stderr));
   assert.match(drained.stderr, /worker stopped \(queue empty\): 5 complete/);
-  assert.equal(runsOf(recordFile).length, 5);
+  assert.equal(linesOf(recordFile).length, 5);
   assert.match(fs.readFileSync(metricsFile, "utf8"), /^offline_jobs_last_run_jobs\{outcome="complete"\} 5$/m, "a worker writes metrics.textfile too");
 
   const timed = await runCli(["work", "--max-time", "1", "--sleep", "0.2"], { config, timeoutMs: 30_000 });
