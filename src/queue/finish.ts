@@ -49,25 +49,25 @@ function caseByRef(entries: Array<[number, string, unknown[]]>, otherwise: strin
  */
 export async function finishJobs(db: Database, outcomes: Outcome[], logMaxChars: number): Promise<number[]> {
   if (outcomes.length === 0) return [];
-  const pick = (f: (o: Outcome) => [string, unknown[]] | undefined) =>
-    outcomes.flatMap((o) => {
-      const arm = f(o);
-      return arm ? [[o.ref, arm[0], arm[1]] as [number, string, unknown[]]] : [];
-    });
-  const [status, statusP] = caseByRef(pick((o) => ["?", [o.kind === "retry" ? "pending" : o.kind]]), "status", outcomes.length);
-  const [result, resultP] = caseByRef(pick((o) => (o.kind === "retry" ? undefined : ["?", [o.result]])), "result", outcomes.length);
-  const [error, errorP] = caseByRef(pick((o) => (o.kind === "complete" ? undefined : ["?", [o.error]])), "error", outcomes.length);
-  const [runAfter, runAfterP] = caseByRef(
-    pick((o) => (o.kind === "retry" ? ["NOW(3) + INTERVAL ? SECOND", [o.delaySeconds]] : undefined)),
-    "run_after",
-    outcomes.length,
-  );
-  const [finished, finishedP] = caseByRef(pick((o) => (o.kind === "retry" ? undefined : ["NOW(3)", []])), "finished_at", outcomes.length);
-  const [progress, progressP] = caseByRef(pick((o) => (o.kind === "complete" ? ["100", []] : undefined)), "progress", outcomes.length);
+  // One column's value for every outcome: its CASE by ref, or its one expression when all agree.
+  const column = (f: (o: Outcome) => [string, unknown[]] | undefined, otherwise: string) =>
+    caseByRef(
+      outcomes.flatMap((o) => {
+        const arm = f(o);
+        return arm ? [[o.ref, arm[0], arm[1]] as [number, string, unknown[]]] : [];
+      }),
+      otherwise,
+      outcomes.length,
+    );
+  const [status, statusP] = column((o) => ["?", [o.kind === "retry" ? "pending" : o.kind]], "status");
+  const [result, resultP] = column((o) => (o.kind === "retry" ? undefined : ["?", [o.result]]), "result");
+  const [error, errorP] = column((o) => (o.kind === "complete" ? undefined : ["?", [o.error]]), "error");
+  const [runAfter, runAfterP] = column((o) => (o.kind === "retry" ? ["NOW(3) + INTERVAL ? SECOND", [o.delaySeconds]] : undefined), "run_after");
+  const [finished, finishedP] = column((o) => (o.kind === "retry" ? undefined : ["NOW(3)", []]), "finished_at");
+  const [progress, progressP] = column((o) => (o.kind === "complete" ? ["100", []] : undefined), "progress");
   // The log text per job, the expression around it once.
-  const [logText, logP] = caseByRef(pick((o) => ["?", [o.log]]), "''", outcomes.length);
-  const log = `RIGHT(CONCAT(COALESCE(log, ''), ${logText}), ?)`;
-  logP.push(logMaxChars);
+  const [logText, logTextP] = column((o) => ["?", [o.log]], "''");
+  const [log, logP] = [`RIGHT(CONCAT(COALESCE(log, ''), ${logText}), ?)`, [...logTextP, logMaxChars]];
   const [where, whereP] = fence(outcomes);
   // Each SET names its own CASE: MySQL evaluates assignments left to right, so an
   // expression reading `status` after `status = …` would see the new value.
