@@ -54,6 +54,8 @@ export class QueueRunner {
   private readonly notifier: Notifier | undefined;
   private readonly types: string[];
   private readonly limits: Record<string, number>;
+  /** Some selected type has a concurrency limit (its claims go one at a time). */
+  private readonly limited: boolean;
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -62,6 +64,7 @@ export class QueueRunner {
     this.slots = new RunSlots(deps.locks, options.maxJobs);
     this.types = deps.registry.selected(options.types);
     this.limits = deps.registry.limits(this.types);
+    this.limited = Object.keys(this.limits).length > 0;
     this.notifier = Notifier.fromConfig(deps.config, deps.logger);
     this.logFlusher = new LogFlusher({ db: deps.db, logger: deps.logger, logMaxChars: deps.config.logMaxBytes }, () => this.running.values());
     this.finisher = new Finisher(deps.db, deps.config.logMaxBytes, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
@@ -173,7 +176,7 @@ export class QueueRunner {
       asked: this.asked,
       meanMs: this.meanMs,
       prefetchFactor: this.deps.config.prefetchFactor,
-      limited: Object.keys(this.limits).length > 0,
+      limited: this.limited,
       limitLeft: this.limitLeft(),
     });
     if (!this.exhausted && !this.stopping && want > 0) this.claim(want);
