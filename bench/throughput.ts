@@ -18,6 +18,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { collect, killTree, makeTempDir, startCli, writeConfig, type CliResult } from "../test/helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/database.js";
+import { configSchema } from "../src/config/schema.js";
 import { cpuTimes, localServerPid, procCpuMs } from "./cpu-usage.js";
 import { createLaravelJobsTable, drainLikeLaravel, fillLaravelJobs } from "./laravel-reference.js";
 
@@ -26,6 +27,7 @@ const COLD_RUNS = 11;
 const TARGET_RATIO = 8;
 /** A run with a wider claim window than the default, to show what the bound costs. */
 const WIDE_PREFETCH = 8;
+const DEFAULT_PREFETCH = configSchema.shape.prefetchFactor.parse(undefined);
 /** Server-wide counters read around each timed run (SHOW GLOBAL STATUS). */
 const COUNTERS = ["Questions", "Innodb_data_fsyncs"] as const;
 type Counters = Record<(typeof COUNTERS)[number], number>;
@@ -232,7 +234,7 @@ function report(ctx: Context, reference: Sample[], ours: Sample[], held: Sample,
     "queries, fsyncs: server-wide SHOW GLOBAL STATUS deltas (Questions, Innodb_data_fsyncs) / jobs.",
     "client CPU: the reference's worker loops (mysql2, in the bench process) / the offline-jobs process, start-up included; server CPU: mariadbd/mysqld if local.",
     "read view held open: another connection keeps a consistent snapshot (as mysqldump --single-transaction does), so InnoDB purges nothing during the run.",
-    `prefetchFactor ${WIDE_PREFETCH}: a run may hold ${WIDE_PREFETCH * WORKERS} jobs ahead of its slots instead of ${4 * WORKERS} (the default 4): more per round trip, more stranded by a crash; ${(wideRow.drainPerSecond / ref.drainPerSecond).toFixed(1)}x like for like.`,
+    `prefetchFactor ${WIDE_PREFETCH}: a run may hold ${WIDE_PREFETCH * WORKERS} jobs ahead of its slots instead of ${DEFAULT_PREFETCH * WORKERS} (the default ${DEFAULT_PREFETCH}): more per round trip, more stranded by a crash; ${(wideRow.drainPerSecond / ref.drainPerSecond).toFixed(1)}x like for like.`,
     ...(ctx.background > 0.5
       ? [`warning: other clients sent ~${ctx.background.toFixed(0)} queries/s to the server before the runs; the per-job counters include theirs, and a loaded host slows both sides.`]
       : []),
