@@ -6,18 +6,19 @@ import { holdJobLock } from "./job-lock.js";
 import { JobLog } from "./job-log.js";
 import type { LiveJob, LogFlusher } from "./log-flusher.js";
 import type { RunnerDeps } from "./runner-deps.js";
+import { StopSwitch } from "./stop-switch.js";
 import { logAttempt, type RunCounts } from "./run-report.js";
 
-/** A job a runner has started: its abort switch, its progress and its log (written live by the LogFlusher). */
+/** A job a runner has started: its stop switch, its progress and its log (written live by the LogFlusher). */
 export interface ActiveJob extends LiveJob {
   job: ClaimedJob;
-  controller: AbortController;
+  stopSwitch: StopSwitch;
   progress: number | null;
 }
 
-/** A claimed job about to start: its abort switch, an empty log, the time it started. */
+/** A claimed job about to start: its stop switch, an empty log, the time it started. */
 export function activate(job: ClaimedJob, logMaxChars: number): ActiveJob {
-  return { job, ref: job.ref, token: job.token, controller: new AbortController(), progress: null, log: new JobLog(logMaxChars), startedAt: Date.now() };
+  return { job, ref: job.ref, token: job.token, stopSwitch: new StopSwitch(), progress: null, log: new JobLog(logMaxChars), startedAt: Date.now() };
 }
 
 export interface AttemptDeps extends RunnerDeps {
@@ -48,7 +49,7 @@ export async function runAttempt(deps: AttemptDeps, active: ActiveJob, eagerLock
   try {
     end = await executeJob(job, deps, {
       log: active.log,
-      controller: active.controller,
+      stopSwitch: active.stopSwitch,
       progress: (percent) => {
         active.progress = percent;
         observer?.jobProgress(job, percent);

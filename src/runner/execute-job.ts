@@ -13,6 +13,7 @@ import { backoffSeconds } from "./backoff.js";
 import { JobLog } from "./job-log.js";
 import { renderNotice } from "./notice.js";
 import { resolveDeletable, resolveInside } from "./path-guard.js";
+import type { StopSwitch } from "./stop-switch.js";
 import { runSubprocess } from "./subprocess.js";
 
 /** Room for a handler to kill its subprocesses and report its own timeout first. */
@@ -52,15 +53,15 @@ export interface ExecuteDeps {
 export async function executeJob(
   job: ClaimedJob,
   deps: ExecuteDeps,
-  /** `controller`: the attempt's own switch; the runner aborts it (cancel, lost lease, stop), and so does the timeout. */
-  control: { controller: AbortController; progress(percent: number): void; log?: JobLog },
+  /** `stopSwitch`: the attempt's own switch; the runner throws it (cancel, lost lease, stop), and so does the timeout. */
+  control: { stopSwitch: StopSwitch; progress(percent: number): void; log?: JobLog },
 ): Promise<AttemptEnd> {
   const started = performance.now();
   const settings = deps.registry.settings(job.type);
   const maxAttempts = job.maxAttempts ?? settings.maxAttempts;
   const log = control.log ?? new JobLog(deps.config.logMaxBytes);
   log.line("info", `attempt ${job.attempt} of ${maxAttempts} on ${deps.workerId}`);
-  const { controller } = control;
+  const { stopSwitch } = control;
   let timer: NodeJS.Timeout | undefined;
   const durationMs = () => Math.round(performance.now() - started);
   try {
@@ -69,11 +70,11 @@ export async function executeJob(
     const data = parseJobData(job, handler.schema);
     const own = handler.jobTimeoutSeconds?.(data, deps.config);
     const limit = own === undefined ? settings.timeoutSeconds : own + OWN_TIMEOUT_MARGIN_SECONDS;
-    timer = setTimeout(() => controller.abort(new TransientError(`timed out after ${limit} s`)), limit * 1000);
-    const context = makeContext(job, deps, log, controller.signal, maxAttempts, control.progress);
+    timer = setTimeout(() => stopSwitch.stop(new TransientError(`timed out after ${limit} s`)), limit * 1000);
+    const context = makeContext(job, deps, log, stopSwitch.signal, maxAttempts, control.progress);
     const running = Promise.resolve().then(() => handler.run(context, data));
     running.catch(() => undefined); // it may reject after we stopped waiting for it
-    const result = await Promise.race([running, rejectOnAbort(controller.signal)]);
+    const result = await Promise.race([running, stopSwitch.whenStopped()]);
     const body = result && typeof result === "object" && !Array.isArray(result) ? { ...result } : {};
     body.notice = renderNotice(job.successText, { ref: job.ref, type: job.type, user: job.user, url: body.url }, false);
     log.line("info", `complete in ${durationMs()} ms`);
@@ -195,13 +196,6 @@ function makeContext(
     exec: (argv, options = {}) => runSubprocess(argv, { ...options, signal, log }),
     writeTextSink: sink && deps.db ? (values) => writeTextSink(deps.db!, sink, { ...values, ref: job.ref }) : undefined,
   };
-}
-
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
 }
 
 /**

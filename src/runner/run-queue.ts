@@ -138,7 +138,7 @@ export class QueueRunner {
 
   /** The grace period of a stop is over: interrupt the running jobs, which go back to pending. */
   interruptRunning(reason: string): void {
-    for (const active of this.running.values()) active.controller.abort(new JobStopped("shutdown", reason));
+    for (const active of this.running.values()) active.stopSwitch.stop(new JobStopped("shutdown", reason));
   }
 
   /** Jobs running now (for a stop's grace period). */
@@ -266,7 +266,7 @@ export class QueueRunner {
           // Cancelled before it started here: nobody else will record its end.
           if (gone.reason === "cancelled") void recordCancelled(this.deps.db, unstarted, "", this.deps.config.logMaxBytes).catch(() => undefined);
         }
-        this.running.get(gone.ref)?.controller.abort(new JobStopped(gone.reason, gone.detail));
+        this.running.get(gone.ref)?.stopSwitch.stop(new JobStopped(gone.reason, gone.detail));
       },
     });
   }
