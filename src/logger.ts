@@ -5,9 +5,11 @@
  */
 export type LogFormat = "human" | "json";
 export type Verbosity = "quiet" | "normal" | "verbose";
-type Level = "debug" | "info" | "warn" | "error";
+export type Level = "debug" | "info" | "warn" | "error";
 
 export interface Logger {
+  /** Whether a message at this level is written: a caller can skip building one that is not. */
+  enabled(level: Level): boolean;
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
@@ -32,6 +34,7 @@ export function createLogger(options: { format?: LogFormat; verbosity?: Verbosit
     }
   };
   return {
+    enabled: (level) => RANK[level] >= threshold,
     debug: (m, f) => write("debug", m, f),
     info: (m, f) => write("info", m, f),
     warn: (m, f) => write("warn", m, f),
@@ -40,4 +43,4 @@ export function createLogger(options: { format?: LogFormat; verbosity?: Verbosit
 }
 
 /** A logger that drops everything (library use, tests). */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+export const silentLogger: Logger = { enabled: () => false, debug() {}, info() {}, warn() {}, error() {} };

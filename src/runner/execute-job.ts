@@ -71,7 +71,7 @@ export async function executeJob(
     const own = handler.jobTimeoutSeconds?.(data, deps.config);
     const limit = own === undefined ? settings.timeoutSeconds : own + OWN_TIMEOUT_MARGIN_SECONDS;
     timer = setTimeout(() => stopSwitch.stop(new TransientError(`timed out after ${limit} s`)), limit * 1000);
-    const context = makeContext(job, deps, log, stopSwitch.signal, maxAttempts, control.progress);
+    const context = makeContext(job, deps, log, stopSwitch, maxAttempts, control.progress);
     const running = Promise.resolve().then(() => handler.run(context, data));
     running.catch(() => undefined); // it may reject after we stopped waiting for it
     const result = await Promise.race([running, stopSwitch.whenStopped()]);
@@ -168,15 +168,31 @@ function failureOutcome(
   return { kind: "failed", ref: job.ref, token: job.token, error: final, result: JSON.stringify({ ...body, notice }), log: log.take() };
 }
 
+/** ctx.paths depends on the config only: made once per config, not per job. */
+const guardsByConfig = new WeakMap<Config, JobContext["paths"]>();
+
+function pathGuards(config: Config): JobContext["paths"] {
+  let guards = guardsByConfig.get(config);
+  if (!guards) {
+    const { paths } = config;
+    guards = {
+      readable: (p) => resolveInside(p, paths.readRoots, "source"),
+      writable: (p) => resolveInside(p, paths.writeRoots, "output"),
+      deletable: (p) => resolveDeletable(p, paths.writeRoots),
+    };
+    guardsByConfig.set(config, guards);
+  }
+  return guards;
+}
+
 function makeContext(
   job: ClaimedJob,
   deps: ExecuteDeps,
   log: JobLog,
-  signal: AbortSignal,
+  stopSwitch: StopSwitch,
   maxAttempts: number,
   progress: (percent: number) => void,
 ): JobContext {
-  const { paths } = deps.config;
   const sink = deps.config.extractText.sink?.sql;
   return {
     ref: job.ref,
@@ -184,16 +200,15 @@ function makeContext(
     user: job.user,
     attempt: job.attempt,
     maxAttempts,
-    signal,
+    // A getter: the AbortSignal is made only for a handler that looks at it (see StopSwitch).
+    get signal() {
+      return stopSwitch.signal;
+    },
     log,
     progress: (percent) => progress(Math.max(0, Math.min(100, Math.round(percent)))),
     config: deps.config,
-    paths: {
-      readable: (p) => resolveInside(p, paths.readRoots, "source"),
-      writable: (p) => resolveInside(p, paths.writeRoots, "output"),
-      deletable: (p) => resolveDeletable(p, paths.writeRoots),
-    },
-    exec: (argv, options = {}) => runSubprocess(argv, { ...options, signal, log }),
+    paths: pathGuards(deps.config),
+    exec: (argv, options = {}) => runSubprocess(argv, { ...options, signal: stopSwitch.signal, log }),
     writeTextSink: sink && deps.db ? (values) => writeTextSink(deps.db!, sink, { ...values, ref: job.ref }) : undefined,
   };
 }

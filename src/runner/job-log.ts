@@ -1,5 +1,21 @@
 import type { JobLogger } from "../handlers/handler.js";
 
+let lastMs = 0;
+let lastIso = "";
+
+/**
+ * The time as an ISO string, remade only when the millisecond changed: short jobs log their
+ * start and end lines, and many jobs', within the same millisecond.
+ */
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastIso = new Date(now).toISOString();
+  }
+  return lastIso;
+}
+
 /**
  * One attempt's log, appended to the row's `log` column in pieces: by the live log flusher
  * while a long job runs (so `show --follow` can tail it), and what is left when the attempt
@@ -27,7 +43,7 @@ export class JobLog implements JobLogger {
   }
 
   line(level: string, message: string): void {
-    this.append(`[${new Date().toISOString()}] ${level} ${message}\n`);
+    this.append(`[${isoNow()}] ${level} ${message}\n`);
   }
 
   private append(text: string): void {

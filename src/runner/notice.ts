@@ -10,11 +10,13 @@ export interface NoticeValues {
   error?: string;
 }
 
-const DEFAULT_SUCCESS = "Job {ref} ({type}) is complete.";
 const DEFAULT_FAILURE = "Job {ref} ({type}) failed: {error}";
 
 export function renderNotice(template: string | null, values: NoticeValues, failed: boolean): string {
-  const text = template ?? (failed ? DEFAULT_FAILURE : DEFAULT_SUCCESS);
+  // The default success notice, "Job {ref} ({type}) is complete.", written out: most jobs
+  // carry no success_text, and they need no regex and no table.
+  if (template === null && !failed) return `Job ${values.ref} (${values.type}) is complete.`;
+  const text = template ?? DEFAULT_FAILURE;
   const table: Record<string, string> = {
     ref: String(values.ref),
     type: values.type,

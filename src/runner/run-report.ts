@@ -18,6 +18,12 @@ export function emptyCounts(): RunCounts {
 
 /** One line per attempt in the process's log, and the run's counts. */
 export function logAttempt(logger: Logger, counts: RunCounts, job: ClaimedJob, end: AttemptEnd): void {
+  // --quiet: only the count. A line per job is built only to be written (a tenth of a no-op
+  // job's path through the runner went on lines that --quiet then dropped).
+  if (end.kind === "outcome" && end.outcome.kind === "complete" && !logger.enabled("info")) {
+    counts.complete++;
+    return;
+  }
   const fields = { ref: job.ref, type: job.type, attempt: job.attempt, ms: end.durationMs };
   if (end.kind === "cancelled") {
     counts.cancelled++;
