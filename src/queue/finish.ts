@@ -17,10 +17,21 @@ export interface JobHandle {
 
 /**
  * `ref = ? AND lock_token = ?` for many jobs at once. The plain `ref IN` lets the optimizer
- * use the primary key, which it does not do for the row constructor alone.
+ * use the primary key, which it does not do for the token test alone. The token test is
+ * grouped by token: the jobs of one claim share theirs, so a batch of outcomes names each
+ * token once instead of once per job (a third of a finish statement's text was tokens).
  */
 function fence(jobs: JobHandle[]): [string, unknown[]] {
-  return ["ref IN (?) AND (ref, lock_token) IN (?)", [jobs.map((j) => j.ref), jobs.map((j) => [j.ref, j.token])]];
+  const byToken = new Map<string, number[]>();
+  for (const job of jobs) {
+    const refs = byToken.get(job.token);
+    if (refs) refs.push(job.ref);
+    else byToken.set(job.token, [job.ref]);
+  }
+  const refs = jobs.map((j) => j.ref);
+  if (byToken.size === 1) return ["ref IN (?) AND lock_token = ?", [refs, jobs[0]!.token]];
+  const groups = [...byToken].map(([token, group]) => ["(lock_token = ? AND ref IN (?))", [token, group]] as const);
+  return [`ref IN (?) AND (${groups.map(([sql]) => sql).join(" OR ")})`, [refs, ...groups.flatMap(([, params]) => params)]];
 }
 
 /**

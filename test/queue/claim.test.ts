@@ -86,6 +86,24 @@ test("a process whose lease was taken over cannot overwrite the new holder's res
   assert.doesNotMatch(final.log, /stale\n/);
 });
 
+test("one batch of outcomes from several claims writes each job under its own claim's token, and fences out only the stale one", async () => {
+  const refs = await insert([["noop", "{}"], ["noop", "{}"], ["noop", "{}"], ["noop", "{}"]]);
+  const first = await claimed(claimOptions({ max: 2 }));
+  const second = await claimed(claimOptions({ max: 2 }));
+  assert.notEqual(first[0]!.token, second[0]!.token, "two claims, two tokens");
+  // The second claim's last job was recovered and taken by another host meanwhile.
+  const taken = second[1]!;
+  await t.query("UPDATE job_queue SET lock_token = 'another-host-token' WHERE ref = ?", [taken.ref]);
+  const outcomes = [...first, ...second].map((job) => ({ kind: "complete" as const, ref: job.ref, token: job.token, result: "{}", log: "done\n" }));
+  assert.deepEqual(await finishJobs(t.db, outcomes, 65536), [taken.ref], "only the job whose token changed is fenced out");
+  for (const ref of refs) {
+    assert.equal((await row(ref)).status, ref === taken.ref ? "running" : "complete", `job ${ref}`);
+  }
+  // A token must not vouch for another claim's job: first's token on second's job changes nothing.
+  const crossed = await finishJobs(t.db, [{ kind: "complete", ref: taken.ref, token: first[0]!.token, result: "{}", log: "" }], 65536);
+  assert.deepEqual(crossed, [taken.ref]);
+});
+
 test("an expired lease whose attempts are used up fails the job with 'worker lost: lease expired'", async () => {
   const [ref] = await insert([["noop", "{}"]]);
   await t.query("UPDATE job_queue SET max_attempts = 1 WHERE ref = ?", [ref]);
