@@ -1,4 +1,4 @@
-import type { Logger } from "../logger.js";
+import type { Level, Logger } from "../logger.js";
 import type { ClaimedJob } from "../queue/claim.js";
 import type { AttemptEnd } from "./execute-job.js";
 
@@ -16,33 +16,37 @@ export function emptyCounts(): RunCounts {
   return { complete: 0, failed: 0, retried: 0, cancelled: 0, lost: 0, released: 0 };
 }
 
+/** How each end of an attempt is counted, and the level of its line in the process's log. */
+const ENDS = {
+  cancelled: { count: "cancelled", level: "info" },
+  released: { count: "released", level: "warn" },
+  lost: { count: "lost", level: "warn" },
+  complete: { count: "complete", level: "info" },
+  failed: { count: "failed", level: "info" },
+  retry: { count: "retried", level: "info" },
+} as const satisfies Record<string, { count: keyof RunCounts; level: Level }>;
+
 /** One line per attempt in the process's log, and the run's counts. */
 export function logAttempt(logger: Logger, counts: RunCounts, job: ClaimedJob, end: AttemptEnd): void {
-  // --quiet: only the count. A line per job is built only to be written (a tenth of a no-op
-  // job's path through the runner went on lines that --quiet then dropped).
-  if (end.kind === "outcome" && end.outcome.kind === "complete" && !logger.enabled("info")) {
-    counts.complete++;
-    return;
-  }
-  const fields = { ref: job.ref, type: job.type, attempt: job.attempt, ms: end.durationMs };
+  const { count, level } = ENDS[end.kind === "outcome" ? end.outcome.kind : end.kind];
+  counts[count]++;
+  // A line is built only to be written: building the lines that --quiet then dropped was a
+  // tenth of a no-op job's path through the runner.
+  if (!logger.enabled(level)) return;
+  const line = (message: string, more: Record<string, unknown>) =>
+    logger[level](message, { ref: job.ref, type: job.type, attempt: job.attempt, ms: end.durationMs, ...more });
   if (end.kind === "cancelled") {
-    counts.cancelled++;
-    logger.info(`job ${job.ref} ${job.type} cancelled`, { ...fields, status: "cancelled" });
+    line(`job ${job.ref} ${job.type} cancelled`, { status: "cancelled" });
   } else if (end.kind === "released") {
-    counts.released++;
-    logger.warn(`job ${job.ref} ${job.type} interrupted (${end.detail}): back to pending`, { ...fields, status: "pending" });
+    line(`job ${job.ref} ${job.type} interrupted (${end.detail}): back to pending`, { status: "pending" });
   } else if (end.kind === "lost") {
-    counts.lost++;
-    logger.warn(`job ${job.ref} ${job.type} abandoned: ${end.detail}`, { ...fields, status: "lost" });
+    line(`job ${job.ref} ${job.type} abandoned: ${end.detail}`, { status: "lost" });
   } else if (end.outcome.kind === "complete") {
-    counts.complete++;
-    logger.info(`job ${job.ref} ${job.type} complete (${end.durationMs} ms)`, { ...fields, status: "complete" });
+    line(`job ${job.ref} ${job.type} complete (${end.durationMs} ms)`, { status: "complete" });
   } else if (end.outcome.kind === "failed") {
-    counts.failed++;
-    logger.info(`job ${job.ref} ${job.type} failed: ${end.outcome.error}`, { ...fields, status: "failed", error: end.outcome.error });
+    line(`job ${job.ref} ${job.type} failed: ${end.outcome.error}`, { status: "failed", error: end.outcome.error });
   } else {
-    counts.retried++;
     const { delaySeconds, error } = end.outcome;
-    logger.info(`job ${job.ref} ${job.type} attempt ${job.attempt} failed, retry in ${delaySeconds} s: ${error}`, { ...fields, status: "pending", error });
+    line(`job ${job.ref} ${job.type} attempt ${job.attempt} failed, retry in ${delaySeconds} s: ${error}`, { status: "pending", error });
   }
 }
