@@ -10,7 +10,7 @@ import type { Outcome } from "../queue/finish.js";
 import { writeTextSink } from "../queue/text-sink.js";
 import { jsonSyntaxProblem, quote, shorten, visible } from "../quote.js";
 import { backoffSeconds } from "./backoff.js";
-import { JobLog } from "./job-log.js";
+import type { JobLog } from "./job-log.js";
 import { renderNotice } from "./notice.js";
 import { resolveDeletable, resolveInside } from "./path-guard.js";
 import type { StopSwitch } from "./stop-switch.js";
@@ -53,15 +53,17 @@ export interface ExecuteDeps {
 export async function executeJob(
   job: ClaimedJob,
   deps: ExecuteDeps,
-  /** `stopSwitch`: the attempt's own switch; the runner throws it (cancel, lost lease, stop), and so does the timeout. */
-  control: { stopSwitch: StopSwitch; progress(percent: number): void; log?: JobLog },
+  /**
+   * `stopSwitch`: the attempt's own switch; the runner throws it (cancel, lost lease, stop), and
+   * so does the timeout. `log`: the attempt's log, which the runner's LogFlusher writes live.
+   */
+  control: { stopSwitch: StopSwitch; progress(percent: number): void; log: JobLog },
 ): Promise<AttemptEnd> {
   const started = performance.now();
   const settings = deps.registry.settings(job.type);
   const maxAttempts = job.maxAttempts ?? settings.maxAttempts;
-  const log = control.log ?? new JobLog(deps.config.logMaxBytes);
+  const { log, stopSwitch } = control;
   log.line("info", `attempt ${job.attempt} of ${maxAttempts} on ${deps.workerId}`);
-  const { stopSwitch } = control;
   let timer: NodeJS.Timeout | undefined;
   const durationMs = () => Math.round(performance.now() - started);
   try {

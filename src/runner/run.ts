@@ -7,9 +7,8 @@ import { claimJobByRef } from "../queue/claim.js";
 import type { Database } from "../queue/db.js";
 import { requeueStuckJob } from "../queue/finish.js";
 import { QueueRunner } from "./run-queue.js";
-import type { RunCounts } from "./run-report.js";
+import { emptyCounts, type RunCounts } from "./run-report.js";
 import type { RunOptions } from "./runner-deps.js";
-import { emptyCounts } from "./run-report.js";
 import type { GracefulStop } from "./graceful-stop.js";
 import type { RunObserver } from "./run-observer.js";
 

@@ -27,10 +27,6 @@ export class StopSwitch {
     return this.controller.signal;
   }
 
-  get stopped(): boolean {
-    return this.thrown;
-  }
-
   /** Throws the switch; the first reason wins. */
   stop(reason: unknown): void {
     if (this.thrown) return;

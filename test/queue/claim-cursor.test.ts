@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { claimJobs, type ClaimOptions } from "../../src/queue/claim.js";
+import { claimInTransaction, claimJobs, type ClaimOptions } from "../../src/queue/claim.js";
 import { ClaimCursor, CURSOR_MAX_AGE_MS } from "../../src/queue/claim-cursor.js";
 import { finishJobs } from "../../src/queue/finish.js";
 import { useTestDatabase } from "../helpers/database.js";
@@ -93,7 +93,6 @@ test("claims through a cursor still return each job once, with its attempt, and 
 
 test("the claim in an explicit transaction (limited types, or a server refusing the one-statement claim) takes the same jobs in the same order", async () => {
   const queued = await insertNoops(5);
-  const { claimInTransaction } = await import("../../src/queue/claim.js");
   const first = await claimInTransaction(t.db, { types: ["noop"], limits: {}, max: 3, workerId: "host-a:1", leaseSeconds: 60 });
   assert.deepEqual(refs(first.jobs), queued.slice(0, 3));
   const next = await claimJobs(t.db, options(new ClaimCursor(), 5));

@@ -11,7 +11,7 @@ test("throwing the switch aborts the handler's signal and ends the runner's wait
   stopSwitch.stop(reason);
   await assert.rejects(waiting, (error) => error === reason, "the wait must reject with the reason the switch was thrown with");
   assert.deepEqual(seenByHandler, [reason], "the handler's signal must abort once, with that reason");
-  assert.equal(stopSwitch.stopped, true);
+  assert.equal(stopSwitch.signal.aborted, true);
 });
 
 test("a switch thrown before anyone waits makes the wait reject at once, and the first reason wins", async () => {
