@@ -150,7 +150,9 @@ async function claimOnce(db: Database, options: ClaimOptions, max: number, from:
     return results[1] as unknown as ClaimRow[];
   }).catch(async (error) => {
     // The UPDATE may have committed before the SELECT failed: give back what the token took.
-    await releaseToken(db, token).catch(() => undefined);
+    // Not to a database the run gave up on (it would wait out a connect timeout): there the
+    // lease expires and recovery gives them back.
+    if (!db.abandoned) await releaseToken(db, token).catch(() => undefined);
     throw error;
   });
   // attempts was read after the claim's increment: it is this attempt's number.

@@ -21,6 +21,15 @@ export interface Database {
   table: string;
   quoted: (suffix?: string) => string;
   url: string;
+  /**
+   * Cuts every open connection of both pools at once, without a goodbye to the server:
+   * queries waiting on them fail with a connection error, and the pools open new connections
+   * when next asked. For a server that stopped answering without closing anything (frozen,
+   * or behind a network partition), where a query would otherwise wait for hours.
+   */
+  abandon(): void;
+  /** Since abandon(), until a new connection has been made: cleanup writes are not worth trying. */
+  readonly abandoned: boolean;
   close(): Promise<void>;
 }
 
@@ -34,9 +43,18 @@ export function openDatabase(url: string | undefined, table: string, poolSize = 
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new FatalError(`database.table: "${table}" is not a plain SQL identifier`);
   let pool: Pool;
   let claimPool: Pool;
+  const open = new Set<CoreConnection>();
+  let abandoned = false;
+  const tracker: ConnectionTracker = {
+    connected: (connection) => {
+      abandoned = false;
+      open.add(connection);
+    },
+    gone: (connection) => open.delete(connection),
+  };
   try {
-    pool = createPool(url, poolSize, false);
-    claimPool = createPool(url, CLAIM_CONNECTIONS, true);
+    pool = createPool(url, poolSize, false, tracker);
+    claimPool = createPool(url, CLAIM_CONNECTIONS, true, tracker);
   } catch (error) {
     throw new FatalError(`database.url ${redactUrl(url)} is not usable: ${(error as Error).message}`);
   }
@@ -46,14 +64,38 @@ export function openDatabase(url: string | undefined, table: string, poolSize = 
     table,
     url,
     quoted: (suffix = "") => `\`${table}${suffix}\``,
+    abandon: () => {
+      abandoned = true;
+      for (const connection of open) connection.stream.destroy();
+      open.clear();
+    },
+    get abandoned() {
+      return abandoned;
+    },
     close: async () => {
-      await Promise.all([pool.end(), claimPool.end()]);
+      const ended = Promise.all([pool.end(), claimPool.end()]);
+      // After abandon(), a connection still in its handshake with the silent server would hold
+      // end() until its connect timeout: nothing is left to say goodbye to, so do not wait.
+      if (abandoned) ended.catch(() => undefined);
+      else await ended;
     },
   };
 }
 
+/** What abandon() needs of mysql2's connection under the promise wrapper: its socket. */
+interface CoreConnection {
+  stream: { destroy(): void };
+  once(event: "end" | "error", listener: () => void): unknown;
+}
+
 /** Pools open their connections when first used, so an idle claim pool costs nothing. */
-function createPool(url: string, connectionLimit: number, multipleStatements: boolean): Pool {
+/** The open connections of a Database's pools, for abandon(). */
+interface ConnectionTracker {
+  connected(connection: CoreConnection): void;
+  gone(connection: CoreConnection): void;
+}
+
+function createPool(url: string, connectionLimit: number, multipleStatements: boolean, tracker: ConnectionTracker): Pool {
   const pool = mysql.createPool({
     uri: url,
     connectionLimit,
@@ -74,8 +116,26 @@ function createPool(url: string, connectionLimit: number, multipleStatements: bo
   // INSERT is never blocked behind a claim, and rows that fail the WHERE are unlocked at once.
   pool.on("connection", (connection) => {
     connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    // Destroying the socket (not end(), which waits for the server's reply) fails the query
+    // in flight with PROTOCOL_CONNECTION_LOST, and mysql2 drops the connection from its pool.
+    const core = connection as unknown as CoreConnection;
+    tracker.connected(core);
+    core.once("end", () => tracker.gone(core));
+    core.once("error", () => tracker.gone(core));
   });
   return pool;
+}
+
+/**
+ * The database stopped answering: no reply, not even an error, for most of a lease (a frozen
+ * server, or a network partition that leaves TCP connections up). A connection error for the
+ * worker, which tries again after --sleep; for a cron run, exit code 1.
+ */
+export class DatabaseSilentError extends FatalError {
+  override name = "DatabaseSilentError";
+  constructor(seconds: number) {
+    super(`the database has not answered for ${seconds} s (a frozen server or a network partition?): giving up this run; the jobs it held run again once their leases expire`);
+  }
 }
 
 /** MySQL/MariaDB errors that mean "the same transaction will probably work if tried again". */
@@ -89,6 +149,7 @@ export function isRetryableSqlError(error: unknown): boolean {
 export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: string })?.code ?? "";
   return (
+    error instanceof DatabaseSilentError ||
     ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "PROTOCOL_CONNECTION_LOST", "ER_SERVER_SHUTDOWN"].includes(code) ||
     code.startsWith("PROTOCOL_") ||
     (error as { fatal?: boolean })?.fatal === true
@@ -137,6 +198,11 @@ export async function rows<T>(sql: Sql, statement: string, params: unknown[] = [
 export async function execute(sql: Sql, statement: string, params: unknown[] = []): Promise<ResultSetHeader> {
   const [result] = await sql.query<ResultSetHeader>(statement, params);
   return result;
+}
+
+/** The cheapest statement the server must answer: the heartbeat's sign of life while a run holds no job. */
+export async function ping(db: Database): Promise<void> {
+  await db.pool.query("DO 1");
 }
 
 export function sleep(ms: number): Promise<void> {

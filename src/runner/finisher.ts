@@ -15,6 +15,9 @@ export class Finisher {
   private queue: Array<{ outcome: Outcome; job: NoticeSubject; done: () => void }> = [];
   private flushing: Promise<void> | undefined;
   private failure: unknown;
+  /** Outcomes in the write now in flight, and those whose write failed for good. */
+  private writing = 0;
+  private dropped = 0;
 
   constructor(
     private readonly db: Database,
@@ -39,6 +42,19 @@ export class Finisher {
     return this.failure;
   }
 
+  /** Outcomes added and not (yet) written. */
+  get unwritten(): number {
+    return this.queue.length + this.writing + this.dropped;
+  }
+
+  /**
+   * Gives up on the database (it stopped answering): no more retries, no more writes. The
+   * outcomes still here are left to lease recovery; drain() and add() reject with `why`.
+   */
+  abandon(why: unknown): void {
+    this.failure ??= why;
+  }
+
   /** Waits until everything added has been written; throws if the database stayed unreachable. */
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing;
@@ -48,6 +64,7 @@ export class Finisher {
   private async flush(): Promise<void> {
     while (this.queue.length > 0 && !this.failure) {
       const batch = this.queue.splice(0, 500);
+      this.writing = batch.length;
       try {
         const fenced = await this.writeWithPatience(batch.map((b) => b.outcome));
         for (const ref of fenced) {
@@ -58,9 +75,12 @@ export class Finisher {
         const recorded = batch.filter((b) => !fencedOut.has(b.outcome.ref));
         this.notifier?.notify(recorded.flatMap((b) => noticeOf(b.outcome, b.job) ?? []));
       } catch (error) {
-        this.failure = error;
-        this.logger.error(`could not record the outcome of ${batch.length} job(s): ${errorMessage(error)}; they will be recovered when their leases expire`);
+        // Abandoned: the run reports what it left behind, once, for all of it.
+        if (!this.failure) this.logger.error(`could not record the outcome of ${batch.length} job(s): ${errorMessage(error)}; they will be recovered when their leases expire`);
+        this.failure ??= error;
+        this.dropped += batch.length;
       }
+      this.writing = 0;
       for (const item of batch) item.done();
     }
   }
@@ -71,7 +91,7 @@ export class Finisher {
       try {
         return await finishJobs(this.db, outcomes, this.logMaxChars);
       } catch (error) {
-        if (!isConnectionError(error) || Date.now() > deadline) throw error;
+        if (!isConnectionError(error) || Date.now() > deadline || this.failure) throw error;
         this.logger.warn(`database unreachable while recording results (${errorMessage(error)}); retrying`);
         await sleep(Math.min(5000, 200 * 2 ** attempt));
       }

@@ -1,7 +1,7 @@
 import type { Config } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { Database } from "../queue/db.js";
+import { ping, type Database } from "../queue/db.js";
 import { renewLeases, type JobHandle, type LostJob } from "../queue/finish.js";
 
 export interface Heartbeat {
@@ -23,10 +23,20 @@ const FENCE_MARGIN_MS = 5000;
  * fenced out anyway: going on would only run them twice at once. That covers a database
  * that went away, and also a frozen server or a network partition, where a renewal never
  * returns at all (the timer does not wait for it, and no second renewal is stacked on it).
+ *
+ * A beat with no jobs to renew still asks the server for a sign of life (DO 1), so that the
+ * same clock covers a run that holds nothing, such as one waiting on a claim that never
+ * returns. When it runs out, `onSilent` hears for how long the database has said nothing:
+ * the run gives up (run-queue.ts) rather than wait for hours on a socket nobody answers.
  */
 export function startHeartbeat(
   deps: { config: Config; db: Database; logger: Logger },
-  jobs: { handles(): Array<JobHandle & { progress: number | null }>; onLost(job: LostJob): void },
+  jobs: {
+    handles(): Array<JobHandle & { progress: number | null }>;
+    onLost(job: LostJob): void;
+    /** No renewal or sign of life has come back for this many seconds (called once). */
+    onSilent(seconds: number): void;
+  },
 ): Heartbeat {
   const leaseMs = deps.config.leaseSeconds * 1000;
   const every = Math.max(300, leaseMs / 3);
@@ -45,22 +55,25 @@ export function startHeartbeat(
   };
   const giveUp = () => {
     const held = jobs.handles();
-    // Jobs claimed later have later leases: look again a beat from now, not at once.
-    armFence(every);
-    if (held.length === 0) return;
     const seconds = Math.round((Date.now() - renewedAt) / 1000);
-    deps.logger.warn(
-      `could not renew leases for ${seconds} s: stopping ${held.length} job(s) before their leases run out, so that no other process runs them at the same time`,
-    );
-    const detail = `its lease could not be renewed for ${seconds} s (the database did not answer), so it was stopped before the lease ran out`;
-    for (const { ref } of held) jobs.onLost({ ref, reason: "lost", detail });
+    if (held.length > 0) {
+      deps.logger.warn(
+        `could not renew leases for ${seconds} s: stopping ${held.length} job(s) before their leases run out, so that no other process runs them at the same time`,
+      );
+      const detail = `its lease could not be renewed for ${seconds} s (the database did not answer), so it was stopped before the lease ran out`;
+      for (const { ref } of held) jobs.onLost({ ref, reason: "lost", detail });
+    }
+    stopped = true;
+    clearInterval(timer);
+    jobs.onSilent(seconds);
   };
   const beat = async () => {
     if (renewing) return;
     renewing = true;
     const sentAt = Date.now();
     try {
-      const gone = await renewLeases(deps.db, jobs.handles(), deps.config.leaseSeconds);
+      const held = jobs.handles();
+      const gone = held.length > 0 ? await renewLeases(deps.db, held, deps.config.leaseSeconds) : (await ping(deps.db), []);
       if (stopped) return;
       renewedAt = sentAt;
       armFence(renewedAt + leaseMs - margin - Date.now());

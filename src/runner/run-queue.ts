@@ -1,6 +1,7 @@
 import { errorMessage } from "../errors.js";
 import { Notifier } from "../notify/notifier.js";
 import { claimJobs, ensureTypeSlots, type ClaimedJob } from "../queue/claim.js";
+import { DatabaseSilentError } from "../queue/db.js";
 import { ClaimCursor } from "../queue/claim-cursor.js";
 import { recordCancelled, releaseJobs } from "../queue/finish.js";
 import { activate, runAttempt, type ActiveJob, type AttemptDeps } from "./attempt.js";
@@ -40,6 +41,8 @@ export class QueueRunner {
   private contendedRetries = 0;
   private fatal: unknown;
   private finished?: () => void;
+  /** The database stopped answering (see giveUpOnDatabase): nothing more is asked of it. */
+  private silent = false;
   /** Set once the run has decided to end: pump() does nothing more. */
   private done = false;
   private toppingUp = false;
@@ -100,18 +103,23 @@ export class QueueRunner {
     // Everything inside the try: a database that fails the first queries must still get the
     // slots back (a worker starts another run in this process, which would find them held).
     try {
+      // The heartbeat first: should the database freeze during the queries below, its clock
+      // is what ends the wait (giveUpOnDatabase).
+      this.startBackground();
       await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
       await this.recover();
       await runHousekeeping(this.deps.config, this.deps.db, this.deps.logger);
       if (this.options.maxTimeSeconds !== undefined) {
         this.later(this.options.maxTimeSeconds * 1000, () => this.stop("--max-time reached"));
       }
-      this.startBackground();
       await new Promise<void>((resolve) => {
         this.finished = resolve;
         this.pump();
       });
       if (this.fatal) throw this.fatal;
+    } catch (error) {
+      // A query cut by giveUpOnDatabase fails with a lost connection: the cause is the silence.
+      throw this.fatal ?? error;
     } finally {
       await this.shutdown();
     }
@@ -268,7 +276,23 @@ export class QueueRunner {
         }
         this.running.get(gone.ref)?.stopSwitch.stop(new JobStopped(gone.reason, gone.detail));
       },
+      onSilent: (seconds) => this.giveUpOnDatabase(seconds),
     });
+  }
+
+  /**
+   * The database has not answered for most of a lease (frozen, or partitioned away): the
+   * heartbeat has stopped our jobs, and what we wait for may never return. End the run (a
+   * worker starts another after --sleep) rather than wait hours for TCP to give up with the
+   * host's slots held; cutting the connections fails the queries in flight at once.
+   */
+  private giveUpOnDatabase(seconds: number): void {
+    this.silent = true;
+    this.fatal ??= new DatabaseSilentError(seconds);
+    this.stopping = true;
+    this.finisher.abandon(this.fatal);
+    this.deps.db.abandon();
+    this.pump();
   }
 
   private recover(): Promise<void> {
@@ -294,6 +318,12 @@ export class QueueRunner {
     this.timers.clear();
     this.logFlusher.stop();
     try {
+      // A silent database gets no more questions (they would wait as long as the last ones):
+      // what the run still holds is left to lease recovery.
+      if (this.silent) {
+        const left = [`${this.finisher.unwritten} result(s) not recorded`, `${this.buffer.length} claimed job(s) not started`];
+        return this.deps.logger.warn(`left to lease recovery: ${left.join(" and ")}; they run again once their leases expire`);
+      }
       await this.recovering;
       await this.finisher.drain();
       const unstarted = this.buffer;
