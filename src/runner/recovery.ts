@@ -1,3 +1,4 @@
+import { errorMessage } from "../errors.js";
 import type { Registry } from "../handlers/registry.js";
 import type { Logger } from "../logger.js";
 import type { Notifier } from "../notify/notifier.js";
@@ -24,4 +25,41 @@ export async function recoverLostJobs(deps: { db: Database; registry: Registry; 
     notifier?.notify(failed.map((f) => ({ ref: f.ref, type: f.type, user: f.user, status: "failed", notice: f.notice ?? "", url: null })));
   }
   return requeued.length;
+}
+
+/**
+ * Lease recovery for one run: once before it claims, then in the background at most once a
+ * lease while it runs (the run never waits for it). `onRequeued`: jobs went back to pending,
+ * so a run that thought the queue empty should look again.
+ */
+export class LeaseRecovery {
+  private last = 0;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: { db: Database; registry: Registry; logger: Logger; config: { leaseSeconds: number } },
+    private readonly notifier: Notifier | undefined,
+    private readonly onRequeued: () => void,
+  ) {}
+
+  async now(): Promise<void> {
+    this.last = Date.now();
+    if ((await recoverLostJobs(this.deps, this.notifier)) > 0) this.onRequeued();
+  }
+
+  /** Starts one in the background when a lease has passed since the last; `then` runs after it. */
+  whenDue(then: () => void): void {
+    if (this.inFlight || Date.now() - this.last <= this.deps.config.leaseSeconds * 1000) return;
+    this.inFlight = this.now()
+      .catch((error) => this.deps.logger.warn(`recovery of expired leases failed: ${errorMessage(error)}`))
+      .finally(() => {
+        this.inFlight = undefined;
+        then();
+      });
+  }
+
+  /** Waits for a background recovery still running. */
+  async settled(): Promise<void> {
+    await this.inFlight;
+  }
 }

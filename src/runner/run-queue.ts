@@ -1,4 +1,3 @@
-import { errorMessage } from "../errors.js";
 import { Notifier } from "../notify/notifier.js";
 import { claimJobs, ensureTypeSlots, type ClaimedJob } from "../queue/claim.js";
 import { DatabaseSilentError } from "../queue/db.js";
@@ -11,7 +10,7 @@ import { startHeartbeat, type Heartbeat } from "./heartbeat.js";
 import { claimSize, lookAgainInMs } from "./claim-plan.js";
 import { runHousekeeping } from "./housekeeping.js";
 import { LogFlusher } from "./log-flusher.js";
-import { recoverLostJobs } from "./recovery.js";
+import { LeaseRecovery } from "./recovery.js";
 import { RunSlots } from "./run-slots.js";
 import { emptyCounts, type RunCounts } from "./run-report.js";
 import type { RunnerDeps, RunOptions } from "./runner-deps.js";
@@ -32,20 +31,19 @@ export class QueueRunner {
   /** Claims in flight, and how many jobs they asked for together. */
   private claiming = 0;
   private asked = 0;
-  private recovering: Promise<void> | undefined;
   private exhausted = false;
   private stopping = false;
   private claimed = 0;
   private meanMs: number | undefined;
-  private lastRecovery = 0;
   private contendedRetries = 0;
+  /** Jobs of this run that have ended (a claim compares it before and after). */
+  private ended = 0;
   private fatal: unknown;
   private finished?: () => void;
   /** The database stopped answering (see giveUpOnDatabase): nothing more is asked of it. */
   private silent = false;
   /** Set once the run has decided to end: pump() does nothing more. */
   private done = false;
-  private toppingUp = false;
   /** run --job: an operator's explicit run, which takes its job lock before starting. */
   private single = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -55,6 +53,7 @@ export class QueueRunner {
   private readonly attemptDeps: AttemptDeps;
   private readonly logFlusher: LogFlusher;
   private readonly notifier: Notifier | undefined;
+  private readonly recovery: LeaseRecovery;
   private readonly types: string[];
   private readonly limits: Record<string, number>;
   /** Some selected type has a concurrency limit (its claims go one at a time). */
@@ -71,6 +70,7 @@ export class QueueRunner {
     this.notifier = Notifier.fromConfig(deps.config, deps.logger);
     this.logFlusher = new LogFlusher({ db: deps.db, logger: deps.logger, logMaxChars: deps.config.logMaxBytes }, () => this.running.values());
     this.finisher = new Finisher(deps.db, deps.config.logMaxBytes, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
+    this.recovery = new LeaseRecovery(deps, this.notifier, () => (this.exhausted = false));
     this.attemptDeps = { ...deps, finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits };
   }
 
@@ -85,17 +85,11 @@ export class QueueRunner {
    * run that ended), up to --max-jobs, so that it does not stay at the few it found free.
    */
   async topUpSlots(): Promise<void> {
-    if (this.stopping || this.done || this.toppingUp) return;
-    this.toppingUp = true;
-    try {
-      const taken = await this.slots.take(this.slots.total - this.slots.count);
-      if (taken > 0) {
-        this.deps.logger.info(`took ${taken} more slot(s): ${this.slots.count} of ${this.slots.total}`);
-        this.pump();
-      }
-    } finally {
-      this.toppingUp = false;
-    }
+    if (this.stopping || this.done) return;
+    const taken = await this.slots.topUp();
+    if (taken === 0) return;
+    this.deps.logger.info(`took ${taken} more slot(s): ${this.slots.count} of ${this.slots.total}`);
+    this.pump();
   }
 
   /** Drains the queue: returns when nothing due is left (or the limits are reached) and all is recorded. */
@@ -107,7 +101,7 @@ export class QueueRunner {
       // is what ends the wait (giveUpOnDatabase).
       this.startBackground();
       await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
-      await this.recover();
+      await this.recovery.now();
       await runHousekeeping(this.deps.config, this.deps.db, this.deps.logger);
       if (this.options.maxTimeSeconds !== undefined) {
         this.later(this.options.maxTimeSeconds * 1000, () => this.stop("--max-time reached"));
@@ -130,7 +124,10 @@ export class QueueRunner {
     this.single = true;
     this.startBackground();
     try {
-      return await this.execute(this.track(job));
+      const end = await this.execute(this.track(job));
+      // Asking the silent database for the job's row would only wait out a connect timeout.
+      if (this.silent) throw this.fatal;
+      return end;
     } finally {
       await this.shutdown();
     }
@@ -175,7 +172,7 @@ export class QueueRunner {
     this.fatal ??= this.finisher.failed;
     if (this.fatal) this.stopping = true;
     while (!this.stopping && this.running.size < this.slots.count && this.buffer.length > 0) this.start(this.buffer.shift()!);
-    if (!this.stopping && Date.now() - this.lastRecovery > this.deps.config.leaseSeconds * 1000) this.recoverInBackground();
+    if (!this.stopping) this.recovery.whenDue(() => this.pump());
     const want = claimSize({
       slots: this.slots.count,
       running: this.running.size,
@@ -197,6 +194,7 @@ export class QueueRunner {
   }
 
   private claim(want: number): void {
+    const endedBefore = this.ended;
     this.claiming++;
     this.asked += want;
     void claimJobs(this.deps.db, {
@@ -211,13 +209,16 @@ export class QueueRunner {
         this.claiming--;
         this.asked -= want;
       })
-      .then(({ jobs, contended }) => {
+      .then(({ jobs, contended, full }) => {
         this.claimed += jobs.length;
         this.buffer.push(...jobs);
         // The retries below are for claims that found nothing but a held slot row in a row;
         // any progress starts the count again (a limited type's claims are always short).
         if (jobs.length > 0 || contended.length === 0) this.contendedRetries = 0;
         if (jobs.length >= want) return;
+        // A job of ours ended while this claim was out: a type it found at its limit may have
+        // room now, and that job's end has already asked for more (finding this claim out).
+        if (full.length > 0 && this.ended !== endedBefore) return;
         this.exhausted = true;
         const wait = lookAgainInMs({ contended: contended.length > 0 && this.contendedRetries++ < MAX_CONTENDED_RETRIES, running: this.running.size, idleSleepSeconds: this.options.idleSleepSeconds });
         if (wait !== undefined) this.later(wait, () => (this.exhausted = false));
@@ -242,6 +243,7 @@ export class QueueRunner {
       })
       .finally(() => {
         // A slot opened: a type at its concurrency limit may have room again.
+        this.ended++;
         this.exhausted = false;
         this.pump();
       });
@@ -295,23 +297,6 @@ export class QueueRunner {
     this.pump();
   }
 
-  private recover(): Promise<void> {
-    this.lastRecovery = Date.now();
-    return recoverLostJobs(this.deps, this.notifier).then((requeued) => {
-      if (requeued) this.exhausted = false;
-    });
-  }
-
-  private recoverInBackground(): void {
-    if (this.recovering) return;
-    this.recovering = this.recover()
-      .catch((error) => this.deps.logger.warn(`recovery of expired leases failed: ${errorMessage(error)}`))
-      .finally(() => {
-        this.recovering = undefined;
-        this.pump();
-      });
-  }
-
   private async shutdown(): Promise<void> {
     this.heartbeat?.stop();
     for (const timer of this.timers) clearTimeout(timer);
@@ -324,7 +309,7 @@ export class QueueRunner {
         const left = [`${this.finisher.unwritten} result(s) not recorded`, `${this.buffer.length} claimed job(s) not started`];
         return this.deps.logger.warn(`left to lease recovery: ${left.join(" and ")}; they run again once their leases expire`);
       }
-      await this.recovering;
+      await this.recovery.settled();
       await this.finisher.drain();
       const unstarted = this.buffer;
       this.buffer = [];

@@ -7,6 +7,7 @@ import type { HeldLock, HostLocks } from "../locks/host-locks.js";
 export class RunSlots {
   private held: HeldLock[] = [];
   private closed = false;
+  private toppingUp = false;
 
   constructor(
     private readonly locks: HostLocks,
@@ -29,6 +30,17 @@ export class RunSlots {
     }
     this.held.push(...taken);
     return taken.length;
+  }
+
+  /** Takes whatever slots are free now, up to the total; 0 while another top-up is under way. */
+  async topUp(): Promise<number> {
+    if (this.toppingUp) return 0;
+    this.toppingUp = true;
+    try {
+      return await this.take(this.total - this.held.length);
+    } finally {
+      this.toppingUp = false;
+    }
   }
 
   /** Gives every slot back; none are taken after this. */
