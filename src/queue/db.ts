@@ -133,8 +133,11 @@ function createPool(url: string, connectionLimit: number, multipleStatements: bo
  */
 export class DatabaseSilentError extends FatalError {
   override name = "DatabaseSilentError";
-  constructor(seconds: number) {
-    super(`the database has not answered for ${seconds} s (a frozen server or a network partition?): giving up this run; the jobs it held run again once their leases expire`);
+  constructor(seconds: number, lastError?: string) {
+    const what = lastError
+      ? `the database could not be reached for ${seconds} s (the last attempt: ${lastError})`
+      : `the database has not answered for ${seconds} s (a frozen server or a network partition?)`;
+    super(`${what}: giving up this run; the jobs it held run again once their leases expire`);
   }
 }
 

@@ -34,8 +34,8 @@ export function startHeartbeat(
   jobs: {
     handles(): Array<JobHandle & { progress: number | null }>;
     onLost(job: LostJob): void;
-    /** No renewal or sign of life has come back for this many seconds (called once). */
-    onSilent(seconds: number): void;
+    /** No renewal or sign of life has come back for this many seconds (called once); `lastError`: the last one failed so. */
+    onSilent(seconds: number, lastError?: string): void;
   },
 ): Heartbeat {
   const leaseMs = deps.config.leaseSeconds * 1000;
@@ -45,6 +45,8 @@ export function startHeartbeat(
   // then plus leaseSeconds. (At first the start, which is before any claim of this run.)
   let renewedAt = Date.now();
   let renewing = false;
+  /** Why the last renewal failed, while none has succeeded since. */
+  let lastError: string | undefined;
   let fence: NodeJS.Timeout | undefined;
   let stopped = false;
 
@@ -65,7 +67,7 @@ export function startHeartbeat(
     }
     stopped = true;
     clearInterval(timer);
-    jobs.onSilent(seconds);
+    jobs.onSilent(seconds, lastError);
   };
   const beat = async () => {
     if (renewing) return;
@@ -76,10 +78,12 @@ export function startHeartbeat(
       const gone = held.length > 0 ? await renewLeases(deps.db, held, deps.config.leaseSeconds) : (await ping(deps.db), []);
       if (stopped) return;
       renewedAt = sentAt;
+      lastError = undefined;
       armFence(renewedAt + leaseMs - margin - Date.now());
       for (const job of gone) jobs.onLost(job);
     } catch (error) {
-      deps.logger.warn(`could not renew leases: ${errorMessage(error)}`);
+      lastError = errorMessage(error);
+      deps.logger.warn(`could not renew leases: ${lastError}`);
     } finally {
       renewing = false;
     }

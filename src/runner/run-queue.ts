@@ -278,7 +278,7 @@ export class QueueRunner {
         }
         this.running.get(gone.ref)?.stopSwitch.stop(new JobStopped(gone.reason, gone.detail));
       },
-      onSilent: (seconds) => this.giveUpOnDatabase(seconds),
+      onSilent: (seconds, lastError) => this.giveUpOnDatabase(seconds, lastError),
     });
   }
 
@@ -288,9 +288,9 @@ export class QueueRunner {
    * worker starts another after --sleep) rather than wait hours for TCP to give up with the
    * host's slots held; cutting the connections fails the queries in flight at once.
    */
-  private giveUpOnDatabase(seconds: number): void {
+  private giveUpOnDatabase(seconds: number, lastError?: string): void {
     this.silent = true;
-    this.fatal ??= new DatabaseSilentError(seconds);
+    this.fatal ??= new DatabaseSilentError(seconds, lastError);
     this.stopping = true;
     this.finisher.abandon(this.fatal);
     this.deps.db.abandon();
