@@ -88,13 +88,13 @@ interface CoreConnection {
   once(event: "end" | "error", listener: () => void): unknown;
 }
 
-/** Pools open their connections when first used, so an idle claim pool costs nothing. */
 /** The open connections of a Database's pools, for abandon(). */
 interface ConnectionTracker {
   connected(connection: CoreConnection): void;
   gone(connection: CoreConnection): void;
 }
 
+/** Pools open their connections when first used, so an idle claim pool costs nothing. */
 function createPool(url: string, connectionLimit: number, multipleStatements: boolean, tracker: ConnectionTracker): Pool {
   const pool = mysql.createPool({
     uri: url,
@@ -127,9 +127,9 @@ function createPool(url: string, connectionLimit: number, multipleStatements: bo
 }
 
 /**
- * The database stopped answering: no reply, not even an error, for most of a lease (a frozen
- * server, or a network partition that leaves TCP connections up). A connection error for the
- * worker, which tries again after --sleep; for a cron run, exit code 1.
+ * No good answer from the database for most of a lease: no reply at all (a frozen server, or
+ * a network partition that leaves TCP connections up), or only errors. A connection error for
+ * the worker, which tries again after --sleep; for a cron run, exit code 1.
  */
 export class DatabaseSilentError extends FatalError {
   override name = "DatabaseSilentError";
