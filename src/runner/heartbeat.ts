@@ -65,8 +65,7 @@ export function startHeartbeat(
       const detail = `its lease could not be renewed for ${seconds} s (the database did not answer), so it was stopped before the lease ran out`;
       for (const { ref } of held) jobs.onLost({ ref, reason: "lost", detail });
     }
-    stopped = true;
-    clearInterval(timer);
+    stop();
     jobs.onSilent(seconds, lastError);
   };
   const beat = async () => {
@@ -89,13 +88,13 @@ export function startHeartbeat(
     }
   };
 
+  const stop = () => {
+    stopped = true;
+    clearInterval(timer);
+    clearTimeout(fence);
+  };
+
   armFence(leaseMs - margin);
   const timer = setInterval(() => void beat(), every);
-  return {
-    stop: () => {
-      stopped = true;
-      clearInterval(timer);
-      clearTimeout(fence);
-    },
-  };
+  return { stop };
 }
