@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import mysql from "mysql2/promise";
-import { type CliResult, collect, linesOf, RECORD_HANDLER, runCli, sleep, startCli, waitFor, writeConfig } from "../helpers/cli.js";
+import { type CliResult, collect, linesOf, RECORD_HANDLER, runCli, sleep, startCli, stderrSoFar, waitFor, writeConfig } from "../helpers/cli.js";
 import { tail } from "../helpers/environment.js";
 import { privateMariadbUnavailable, usePrivateDatabase } from "../helpers/private-mariadb.js";
 
@@ -100,8 +100,7 @@ test(
     const runs = configs.map((config, i) => ({ name: `run ${i + 1} (host-${"abc"[i]})`, result: collect(startCli(["run", "--max-jobs", "3"], { config }), 120_000) }));
     // A long-lived worker beside the cron-style runs: the daemon systemd keeps going.
     const worker = startCli(["work", "--max-jobs", "3", "--sleep", "0.5"], { config: workerConfig });
-    let workerOutput = "";
-    worker.stderr?.on("data", (chunk) => (workerOutput += chunk));
+    const workerOutput = stderrSoFar(worker);
     let workerExit: CliResult | undefined;
     const workerResult = collect(worker, 170_000).then((r) => (workerExit = r));
     /** How the worker ended, if it has (a function: the callbacks below change it). */
@@ -142,7 +141,7 @@ test(
         60_000,
       ).catch(async (error: Error) => {
         const byStatus = await query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM job_queue GROUP BY status");
-        throw new Error(`${error.message}; by status ${JSON.stringify(byStatus)}; the worker said:\n${tail(workerOutput, 25)}`);
+        throw new Error(`${error.message}; by status ${JSON.stringify(byStatus)}; the worker said:\n${tail(workerOutput(), 25)}`);
       });
       assert.equal(workerEnded(), undefined, `the worker survived the outage, then died:\n${tail(workerEnded()?.stderr ?? "")}`);
       t.diagnostic(`the worker: reconnected and finished the ${left!.n} job(s) left by itself`);
@@ -214,15 +213,14 @@ test(
     await connection.end();
 
     const worker = startCli(["work", "--max-jobs", "3", "--sleep", "0.5"], { config });
-    let output = "";
-    worker.stderr?.on("data", (chunk) => (output += chunk));
+    const output = stderrSoFar(worker);
     const result = collect(worker, 170_000);
     await waitFor(() => linesOf(recordFile).length >= 20, "the worker to be at work", 60_000);
     await env.server!.kill();
     await sleep((LEASE_SECONDS + 5) * 1000);
     await env.server!.start();
     await waitFor(async () => (await count("status <> 'complete'")) === 0, "the worker to finish the queue after the outage", 90_000).catch((error: Error) => {
-      throw new Error(`${error.message}; the worker said:\n${tail(output, 20)}`);
+      throw new Error(`${error.message}; the worker said:\n${tail(output(), 20)}`);
     });
     worker.kill("SIGTERM");
     const stopped = await result;

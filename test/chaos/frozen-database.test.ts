@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import mysql from "mysql2/promise";
-import { collect, linesOf, RECORD_HANDLER, runCli, sleep, startCli, waitFor, writeConfig } from "../helpers/cli.js";
+import { collect, linesOf, RECORD_HANDLER, runCli, sleep, startCli, stderrSoFar, waitFor, writeConfig } from "../helpers/cli.js";
 import { tail } from "../helpers/environment.js";
 import { privateMariadbUnavailable, usePrivateDatabase } from "../helpers/private-mariadb.js";
 
@@ -95,19 +95,18 @@ test("a waiting worker whose database freezes cuts the silent connections, and r
   const connection = await mysql.createConnection(url);
   await connection.query("DELETE FROM job_queue");
   const worker = startCli(["work", "--sleep", "0.5", "--max-jobs", "1"], { config });
-  let stderr = "";
-  worker.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const stderr = stderrSoFar(worker);
   const ended = collect(worker, 100_000);
   try {
     // The worker is connected and idle (its first run found nothing) before the freeze.
-    await waitFor(() => /started with up to 1 slot/.test(stderr), "the worker to start", 20_000);
+    await waitFor(() => /started with up to 1 slot/.test(stderr()), "the worker to start", 20_000);
     await sleep(1000);
     process.kill(server.pid!, "SIGSTOP");
     const frozenAt = Date.now();
     try {
       // With nothing to renew, the heartbeat's sign of life is what goes unanswered.
-      await waitFor(() => /the database has not answered for \d+ s/.test(stderr), "the worker to notice that the database stopped answering", LEASE_SECONDS * 3 * 1000).catch((error: Error) => {
-        throw new Error(`${error.message} (${Math.round((Date.now() - frozenAt) / 1000)} s after the freeze); it said:\n${tail(stderr, 10)}`);
+      await waitFor(() => /the database has not answered for \d+ s/.test(stderr()), "the worker to notice that the database stopped answering", LEASE_SECONDS * 3 * 1000).catch((error: Error) => {
+        throw new Error(`${error.message} (${Math.round((Date.now() - frozenAt) / 1000)} s after the freeze); it said:\n${tail(stderr(), 10)}`);
       });
     } finally {
       process.kill(server.pid!, "SIGCONT");
@@ -123,7 +122,7 @@ test("a waiting worker whose database freezes cuts the silent connections, and r
       "the job added after the thaw to complete",
       40_000,
     ).catch((error: Error) => {
-      throw new Error(`${error.message}; the worker said:\n${tail(stderr, 15)}`);
+      throw new Error(`${error.message}; the worker said:\n${tail(stderr(), 15)}`);
     });
     assert.ok(done);
   } finally {

@@ -43,6 +43,13 @@ export function startCli(args: string[], options: { config?: string; env?: NodeJ
   return spawn(process.execPath, [BIN, ...args], { env, cwd: options.cwd ?? ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
 }
 
+/** What a running child has written to stderr so far, read when called (for the message of a wait that timed out). */
+export function stderrSoFar(child: ChildProcess): () => string {
+  let text = "";
+  child.stderr?.on("data", (chunk) => (text += chunk));
+  return () => text;
+}
+
 /** Runs `offline-jobs ARGS` to the end and collects its output. */
 export function runCli(args: string[], options: { config?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   const child = startCli(args, options);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, test } from "node:test";
-import { collect, isAlive, linesOf, runCli, startCli, waitFor } from "../helpers/cli.js";
+import { collect, isAlive, linesOf, runCli, startCli, stderrSoFar, waitFor } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
@@ -25,11 +25,10 @@ interface Row {
 }
 const row = async (ref: number) => (await env.db.query<Row>("SELECT status, attempts, lease_until, log FROM job_queue WHERE ref = ?", [ref]))[0]!;
 
-/** The child's stderr so far, for the message of a wait that timed out. */
+/** The child's stderr so far, its last lines, for the message of a wait that timed out. */
 function stderrOf(child: ReturnType<typeof startCli>): () => string {
-  let text = "";
-  child.stderr?.on("data", (chunk) => (text += chunk));
-  return () => tail(text);
+  const text = stderrSoFar(child);
+  return () => tail(text());
 }
 
 /** waitFor, whose timeout message ends with what the worker printed. */
