@@ -67,12 +67,14 @@ export async function runAttempt(deps: AttemptDeps, active: ActiveJob, eagerLock
   } else if (end.kind === "released") {
     await releaseJobs(deps.db, [job], 0, { text: end.log, maxChars: config.logMaxBytes });
   } else if (end.kind === "outcome") {
-    const written = deps.finisher.add(end.outcome, job).catch(() => undefined);
-    // A limited type's next claim counts running rows: wait until this one is no longer
-    // running there, or the claim would find the type full and the run might end early.
-    // Other outcomes are not awaited: the slot is free now, and outcomes that arrive during
-    // a write share the next one.
-    if (job.type in deps.limits) await written;
+    // Written without gathering, and awaited, when the next claim depends on it: a retry puts
+    // the job back to pending (a claim that ran first could find the queue empty and end the
+    // run with it due), and a limited type's claim counts running rows (it could find the type
+    // full). Other outcomes are not awaited: the slot is free now, and the Finisher gathers
+    // them into shared writes.
+    const now = end.outcome.kind === "retry" || job.type in deps.limits;
+    const written = deps.finisher.add(end.outcome, job, { now }).catch(() => undefined);
+    if (now) await written;
   }
   return end;
 }
