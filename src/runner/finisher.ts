@@ -7,9 +7,9 @@ import { noticeOf, type NoticeSubject } from "../notify/job-notice.js";
 import type { Notifier } from "../notify/notifier.js";
 
 /** A write goes once this many outcomes wait… */
-export const GATHER_OUTCOMES = 64;
+const GATHER_OUTCOMES = 64;
 /** …or once the oldest of them has waited this long (or at once: see `now` and drain()). */
-export const GATHER_MS = 20;
+const GATHER_MS = 20;
 
 interface Waiting {
   outcome: Outcome;
