@@ -175,14 +175,17 @@ async function offlineJobsRun(test: TestDatabase, config: string, jobs: number, 
   }
   const [span] = await test.query<{ ms: number }>("SELECT TIMESTAMPDIFF(MICROSECOND, MIN(started_at), MAX(finished_at)) / 1000 AS ms FROM job_queue");
   sample.drainPerSecond = (jobs / Number(span!.ms)) * 1000;
-  const [split] = await test.query<{ first: number; second: number }>(
-    `SELECT TIMESTAMPDIFF(MICROSECOND, (SELECT MIN(started_at) FROM job_queue), middle) / 1000 AS first,
-            TIMESTAMPDIFF(MICROSECOND, middle, (SELECT MAX(finished_at) FROM job_queue)) / 1000 AS second
-       FROM (SELECT finished_at AS middle FROM job_queue ORDER BY finished_at LIMIT 1 OFFSET ?) AS m`,
-    [Math.floor(jobs / 2) - 1],
-  );
-  const half = Math.floor(jobs / 2);
-  sample.halves = [(half / Number(split!.first)) * 1000, ((jobs - half) / Number(split!.second)) * 1000];
+  // Halves need a job in each (--jobs 1 has none to split).
+  if (jobs >= 2) {
+    const half = Math.floor(jobs / 2);
+    const [split] = await test.query<{ first: number; second: number }>(
+      `SELECT TIMESTAMPDIFF(MICROSECOND, (SELECT MIN(started_at) FROM job_queue), middle) / 1000 AS first,
+              TIMESTAMPDIFF(MICROSECOND, middle, (SELECT MAX(finished_at) FROM job_queue)) / 1000 AS second
+         FROM (SELECT finished_at AS middle FROM job_queue ORDER BY finished_at LIMIT 1 OFFSET ?) AS m`,
+      [half - 1],
+    );
+    sample.halves = [(half / Number(split!.first)) * 1000, ((jobs - half) / Number(split!.second)) * 1000];
+  }
   const counts = await test.query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM job_queue GROUP BY status");
   const complete = Number(counts.find((c) => c.status === "complete")?.n ?? 0);
   if (complete !== jobs) {
@@ -209,8 +212,9 @@ function report(ctx: Context, reference: Sample[], ours: Sample[], held: Sample,
   const heldRow = summarize([held]);
   const wideRow = summarize([wide]);
   const drainRatio = oj.drainPerSecond / ref.drainPerSecond;
-  const firstHalf = median(ours.map((s) => s.halves![0]));
-  const secondHalf = median(ours.map((s) => s.halves![1]));
+  const split = ours.filter((s) => s.halves);
+  const firstHalf = median(split.map((s) => s.halves![0]));
+  const secondHalf = median(split.map((s) => s.halves![1]));
   const wallRatio = oj.jobsPerSecond / ref.jobsPerSecond;
   const num = (n: number) => Math.round(n).toLocaleString("en-US");
   const columns = ["jobs/s", "spawn to exit", "wall s", "queries/job", "fsyncs/job", "client CPU ms/job", "server CPU ms/job", "host CPU busy"];
@@ -243,8 +247,12 @@ function report(ctx: Context, reference: Sample[], ours: Sample[], held: Sample,
     ...table.map((r) => [r[0]!.padEnd(first), ...widths.map((w, i) => (r[i + 1] ?? "").padStart(w))].join("  ").trimEnd()),
     "",
     `target ${TARGET_RATIO}x: ${met(drainRatio)} like for like (${verdict(drainRatio)}); ${met(wallRatio)} counting offline-jobs' start-up and exit against the reference's none (${verdict(wallRatio)}).`,
-    `offline-jobs by halves (median of its runs): the first ${num(ctx.jobs / 2)} jobs ${num(firstHalf)} jobs/s, the second ${num(secondHalf)} jobs/s (${verdict(secondHalf / ref.drainPerSecond)} the reference):`,
-    "  a process that has just started runs its first jobs in V8's interpreter and baseline code, and its compiler threads take CPU from the database on the host's cores.",
+    ...(split.length === 0
+      ? []
+      : [
+          `offline-jobs by halves (median of its runs): the first ${num(Math.floor(ctx.jobs / 2))} jobs ${num(firstHalf)} jobs/s, the second ${num(secondHalf)} jobs/s (${verdict(secondHalf / ref.drainPerSecond)} the reference):`,
+          "  a process that has just started runs its first jobs in V8's interpreter and baseline code, and its compiler threads take CPU from the database on the host's cores.",
+        ]),
     `jobs/s of each run: reference ${reference.map((s) => num(s.drainPerSecond)).join(", ")}; offline-jobs ${ours.map((s) => num(s.drainPerSecond)).join(", ")} (spawn to exit ${ours.map((s) => num(s.jobsPerSecond)).join(", ")})`,
     "jobs/s: first job taken to last result written. The reference's workers connect before its clock starts; offline-jobs' figure is read from the table (MIN(started_at) to MAX(finished_at)).",
     "spawn to exit: the same offline-jobs run timed from spawning the process to its exit, start-up, connecting and housekeeping included.",
