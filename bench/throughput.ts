@@ -21,6 +21,7 @@ import { createTestDatabase, type TestDatabase } from "../test/helpers/database.
 import { configSchema } from "../src/config/schema.js";
 import { cpuTimes, localServerPid, procCpuMs } from "./cpu-usage.js";
 import { createLaravelJobsTable, drainLikeLaravel, fillLaravelJobs } from "./laravel-reference.js";
+import { COUNTERS, report, type Context, type Counters, type Sample } from "./throughput-report.js";
 
 const WORKERS = 8; // Laravel worker processes, and offline-jobs' --max-jobs
 const COLD_RUNS = 11;
@@ -28,40 +29,10 @@ const TARGET_RATIO = 8;
 /** A run with a wider claim window than the default, to show what the bound costs. */
 const WIDE_PREFETCH = 8;
 const DEFAULT_PREFETCH = configSchema.shape.prefetchFactor.parse(undefined);
-/** Server-wide counters read around each timed run (SHOW GLOBAL STATUS). */
-const COUNTERS = ["Questions", "Innodb_data_fsyncs"] as const;
-type Counters = Record<(typeof COUNTERS)[number], number>;
-
-interface Sample {
-  ms: number;
-  jobsPerSecond: number;
-  /**
-   * Jobs/s from the first job taken to the last result written, the way the reference is
-   * timed (its workers are connected before the clock starts): for offline-jobs, from the
-   * table's own started_at and finished_at, so the process's start-up and exit are left out.
-   */
-  drainPerSecond: number;
-  /**
-   * offline-jobs only: jobs/s over the first and the second half of its jobs (split where the
-   * middle job's result was written), to show how much of a run goes to warming up.
-   */
-  halves?: [number, number];
-  perJob: Counters;
-  /** CPU ms per job of the client side (the reference's worker loops, or the offline-jobs process) and of the server. */
-  clientCpuMs: number;
-  serverCpuMs: number;
-  /** Share of this host's CPU time that was busy during the run (the database server's and everyone else's too). */
-  hostBusy: number;
-}
 
 let serverPid: number | undefined;
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 function parseOptions(): { jobs: number; repeat: number } {
   const usage = "usage: node dist/bench/throughput.js [--jobs N (default 10000)] [--repeat N (default 3)]";
@@ -194,83 +165,6 @@ async function offlineJobsRun(test: TestDatabase, config: string, jobs: number, 
   return sample;
 }
 
-/** `background`: queries per second other clients sent to the server while the bench sat idle for a second. */
-type Context = { jobs: number; repeat: number; server: string; background: number };
-
-function report(ctx: Context, reference: Sample[], ours: Sample[], held: Sample, wide: Sample, cold: { node: number[]; run: number[] }): void {
-  const summarize = (samples: Sample[]) => ({
-    jobsPerSecond: median(samples.map((s) => s.jobsPerSecond)),
-    drainPerSecond: median(samples.map((s) => s.drainPerSecond)),
-    seconds: median(samples.map((s) => s.ms)) / 1000,
-    perJob: Object.fromEntries(COUNTERS.map((c) => [c, median(samples.map((s) => s.perJob[c]))])) as Counters,
-    clientCpuMs: median(samples.map((s) => s.clientCpuMs)),
-    serverCpuMs: median(samples.map((s) => s.serverCpuMs)),
-    hostBusy: median(samples.map((s) => s.hostBusy)),
-  });
-  const ref = summarize(reference);
-  const oj = summarize(ours);
-  const heldRow = summarize([held]);
-  const wideRow = summarize([wide]);
-  const drainRatio = oj.drainPerSecond / ref.drainPerSecond;
-  const split = ours.filter((s) => s.halves);
-  const firstHalf = median(split.map((s) => s.halves![0]));
-  const secondHalf = median(split.map((s) => s.halves![1]));
-  const wallRatio = oj.jobsPerSecond / ref.jobsPerSecond;
-  const num = (n: number) => Math.round(n).toLocaleString("en-US");
-  const columns = ["jobs/s", "spawn to exit", "wall s", "queries/job", "fsyncs/job", "client CPU ms/job", "server CPU ms/job", "host CPU busy"];
-  const ms = (n: number) => (Number.isNaN(n) ? "n/a" : n.toFixed(3));
-  const cells = (s: ReturnType<typeof summarize>, spawned: boolean) => [
-    num(s.drainPerSecond),
-    spawned ? num(s.jobsPerSecond) : "",
-    s.seconds.toFixed(2),
-    ...COUNTERS.map((c) => s.perJob[c].toFixed(2)),
-    ms(s.clientCpuMs),
-    ms(s.serverCpuMs),
-    `${(s.hostBusy * 100).toFixed(0)}%`,
-  ];
-  const verdict = (ratio: number) => `${ratio.toFixed(1)}x`;
-  const table: string[][] = [
-    ["", ...columns],
-    [`Laravel DB queue pattern, ${WORKERS} workers`, ...cells(ref, false)],
-    [`offline-jobs run --max-jobs ${WORKERS}`, ...cells(oj, true)],
-    [`  the same, a read view held open (1 run)`, ...cells(heldRow, true)],
-    [`  the same, prefetchFactor ${WIDE_PREFETCH} (1 run)`, ...cells(wideRow, true)],
-    [`ratio (target >= ${TARGET_RATIO}x)`, verdict(drainRatio), verdict(wallRatio)],
-  ];
-  const widths = columns.map((_, i) => Math.max(...table.map((r) => (r[i + 1] ?? "").length)));
-  const first = Math.max(...table.map((r) => r[0]!.length));
-  const met = (ratio: number) => (ratio >= TARGET_RATIO ? "met" : "NOT met");
-  const lines = [
-    `offline-jobs throughput: ${num(ctx.jobs)} no-op jobs per run, median of ${ctx.repeat} run(s) per side`,
-    ctx.server,
-    "",
-    ...table.map((r) => [r[0]!.padEnd(first), ...widths.map((w, i) => (r[i + 1] ?? "").padStart(w))].join("  ").trimEnd()),
-    "",
-    `target ${TARGET_RATIO}x: ${met(drainRatio)} like for like (${verdict(drainRatio)}); ${met(wallRatio)} counting offline-jobs' start-up and exit against the reference's none (${verdict(wallRatio)}).`,
-    ...(split.length === 0
-      ? []
-      : [
-          `offline-jobs by halves (median of its runs): the first ${num(Math.floor(ctx.jobs / 2))} jobs ${num(firstHalf)} jobs/s, the second ${num(secondHalf)} jobs/s (${verdict(secondHalf / ref.drainPerSecond)} the reference):`,
-          "  a process that has just started runs its first jobs in V8's interpreter and baseline code, and its compiler threads take CPU from the database on the host's cores.",
-        ]),
-    `jobs/s of each run: reference ${reference.map((s) => num(s.drainPerSecond)).join(", ")}; offline-jobs ${ours.map((s) => num(s.drainPerSecond)).join(", ")} (spawn to exit ${ours.map((s) => num(s.jobsPerSecond)).join(", ")})`,
-    "jobs/s: first job taken to last result written. The reference's workers connect before its clock starts; offline-jobs' figure is read from the table (MIN(started_at) to MAX(finished_at)).",
-    "spawn to exit: the same offline-jobs run timed from spawning the process to its exit, start-up, connecting and housekeeping included.",
-    "queries, fsyncs: server-wide SHOW GLOBAL STATUS deltas (Questions, Innodb_data_fsyncs) / jobs.",
-    "client CPU: the reference's worker loops (mysql2, in the bench process) / the offline-jobs process, start-up included; server CPU: mariadbd/mysqld if local.",
-    "read view held open: another connection keeps a consistent snapshot (as mysqldump --single-transaction does), so InnoDB purges nothing during the run.",
-    `prefetchFactor ${WIDE_PREFETCH}: a run may hold ${WIDE_PREFETCH * WORKERS} jobs ahead of its slots instead of ${DEFAULT_PREFETCH * WORKERS} (the default ${DEFAULT_PREFETCH}): more per round trip, more stranded by a crash; ${(wideRow.drainPerSecond / ref.drainPerSecond).toFixed(1)}x like for like.`,
-    ...(ctx.background > 0.5
-      ? [`warning: other clients sent ~${ctx.background.toFixed(0)} queries/s to the server before the runs; the per-job counters include theirs, and a loaded host slows both sides.`]
-      : []),
-    "",
-    `cold start, median of ${COLD_RUNS} runs:`,
-    `  node -e 0                                ${median(cold.node).toFixed(0).padStart(5)} ms`,
-    `  offline-jobs run --quiet (empty queue)   ${median(cold.run).toFixed(0).padStart(5)} ms`,
-  ];
-  process.stdout.write(`${lines.join("\n")}\n`);
-}
-
 async function main(): Promise<void> {
   const options = parseOptions();
   progress(`creating a database; ${options.jobs} jobs per run, ${options.repeat} run(s) per side`);
@@ -306,7 +200,7 @@ async function main(): Promise<void> {
     const idle = await readCounters(test);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const background = (await readCounters(test)).Questions - idle.Questions - 1; // minus our own SHOW
-    const ctx: Context = { ...options, server, background };
+    const ctx: Context = { ...options, server, background, workers: WORKERS, widePrefetch: WIDE_PREFETCH, defaultPrefetch: DEFAULT_PREFETCH, targetRatio: TARGET_RATIO, coldRuns: COLD_RUNS };
 
     const reference: Sample[] = [];
     const ours: Sample[] = [];

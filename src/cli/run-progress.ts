@@ -1,4 +1,4 @@
-import type { ClaimedJob } from "../queue/claim.js";
+import type { ClaimedJob } from "../queue/claimed-job.js";
 import type { AttemptEnd } from "../runner/execute-job.js";
 import type { RunObserver } from "../runner/run-observer.js";
 import type { StatusLine } from "./status-line.js";

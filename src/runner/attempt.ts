@@ -1,4 +1,4 @@
-import type { ClaimedJob } from "../queue/claim.js";
+import type { ClaimedJob } from "../queue/claimed-job.js";
 import { recordCancelled, releaseJobs } from "../queue/finish.js";
 import { executeJob, type AttemptEnd } from "./execute-job.js";
 import type { Finisher } from "./finisher.js";

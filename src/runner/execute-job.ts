@@ -4,7 +4,7 @@ import type { ZodErrorMap, ZodType } from "zod";
 import { errorMessage, PermanentError, TransientError } from "../errors.js";
 import type { JobContext } from "../handlers/handler.js";
 import type { Registry } from "../handlers/registry.js";
-import type { ClaimedJob } from "../queue/claim.js";
+import type { ClaimedJob } from "../queue/claimed-job.js";
 import type { Database } from "../queue/db.js";
 import type { Outcome } from "../queue/finish.js";
 import { writeTextSink } from "../queue/text-sink.js";

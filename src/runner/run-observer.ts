@@ -1,4 +1,4 @@
-import type { ClaimedJob } from "../queue/claim.js";
+import type { ClaimedJob } from "../queue/claimed-job.js";
 import type { AttemptEnd } from "./execute-job.js";
 
 /** Who watches a run from outside (the terminal's progress display): told of each job's start, progress and end. */

@@ -1,5 +1,7 @@
 import { Notifier } from "../notify/notifier.js";
-import { claimJobs, ensureTypeSlots, type ClaimedJob } from "../queue/claim.js";
+import { claimJobs } from "../queue/claim.js";
+import type { ClaimedJob } from "../queue/claimed-job.js";
+import { ensureTypeSlots } from "../queue/type-slots.js";
 import { DatabaseSilentError } from "../queue/db.js";
 import { ClaimCursor } from "../queue/claim-cursor.js";
 import { recordCancelled, releaseJobs } from "../queue/finish.js";

@@ -1,5 +1,5 @@
 import type { Level, Logger } from "../logger.js";
-import type { ClaimedJob } from "../queue/claim.js";
+import type { ClaimedJob } from "../queue/claimed-job.js";
 import type { AttemptEnd } from "./execute-job.js";
 
 export interface RunCounts {

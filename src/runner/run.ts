@@ -3,7 +3,7 @@ import type { Registry } from "../handlers/registry.js";
 import { HostLocks, isProcessAlive, type ClearedLock } from "../locks/host-locks.js";
 import type { Logger } from "../logger.js";
 import { getJob, parseResult } from "../queue/admin.js";
-import { claimJobByRef } from "../queue/claim.js";
+import { claimJobByRef } from "../queue/claim-by-ref.js";
 import type { Database } from "../queue/db.js";
 import { requeueStuckJob } from "../queue/finish.js";
 import { QueueRunner } from "./run-queue.js";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { claimJobs, ensureTypeSlots, type ClaimOptions } from "../../src/queue/claim.js";
+import { claimJobs, type ClaimOptions } from "../../src/queue/claim.js";
+import { ensureTypeSlots } from "../../src/queue/type-slots.js";
 import { finishJobs, recoverExpiredJobs, releaseJobs, renewLeases } from "../../src/queue/finish.js";
 import { useTestDatabase } from "../helpers/database.js";
 

@@ -1,0 +1,40 @@
+import { execute, rows, type Database, type PoolConnection } from "./db.js";
+
+/*
+ * Cross-host concurrency limits (DESIGN §3): one row per limited type in _type_slots. A claim
+ * of such a type locks its row while it counts the type's running jobs, which serialises the
+ * type's claims across hosts.
+ */
+
+/** Creates the lock rows for types with a concurrency limit (idempotent, outside any claim). */
+export async function ensureTypeSlots(db: Database, types: string[]): Promise<void> {
+  if (types.length === 0) return;
+  await execute(db.pool, `INSERT IGNORE INTO ${db.quoted("_type_slots")} (type) VALUES ?`, [types.map((t) => [t])]);
+}
+
+/** Locks the slot rows of the limited types among `types` and returns each one's room left. */
+export async function lockLimitedTypes(
+  db: Database,
+  sql: PoolConnection,
+  types: string[],
+  limits: Record<string, number>,
+  mode: "SKIP LOCKED" | "WAIT",
+): Promise<Map<string, number>> {
+  const limited = types.filter((t) => t in limits);
+  const room = new Map<string, number>();
+  if (limited.length === 0) return room;
+  const held = await rows<{ type: string }>(
+    sql,
+    `SELECT type FROM ${db.quoted("_type_slots")} WHERE type IN (?) FOR UPDATE${mode === "SKIP LOCKED" ? " SKIP LOCKED" : ""}`,
+    [limited],
+  );
+  for (const { type } of held) room.set(type, limits[type]!);
+  if (held.length === 0) return room;
+  const running = await rows<{ type: string; n: number }>(
+    sql,
+    `SELECT type, COUNT(*) AS n FROM ${db.quoted()} WHERE status = 'running' AND type IN (?) GROUP BY type`,
+    [[...room.keys()]],
+  );
+  for (const { type, n } of running) room.set(type, Math.max(0, room.get(type)! - Number(n)));
+  return room;
+}
