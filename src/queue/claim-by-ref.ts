@@ -1,6 +1,6 @@
-import { CLAIM_COLUMNS, newToken, toClaimedJob, type ClaimedJob, type ClaimRow } from "./claimed-job.js";
-import type { ClaimOptions } from "./claim.js";
-import { execute, rows, withTransaction, type Database } from "./db.js";
+import { setRunning, type ClaimOptions } from "./claim.js";
+import { CLAIM_COLUMNS, toClaimedJob, type ClaimedJob, type ClaimRow } from "./claimed-job.js";
+import { rows, withTransaction, type Database } from "./db.js";
 import { lockLimitedTypes } from "./type-slots.js";
 
 /**
@@ -29,15 +29,7 @@ export async function claimJobByRef(
         return { reason: `job ${ref}'s type ${row.type} is at its concurrency limit (${options.limits[row.type]} running); try again later` };
       }
     }
-    const token = newToken();
-    await execute(
-      sql,
-      `UPDATE ${db.quoted()}
-          SET status = 'running', attempts = attempts + 1, locked_by = ?, lock_token = ?,
-              lease_until = NOW(3) + INTERVAL ? SECOND, started_at = NOW(3), progress = NULL
-        WHERE ref = ?`,
-      [options.workerId, token, options.leaseSeconds, ref],
-    );
+    const token = await setRunning(db, sql, [ref], options);
     return { job: toClaimedJob(row, token, row.attempts + 1) };
   });
 }

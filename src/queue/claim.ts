@@ -1,6 +1,6 @@
 import type { ClaimCursor } from "./claim-cursor.js";
 import { CLAIM_COLUMNS, newToken, toClaimedJob, type ClaimedJob, type ClaimRow } from "./claimed-job.js";
-import { execute, rows, withRetry, withTransaction, type Database, type RowDataPacket } from "./db.js";
+import { execute, rows, withRetry, withTransaction, type Database, type PoolConnection, type RowDataPacket } from "./db.js";
 import { lockLimitedTypes } from "./type-slots.js";
 
 export interface ClaimOptions {
@@ -160,18 +160,27 @@ export async function claimInTransaction(db: Database, options: ClaimOptions): P
       return left > 0;
     });
     if (chosen.length === 0) return { jobs: [], contended, full };
-    const token = newToken();
-    await execute(
-      sql,
-      `UPDATE ${db.quoted()}
-          SET status = 'running', attempts = attempts + 1, locked_by = ?, lock_token = ?,
-              lease_until = NOW(3) + INTERVAL ? SECOND, started_at = NOW(3), progress = NULL
-        WHERE ref IN (?)`,
-      [options.workerId, token, options.leaseSeconds, chosen.map((row) => row.ref)],
-    );
+    const token = await setRunning(db, sql, chosen.map((row) => row.ref), options);
     const fullNow = limited.filter((t) => room.has(t) && room.get(t)! <= 0);
     return { jobs: chosen.map((row) => toClaimedJob(row, token, row.attempts + 1)), contended, full: fullNow };
   });
+}
+
+/**
+ * Sets rows that the caller's transaction holds locked running, under a fresh token, lease and
+ * attempt (claimInTransaction and claimJobByRef). Returns the token.
+ */
+export async function setRunning(db: Database, sql: PoolConnection, refs: number[], options: Pick<ClaimOptions, "workerId" | "leaseSeconds">): Promise<string> {
+  const token = newToken();
+  await execute(
+    sql,
+    `UPDATE ${db.quoted()}
+        SET status = 'running', attempts = attempts + 1, locked_by = ?, lock_token = ?,
+            lease_until = NOW(3) + INTERVAL ? SECOND, started_at = NOW(3), progress = NULL
+      WHERE ref IN (?)`,
+    [options.workerId, token, options.leaseSeconds, refs],
+  );
+  return token;
 }
 
 /** Claimed rows nobody will run (their claim's reply was lost): back to pending, the attempt not counted. */
