@@ -3,15 +3,16 @@
  * runner at all, so that bench/throughput's figure can be split into what the claims and
  * the outcome writes allow and what the runner costs on top.
  *
- * Two claimers with the run's own claims (claimJobs, its cursor, at most prefetchFactor 4 ×
- * 8 slots ahead, a claim once half of that is left) hand every job they claim to the
- * Finisher as complete, with the same result and log a no-op job writes. Beside it, in the
- * same run and on the same server: the same claims with no outcome written, one claim of 32
- * at a time with jobs handed over at once, and the Laravel-pattern reference of
- * bench/throughput, so that each figure reads as a ratio. Each drain runs in a fresh child
- * process, as an offline-jobs run does ("cold"), and again in one that has just drained the
- * same number of jobs ("warm"): the difference is the client's own warming up (V8 runs a
- * fresh process's code in its interpreter first). Prints figures; asserts none.
+ * Two claimers with the run's own claims (claimJobs, its cursor, and its claim plan: at most
+ * the default prefetchFactor × 8 slots ahead, a claim once half of that is left) hand every
+ * job they claim to the Finisher as complete, with the same result and log a no-op job
+ * writes. Beside it, in the same run and on the same server: the same claims with no outcome
+ * written, one claim of the whole bound at a time with jobs handed over at once, and the
+ * Laravel-pattern reference of bench/throughput, so that each figure reads as a ratio.
+ * Each drain runs in a fresh child process, as an offline-jobs run does ("cold"), and again
+ * in one that has just drained the same number of jobs ("warm"): the difference is the
+ * client's own warming up (V8 runs a fresh process's code in its interpreter first). Prints
+ * figures; asserts none.
  *
  *   npm run bench:ceiling                       10,000 jobs, 3 runs of each
  *   npm run bench:ceiling -- --jobs 2000 --repeat 1
@@ -26,27 +27,49 @@ import { silentLogger } from "../src/logger.js";
 import { claimJobs } from "../src/queue/claim.js";
 import { ClaimCursor } from "../src/queue/claim-cursor.js";
 import { openDatabase, type Database } from "../src/queue/db.js";
+import { claimSize } from "../src/runner/claim-plan.js";
 import { Finisher } from "../src/runner/finisher.js";
 import { createTestDatabase } from "../test/helpers/database.js";
 import { createLaravelJobsTable, drainLikeLaravel, fillLaravelJobs } from "./laravel-reference.js";
 import { median } from "./throughput-report.js";
 
 const SLOTS = 8;
-const AHEAD = 4 * SLOTS; // the default prefetchFactor's bound
+const PREFETCH = configSchema.shape.prefetchFactor.parse(undefined);
+/** What a run with short jobs may hold claimed ahead of its slots, claims in flight included. */
+const AHEAD = PREFETCH * SLOTS;
+
+/** What the drain holds when it decides on a claim. */
+interface Held {
+  buffered: number;
+  claiming: number;
+  asked: number;
+}
 
 interface Pattern {
   name: string;
-  /** Claims in flight at most, and whether a claim starts once half the bound is left (else only when nothing is left). */
-  claimsAtOnce: number;
+  /** How many jobs to claim now (0: none). */
+  claimSize(held: Held): number;
   /** Hand claimed jobs over SLOTS per event-loop turn, as a run's slots take them; else all at once. */
   gradual: boolean;
   writeOutcomes: boolean;
 }
 
+/**
+ * The run's own claim plan (claim-plan.ts), for a run whose jobs have proved short and whose
+ * slots are all busy: claims of what is left of the bound, two at once, once half is left.
+ */
+const runsClaims = (held: Held) =>
+  claimSize({ ...held, slots: SLOTS, running: SLOTS, meanMs: 0, prefetchFactor: PREFETCH, limited: false, limitLeft: Infinity });
+
 const PATTERNS: Pattern[] = [
-  { name: "two claims of half the bound, outcomes written (the run's pattern)", claimsAtOnce: 2, gradual: true, writeOutcomes: true },
-  { name: "the same, no outcome written (claims only)", claimsAtOnce: 2, gradual: true, writeOutcomes: false },
-  { name: "one claim of the whole bound at a time, jobs taking no time", claimsAtOnce: 1, gradual: false, writeOutcomes: true },
+  { name: "two claims of half the bound, outcomes written (the run's pattern)", claimSize: runsClaims, gradual: true, writeOutcomes: true },
+  { name: "the same, no outcome written (claims only)", claimSize: runsClaims, gradual: true, writeOutcomes: false },
+  {
+    name: "one claim of the whole bound at a time, jobs taking no time",
+    claimSize: ({ buffered, claiming }) => (buffered === 0 && claiming === 0 ? AHEAD : 0),
+    gradual: false,
+    writeOutcomes: true,
+  },
 ];
 
 interface Drain {
@@ -81,10 +104,8 @@ async function drainWithoutRunner(db: Database, types: string[], jobs: number, p
   await new Promise<void>((resolve) => {
     const pump = () => {
       if (failure || (empty && claiming === 0 && buffered === 0)) return resolve();
-      const ahead = buffered + asked;
-      const low = pattern.claimsAtOnce > 1 ? ahead <= AHEAD / 2 : ahead === 0;
-      if (empty || claiming >= pattern.claimsAtOnce || !low) return;
-      const want = AHEAD - ahead;
+      const want = empty ? 0 : pattern.claimSize({ buffered, claiming, asked });
+      if (want <= 0) return;
       const sent = performance.now();
       claiming++;
       asked += want;
