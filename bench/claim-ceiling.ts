@@ -31,6 +31,7 @@ import { claimSize } from "../src/runner/claim-plan.js";
 import { Finisher } from "../src/runner/finisher.js";
 import { createTestDatabase } from "../test/helpers/database.js";
 import { createLaravelJobsTable, drainLikeLaravel, fillLaravelJobs } from "./laravel-reference.js";
+import { fillNoopJobs } from "./noop-jobs.js";
 import { median } from "./throughput-report.js";
 
 const SLOTS = 8;
@@ -80,9 +81,7 @@ interface Drain {
 /** Drains the job table with claims and outcome writes only; jobs/s from the table, as bench/throughput reads it. */
 async function drainWithoutRunner(db: Database, types: string[], jobs: number, pattern: Pattern): Promise<Drain> {
   const query = async <T>(sql: string, params: unknown[] = []) => (await db.pool.query(sql, params))[0] as T[];
-  await query("TRUNCATE TABLE job_queue");
-  const rows = Array.from({ length: jobs }, () => ["noop", "{}"]);
-  for (let i = 0; i < jobs; i += 50_000) await query("INSERT INTO job_queue (type, job_data) VALUES ?", [rows.slice(i, i + 50_000)]);
+  await fillNoopJobs(db.pool, jobs);
   const finisher = new Finisher(db, 65_536, silentLogger, 60_000);
   const cursor = new ClaimCursor();
   const claimMs: number[] = [];

@@ -32,6 +32,7 @@ import { collect, killTree, makeTempDir, sleep, startCli, writeConfig, type CliR
 import type { ChildProcess } from "node:child_process";
 import { openBenchDatabase, type BenchDatabase } from "./bench-database.js";
 import { cpuTimes, procCpuMs } from "./cpu-usage.js";
+import { fillNoopJobs } from "./noop-jobs.js";
 
 const SCENARIOS: Array<{ runs: number; hosts: number }> = [
   { runs: 1, hosts: 1 },
@@ -106,10 +107,7 @@ function slotsHeld(lockDir: string, pid: number): number {
 const children = new Set<ChildProcess>();
 
 async function scenario(test: BenchDatabase, dir: string, index: number, runs: number, hosts: number, jobs: number, slots: number, server: number | undefined): Promise<Row> {
-  await test.query("TRUNCATE TABLE job_queue");
-  for (let done = 0; done < jobs; done += 50_000) {
-    await test.query("INSERT INTO job_queue (type, job_data) VALUES ?", [Array.from({ length: Math.min(50_000, jobs - done) }, () => ["noop", "{}"])]);
-  }
+  await fillNoopJobs(test, jobs);
   const hostList = Array.from({ length: hosts }, (_, h) => {
     const lockDir = path.join(dir, `locks-${index}-${h + 1}`);
     const config = writeConfig(dir, { database: { url: test.url }, hostName: `bench-${h + 1}`, lockDir, leaseSeconds: 60 }, `row-${index}-host-${h + 1}.json`);

@@ -21,6 +21,7 @@ import { createTestDatabase, type TestDatabase } from "../test/helpers/database.
 import { configSchema } from "../src/config/schema.js";
 import { cpuTimes, localServerPid, procCpuMs } from "./cpu-usage.js";
 import { createLaravelJobsTable, drainLikeLaravel, fillLaravelJobs } from "./laravel-reference.js";
+import { fillNoopJobs } from "./noop-jobs.js";
 import { COUNTERS, report, type Context, type Counters, type Sample } from "./throughput-report.js";
 
 const WORKERS = 8; // Laravel worker processes, and offline-jobs' --max-jobs
@@ -121,11 +122,7 @@ async function referenceRun(test: TestDatabase, jobs: number): Promise<Sample> {
  * shows what that costs a queue (ClaimCursor).
  */
 async function offlineJobsRun(test: TestDatabase, config: string, jobs: number, heldReadView = false): Promise<Sample> {
-  await test.query("TRUNCATE TABLE job_queue");
-  for (let done = 0; done < jobs; done += 50_000) {
-    const values = Array.from({ length: Math.min(50_000, jobs - done) }, () => ["noop", "{}"]);
-    await test.query("INSERT INTO job_queue (type, job_data) VALUES ?", [values]);
-  }
+  await fillNoopJobs(test, jobs);
   const snapshot = heldReadView ? await test.db.pool.getConnection() : undefined;
   let sample: Sample;
   try {
