@@ -1,10 +1,9 @@
-import { execute, rows, type Database, type PoolConnection } from "./db.js";
-
 /*
  * Cross-host concurrency limits (DESIGN §3): one row per limited type in _type_slots. A claim
  * of such a type locks its row while it counts the type's running jobs, which serialises the
  * type's claims across hosts.
  */
+import { execute, rows, type Database, type PoolConnection } from "./db.js";
 
 /** Creates the lock rows for types with a concurrency limit (idempotent, outside any claim). */
 export async function ensureTypeSlots(db: Database, types: string[]): Promise<void> {
