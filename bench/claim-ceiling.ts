@@ -32,7 +32,7 @@ import { Finisher } from "../src/runner/finisher.js";
 import { createTestDatabase } from "../test/helpers/database.js";
 import { createLaravelJobsTable, drainLikeLaravel, fillLaravelJobs } from "./laravel-reference.js";
 import { fillNoopJobs } from "./noop-jobs.js";
-import { median } from "./throughput-report.js";
+import { median, percentile } from "./stats.js";
 
 const SLOTS = 8;
 const PREFETCH = configSchema.shape.prefetchFactor.parse(undefined);
@@ -147,11 +147,6 @@ async function drainWithoutRunner(db: Database, types: string[], jobs: number, p
 function later(turns: number, then: () => void): void {
   if (turns <= 0) return then();
   setImmediate(() => later(turns - 1, then));
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
 /** Child mode: `--drain PATTERN --url URL --jobs N [--warm]`; prints the measured Drain as JSON. */

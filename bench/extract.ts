@@ -17,6 +17,7 @@ import type { PdfEngine } from "../src/media/text/pdf.js";
 import { runSubprocess } from "../src/runner/subprocess.js";
 import { makeTempDir } from "../test/helpers/cli.js";
 import { makeTextPdf } from "../test/helpers/documents.js";
+import { median } from "./stats.js";
 
 const { values } = parseArgs({ options: { pages: { type: "string", default: "200" }, repeat: { type: "string", default: "3" } } });
 const pages = Number(values.pages);
@@ -53,10 +54,4 @@ try {
   }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
-}
-
-function median(numbers: number[]): number {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }

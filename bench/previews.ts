@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { makeImagePreviews } from "../src/media/image.js";
 import type { ImageOutputOptions, PreviewSize } from "../src/media/types.js";
+import { median } from "./stats.js";
 
 const CONVERT = "/usr/bin/convert";
 const TIME = "/usr/bin/time";
@@ -37,11 +38,6 @@ const TARGET_SPEEDUP = 5;
 const TARGET_MEMORY = 0.6;
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 const previewsInto = (source: string, out: string) =>
   makeImagePreviews(source, SIZES, OPTIONS, (size, ext) => path.join(out, `sharp_${size.name}.${ext}`));

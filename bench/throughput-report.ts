@@ -2,6 +2,7 @@
  * The table and notes that bench/throughput prints: medians of its samples, the ratios against
  * the reference and the verdict on the target.
  */
+import { median } from "./stats.js";
 
 /** Server-wide counters read around each timed run (SHOW GLOBAL STATUS). */
 export const COUNTERS = ["Questions", "Innodb_data_fsyncs"] as const;
@@ -29,11 +30,6 @@ export interface Sample {
   hostBusy: number;
 }
 
-export const median = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 /** What the report says about the run besides its samples. */
 export interface Context {
