@@ -1,4 +1,5 @@
 import { rows, type Database } from "./db.js";
+import { instantSql } from "./instant.js";
 
 export const STATUSES = ["pending", "running", "complete", "failed", "cancelled"] as const;
 export type JobStatus = (typeof STATUSES)[number];
@@ -81,9 +82,10 @@ function filterClause(filter: JobFilter): { where: string; params: unknown[] } {
     params.push(filter.user);
   }
   if (filter.since instanceof Date) {
-    // FROM_UNIXTIME turns the instant into the server's own time zone, as created_at is stored.
-    where.push("created_at >= FROM_UNIXTIME(?)");
-    params.push(filter.since.getTime() / 1000);
+    // In the server's own time zone, as created_at is stored.
+    const since = instantSql(filter.since);
+    where.push(`created_at >= ${since.sql}`);
+    params.push(...since.params);
   } else if (filter.since) {
     where.push("created_at >= NOW(3) - INTERVAL ? SECOND");
     params.push(filter.since.secondsAgo);

@@ -1,4 +1,5 @@
 import { execute, rows, withTransaction, type Database, type Sql } from "./db.js";
+import { instantSql } from "./instant.js";
 
 export interface NewJob {
   type: string;
@@ -26,19 +27,20 @@ const DUPLICATE_KEY = 1062;
 async function insertOne(db: Database, sql: Sql, job: NewJob): Promise<Enqueued> {
   // A job with the same code may finish between our failed INSERT and the SELECT that
   // looks it up; then the INSERT is simply tried again.
+  const runAfter = instantSql(job.runAt);
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const header = await execute(
         sql,
         `INSERT INTO ${db.quoted()}
            (type, job_data, user, priority, run_after, job_code, max_attempts, success_text, failure_text)
-         VALUES (?, ?, ?, ?, COALESCE(FROM_UNIXTIME(?), NOW(3)), ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ${runAfter.sql}, ?, ?, ?, ?)`,
         [
           job.type,
           JSON.stringify(job.data ?? {}),
           job.user ?? null,
           job.priority ?? 2,
-          job.runAt ? job.runAt.getTime() / 1000 : null,
+          ...runAfter.params,
           job.code ?? null,
           job.maxAttempts ?? null,
           job.successText ?? null,
