@@ -8,14 +8,20 @@ const BAR_WIDTH = 24;
 const RECOUNT_MS = 2000;
 
 /**
- * The progress display of `run` and `work` on a terminal: the run as a whole ("n of m jobs",
- * m = done + running + still due, recounted every 2 s since applications keep adding jobs)
+ * The progress display of `run` and `work` on a terminal: the run as a whole ("n of m jobs")
  * and each running job's own progress (zip, video and other long jobs report it).
+ *
+ * m is the jobs this run has started plus those still due. The due count is asked again every
+ * 2 s (applications keep adding jobs), and each job started since the count was asked came
+ * out of it: counting those twice made a 13-job run show 5/18.
  */
 export class RunProgress implements RunObserver {
   private done = 0;
   private failed = 0;
   private due: number | undefined;
+  /** Jobs started so far, and how many of them had started when the due count was asked. */
+  private started = 0;
+  private startedAtCount = 0;
   private readonly running = new Map<number, { type: string; percent: number | undefined }>();
   private recount: NodeJS.Timeout | undefined;
 
@@ -27,14 +33,17 @@ export class RunProgress implements RunObserver {
 
   start(): this {
     if (this.countDue) {
-      const ask = () =>
+      const ask = () => {
+        const startedBefore = this.started;
         void this.countDue!().then(
           (due) => {
             this.due = due;
+            this.startedAtCount = startedBefore;
             this.render();
           },
           () => undefined,
         );
+      };
       ask();
       this.recount = setInterval(ask, RECOUNT_MS);
       this.recount.unref();
@@ -50,6 +59,7 @@ export class RunProgress implements RunObserver {
 
   jobStarted(job: ClaimedJob): void {
     this.running.set(job.ref, { type: job.type, percent: undefined });
+    this.started++;
     this.render();
   }
 
@@ -75,7 +85,8 @@ export class RunProgress implements RunObserver {
       return;
     }
     // Jobs claimed but not started yet are in neither count for a moment; they appear as they start.
-    const total = Math.max(this.done + this.running.size, this.done + this.due);
+    const stillDue = Math.max(0, this.due - (this.started - this.startedAtCount));
+    const total = this.started + stillDue;
     const whole = total === 0 ? 1 : this.done / total;
     this.line.show(`${bar(whole, BAR_WIDTH)} ${this.done}/${total} jobs${failed}${jobs.length ? ` · ${jobs.join(", ")}${more}` : ""}`);
   }

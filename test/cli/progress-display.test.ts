@@ -47,3 +47,18 @@ test("off a terminal there is no status line: the log is JSON lines without esca
   assert.doesNotMatch(run.stderr, /\u001b|\r/, "no terminal control characters in piped output");
   for (const line of run.stderr.trim().split("\n")) assert.doesNotThrow(() => JSON.parse(line), `a JSON line: ${line}`);
 });
+
+test("the run's total stays the number of jobs: finished jobs are not counted again among the due ones", { skip: hasScript ? false : "util-linux `script` is not installed" }, async () => {
+  const config = writeConfig(env.dir, { database: { url: env.db.url }, lockDir: path.join(env.dir, "locks") }, "total.json");
+  await env.db.query("DELETE FROM job_queue");
+  for (let i = 0; i < 5; i++) await env.db.insertJob("noop", { sleepMs: 150 });
+  const out = await runOnTerminal(["run", "--config", config, "--max-jobs", "2"]);
+  const totals = [...out.matchAll(/\] (\d+)\/(\d+) jobs/g)].map((m) => `${m[1]}/${m[2]}`);
+  assert.ok(totals.length > 0, `the bar was drawn:\n${JSON.stringify(out.slice(0, 500))}`);
+  assert.deepEqual(
+    totals.filter((t) => !t.endsWith("/5")),
+    [],
+    `every "n/m jobs" of a 5-job run has m = 5; seen: ${totals.join(", ")}`,
+  );
+  assert.ok(totals.includes("5/5"), `the bar reaches 5/5; seen: ${totals.join(", ")}`);
+});
