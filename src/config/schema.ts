@@ -220,8 +220,20 @@ export const configSchema = z
     extractText: extractTextSchema.default(() => extractTextSchema.parse({})),
     notify: notifySchema.default(() => notifySchema.parse({})),
     metrics: metricsSchema.default({}),
-    /** true: `run` and `work` refuse to claim (upgrades); a path: they refuse while that flag file exists. */
-    maintenance: z.union([z.boolean(), z.string().min(1)]).default(false),
+    /**
+     * true: `run` and `work` refuse to claim (upgrades); a path: they refuse while that flag
+     * file exists. Only an absolute path: a word such as "upgrading" reads like a message, and
+     * taken as a file name it would quietly leave maintenance off.
+     */
+    maintenance: z
+      .union([
+        z.boolean(),
+        z.string().refine(
+          (value) => path.isAbsolute(value) || path.win32.isAbsolute(value),
+          "a string here is the absolute path of a flag file (maintenance is on while it exists), e.g. \"/var/lib/offline-jobs/MAINTENANCE\"; use true to turn maintenance on now",
+        ),
+      ])
+      .default(false),
   })
   // Strict, so that a misspelt key ("maxjobs") is reported instead of silently ignored.
   .strict();

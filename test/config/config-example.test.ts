@@ -126,6 +126,14 @@ describe("config errors", () => {
     assert.match(error.message, /"maxjobs"/);
   });
 
+  test("maintenance given as a word (a message, not a flag file) is a config error that says what the setting takes", () => {
+    const error = fatal({ database: { url }, maintenance: "upgrading" });
+    assert.match(error.message, /maintenance/);
+    assert.match(error.message, /absolute path of a flag file/);
+    assert.doesNotThrow(() => parseConfig({ database: { url }, maintenance: "/var/lib/offline-jobs/MAINTENANCE" }, { configPath: "/etc/offline-jobs.json", env: {} }));
+    assert.doesNotThrow(() => parseConfig({ database: { url }, maintenance: true }, { configPath: "/etc/offline-jobs.json", env: {} }));
+  });
+
   test("an unknown nested key is reported with its section", () => {
     const error = fatal({ database: { url, pasword: password } });
     assert.match(error.message, /"database\.pasword"/);
