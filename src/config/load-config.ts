@@ -4,7 +4,9 @@ import { z } from "zod";
 import { FatalError } from "../errors.js";
 import { createLogger } from "../logger.js";
 import { jsonSyntaxProblem } from "../quote.js";
+import { didYouMean } from "../suggest.js";
 import { warnIfSecretsReadable } from "./file-permissions.js";
+import { keysAt } from "./schema-keys.js";
 import { configSchema, type Config } from "./schema.js";
 
 export interface LoadConfigOptions {
@@ -84,7 +86,8 @@ function describeIssue(issue: z.core.$ZodIssue | undefined): string {
   const key = issue.path.length ? issue.path.map(String).join(".") : "(top level)";
   if (issue.code === "unrecognized_keys") {
     const prefix = issue.path.length ? `${key}.` : "";
-    return `unknown key ${issue.keys.map((k) => `"${prefix}${k}"`).join(", ")}`;
+    const known = keysAt(configSchema, issue.path);
+    return `unknown key ${issue.keys.map((k) => `"${prefix}${k}"${didYouMean(k, known)}`).join(", ")}`;
   }
   // Never echo the received value: it could be the database URL with its password.
   return `${key}: ${issue.message}`;

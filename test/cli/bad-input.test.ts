@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { after, before, test } from "node:test";
 import { makeTempDir, runCli, writeConfig } from "../helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
 
 let t: TestDatabase;
 let config: string;
+let dir: string;
 before(async () => {
   t = await createTestDatabase();
-  const dir = makeTempDir();
+  dir = makeTempDir();
   config = writeConfig(dir, {
     database: { url: t.url },
     lockDir: `${dir}/locks`,
@@ -16,6 +18,7 @@ before(async () => {
 });
 after(async () => {
   await t.drop();
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test("bad job_data fails its job at once with a clear error, an unknown type stays pending, and the run exits 0", async () => {

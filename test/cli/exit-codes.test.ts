@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { makeTempDir, runCli, writeConfig } from "../helpers/cli.js";
@@ -14,6 +15,7 @@ before(async () => {
 });
 after(async () => {
   await t.drop();
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test("before init, commands refuse the stale schema with 'run offline-jobs init' and exit 1", async () => {
@@ -32,6 +34,15 @@ test("a usage error exits 2 with one line", async () => {
   assert.equal((await runCli(["--no-such-flag"], { config })).code, 2);
   assert.equal((await runCli(["add"], { config })).code, 2, "add without a type");
   assert.equal((await runCli(["add", "noop", "--data", "{oops"], { config })).code, 2, "add with malformed JSON");
+});
+
+test("a misspelt command is an unknown command with a suggestion, not 'too many arguments for run'", async () => {
+  const typo = await runCli(["lsit"], { config });
+  assert.equal(typo.code, 2);
+  assert.equal(typo.stderr.trim(), "offline-jobs: unknown command 'lsit' (did you mean list?) (see offline-jobs --help)");
+  const unknown = await runCli(["frobnicate"], { config });
+  assert.equal(unknown.code, 2);
+  assert.doesNotMatch(unknown.stderr, /did you mean|too many arguments/, unknown.stderr);
 });
 
 test("an unreachable database exits 1 with one clear line that does not show the password", async () => {

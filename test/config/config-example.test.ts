@@ -123,7 +123,9 @@ describe("config errors", () => {
   test("an unknown (misspelt) key is reported by name", () => {
     const error = fatal({ database: { url }, maxjobs: 4 });
     assert.match(error.message, /unknown key/);
-    assert.match(error.message, /"maxjobs"/);
+    assert.match(error.message, /"maxjobs" \(did you mean maxJobs\?\)/);
+    assert.match(fatal({ database: { url }, types: { noop: { maxAtempts: 2 } } }).message, /"types\.noop\.maxAtempts" \(did you mean maxAttempts\?\)/, "inside a record's value too");
+    assert.doesNotMatch(fatal({ database: { url }, zzzzzz: 1 }).message, /did you mean/, "nothing is suggested when nothing is close");
   });
 
   test("maintenance given as a word (a message, not a flag file) is a config error that says what the setting takes", () => {

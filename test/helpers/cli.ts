@@ -16,8 +16,23 @@ export function linesOf(file: string): string[] {
   return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
 }
 
+/** Every folder makeTempDir made in this process, removed when it exits, whatever the test forgot. */
+const tempDirs: string[] = [];
+
 export function makeTempDir(prefix = "oj-test-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (tempDirs.push(dir) === 1) process.once("exit", removeTempDirs);
+  return dir;
+}
+
+function removeTempDirs(): void {
+  for (const dir of tempDirs) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A folder a test made read-only, or one still in use by a child: nothing more to do here.
+    }
+  }
 }
 
 /** Writes a config file into `dir`, private as a config holding secrets should be (mode 600), and returns its path. */

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { z } from "zod";
-import { JobFailedExit } from "../../errors.js";
+import { JobFailedExit, UsageError } from "../../errors.js";
+import { didYouMean } from "../../suggest.js";
 import { writeMetricsTextfile } from "../../metrics/textfile.js";
 import { countDueJobs, peekDueJobs } from "../../queue/admin.js";
 import { GracefulStop, stopOnSignals } from "../../runner/graceful-stop.js";
@@ -39,6 +40,10 @@ Examples:
   offline-jobs --type create_previews --limit 10
   offline-jobs --dry-run              show what would run, change nothing`;
 
+function unknownCommand(word: string, commands: string[]): UsageError {
+  return new UsageError(`unknown command '${word}'${didYouMean(word, commands)}`);
+}
+
 export function runCommand(): Command {
   return new Command("run")
     .description("claim due jobs and run them (the default command, for cron or a timer)")
@@ -53,7 +58,11 @@ export function runCommand(): Command {
     .option("--grace <seconds>", "on SIGTERM/SIGINT, how long running jobs may finish before they go back to pending", "30")
     .option("--force", "run even in maintenance mode")
     .addHelpText("after", RUN_EXAMPLES)
+    // run is the default command, so a misspelt command ("lsit") arrives here as an operand:
+    // it is answered as an unknown command rather than as "too many arguments for 'run'".
+    .allowExcessArguments(true)
     .action(async (_raw, command: Command) => {
+      if (command.args.length) throw unknownCommand(command.args[0]!, command.parent?.commands.map((c) => c.name()) ?? []);
       const all = command.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
       const options = parseOptions(optionsSchema, command.opts());
       await withContext(all, async ({ config, db, registry, logger }) => {
