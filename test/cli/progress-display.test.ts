@@ -35,7 +35,7 @@ test("on a terminal a run draws 'n/m jobs' and each running job's progress on a 
   assert.match(out, /\[[#-]{24}\] \d\/6 jobs · #\d+ noop/, "the whole run's bar, n of m jobs, and the running jobs");
   assert.match(out, /\d\d:\d\d:\d\d job \d+ noop complete/, "log lines still appear, above the status line");
   const lastLine = out.trimEnd().split(/\r?\n/).pop()!;
-  assert.match(lastLine, /done: 6 complete/, "the status line is removed at the end, leaving the summary last");
+  assert.match(lastLine, /done in [\d.]+ s with \d+ slot\(s\): 6 complete/, "the status line is removed at the end, leaving the summary last");
   assert.doesNotMatch(lastLine.split(ESC).pop()!, /\[[#-]+\]/, "no bar is left behind after the summary");
 });
 

@@ -75,7 +75,7 @@ test("a job whose run was SIGKILLed is re-queued after its lease expires and com
   // Right away: the lease is still valid, so a run (with a free slot) must not take the job.
   const early = await runCli(["run", "--max-jobs", "2"], { config, timeoutMs: 20_000 });
   assert.equal(early.code, 0, `a run with nothing claimable should exit 0; stderr:\n${tail(early.stderr)}`);
-  assert.match(early.stderr, /done: 0 complete/, `the early run should have looked for work with a free slot; stderr:\n${tail(early.stderr)}`);
+  assert.match(early.stderr, /done in [\d.]+ s with \d+ slot\(s\): 0 complete/, `the early run should have looked for work with a free slot; stderr:\n${tail(early.stderr)}`);
   const still = await row(ref);
   assert.deepEqual([still.status, still.attempts, linesOf(recordFile).length], ["running", 1, 1], `the job must not be re-run while its lease is valid; early run's stderr:\n${tail(early.stderr)}`);
 

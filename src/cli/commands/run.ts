@@ -108,7 +108,7 @@ export function runCommand(): Command {
         const c = report.counts;
         const seconds = ((Date.now() - started) / 1000).toFixed(1);
         logger.info(
-          `done: ${describeCounts(c)} in ${seconds} s with ${report.slots} slot(s)${stop.reason ? ` (stopped: ${stop.reason})` : ""}`,
+          `done in ${seconds} s with ${report.slots} slot(s): ${describeCounts(c)}${stop.reason ? ` (stopped: ${stop.reason})` : ""}`,
           { ...c, seconds: Number(seconds), slots: report.slots },
         );
       });
