@@ -1,7 +1,8 @@
+import path from "node:path";
 import { z } from "zod";
 import { loadConfig } from "../config/load-config.js";
 import type { Config } from "../config/schema.js";
-import { UsageError } from "../errors.js";
+import { FatalError, UsageError } from "../errors.js";
 import { loadRegistry, type Registry } from "../handlers/registry.js";
 import { createLogger, type Logger } from "../logger.js";
 import { openDatabase, type Database } from "../queue/db.js";
@@ -54,11 +55,23 @@ export function loadCommandConfig(options: GlobalOptions, logger: Logger): Confi
   return loadConfig({ configPath: options.config, warn: (message) => logger.warn(message) });
 }
 
+/**
+ * The config's database URL, or an error that says where it was looked for: with no config
+ * file found, "no database configured" alone leaves a new operator guessing which file.
+ */
+export function databaseUrl(config: Config, cwd = process.cwd()): string {
+  if (config.database.url) return config.database.url;
+  const where = config.configPath
+    ? `the config ${config.configPath} sets no database.url`
+    : `no config file was found (looked for --config, $OFFLINE_JOBS_CONFIG, then ${path.join(cwd, "config.json")})`;
+  throw new FatalError(`no database configured: ${where}, and OFFLINE_JOBS_DATABASE_URL is not set`);
+}
+
 /** Config, logger, database (schema checked unless `skipSchemaCheck`) and handlers, for a command. */
 export async function openContext(options: GlobalOptions, { skipSchemaCheck = false } = {}): Promise<CommandContext> {
   const logger = makeLogger(options);
   const config = loadCommandConfig(options, logger);
-  const db = openDatabase(config.database.url, config.database.table, config.database.poolSize);
+  const db = openDatabase(databaseUrl(config), config.database.table, config.database.poolSize);
   try {
     if (!skipSchemaCheck) await checkSchema(db);
     const registry = await loadRegistry(config);

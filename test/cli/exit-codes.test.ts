@@ -45,6 +45,17 @@ test("a misspelt command is an unknown command with a suggestion, not 'too many 
   assert.doesNotMatch(unknown.stderr, /did you mean|too many arguments/, unknown.stderr);
 });
 
+test("with no config file and no URL, the error says which files were looked for", async () => {
+  const empty = path.join(dir, "empty");
+  fs.mkdirSync(empty, { recursive: true });
+  const run = await runCli(["list"], { cwd: empty, env: { OFFLINE_JOBS_CONFIG: "" } });
+  assert.equal(run.code, 1);
+  assert.equal(
+    run.stderr.trim(),
+    `offline-jobs: no database configured: no config file was found (looked for --config, $OFFLINE_JOBS_CONFIG, then ${path.join(empty, "config.json")}), and OFFLINE_JOBS_DATABASE_URL is not set`,
+  );
+});
+
 test("an unreachable database exits 1 with one clear line that does not show the password", async () => {
   const bad = writeConfig(dir, { database: { url: "mysql://app:s3cret-pw@127.0.0.1:1/app" }, lockDir: path.join(dir, "locks") }, "bad.json");
   const run = await runCli([], { config: bad });

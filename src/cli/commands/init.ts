@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { openDatabase } from "../../queue/db.js";
 import { applyMigrations } from "../../queue/migrations.js";
-import { loadCommandConfig, makeLogger, type GlobalOptions } from "../context.js";
+import { databaseUrl, loadCommandConfig, makeLogger, type GlobalOptions } from "../context.js";
 
 export function initCommand(): Command {
   return new Command("init")
@@ -10,7 +10,7 @@ export function initCommand(): Command {
       const options = command.optsWithGlobals<GlobalOptions>();
       const logger = makeLogger(options);
       const config = loadCommandConfig(options, logger);
-      const db = openDatabase(config.database.url, config.database.table, 1);
+      const db = openDatabase(databaseUrl(config), config.database.table, 1);
       try {
         const { server, from, to } = await applyMigrations(db);
         logger.info(
