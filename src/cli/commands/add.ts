@@ -7,6 +7,8 @@ import type { Logger } from "../../logger.js";
 import type { Database } from "../../queue/db.js";
 import { enqueueJobs, type NewJob } from "../../queue/enqueue.js";
 import { waitForJobs } from "../../queue/wait.js";
+import { quote } from "../../quote.js";
+import { didYouMean } from "../../suggest.js";
 import { commandLineUser } from "../cli-user.js";
 import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
 import { logJobEnd } from "../job-end.js";
@@ -29,6 +31,7 @@ const optionsSchema = z.object({
   successText: z.string().optional(),
   failureText: z.string().optional(),
   wait: z.boolean().optional(),
+  force: z.boolean().optional(),
   timeout: z
     .string()
     .regex(/^\d+(\.\d+)?$/, "must be a number of seconds")
@@ -86,18 +89,19 @@ export function addCommand(): Command {
     .option("--failure-text <text>", "notice on failure: {ref} {type} {user} {error}")
     .option("--wait", "wait until the job has ended (run by cron, a worker or another host) and exit 0 complete, 1 failed or cancelled")
     .option("--timeout <seconds>", "with --wait: give up after this long with exit 124; the job stays queued")
+    .option("--force", "add a job of a type (or a command template) this config does not know, for a host whose config does")
     .addHelpText("after", EXAMPLES)
     .action(async (type: string | undefined, _raw, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       const options = parseOptions(optionsSchema, command.opts());
       if (options.timeout !== undefined && !options.wait) throw new UsageError("--timeout needs --wait");
-      const jobs = options.batch ? readBatch(options.batch, type) : [singleJob(type, options)];
-      await withContext(globals, async ({ db, registry, logger }) => {
-        for (const job of jobs) checkJob(job, registry, logger.warn);
-        const added = await enqueueJobs(db, jobs);
+      const jobs = options.batch ? readBatch(options.batch, type) : [{ job: singleJob(type, options), where: "" }];
+      await withContext(globals, async ({ config, db, registry, logger }) => {
+        for (const { job, where } of jobs) checkJob(job, { registry, templates: Object.keys(config.commands), force: options.force === true, warn: logger.warn }, where);
+        const added = await enqueueJobs(db, jobs.map((j) => j.job));
         for (const [i, { ref, existing }] of added.entries()) {
           process.stdout.write(`${ref}\n`);
-          if (existing) process.stderr.write(`job ${ref} with code ${jobs[i]!.code} is already active; not added again\n`);
+          if (existing) process.stderr.write(`job ${ref} with code ${jobs[i]!.job.code} is already active; not added again\n`);
         }
         if (options.wait) await waitAndReport(db, logger, added.map((a) => a.ref), options.timeout);
       });
@@ -157,36 +161,53 @@ function singleJob(type: string | undefined, options: z.infer<typeof optionsSche
   };
 }
 
-function readBatch(file: string, type: string | undefined): NewJob[] {
+/** The jobs of a batch file, each with where it came from ("jobs.jsonl:17: ") for its errors. */
+function readBatch(file: string, type: string | undefined): Array<{ job: NewJob; where: string }> {
   if (type) throw new UsageError("give a type or --batch FILE, not both");
   const lines = readFile(file).split(/\r?\n/);
-  const jobs: NewJob[] = [];
+  const jobs: Array<{ job: NewJob; where: string }> = [];
   lines.forEach((line, index) => {
     if (line.trim() === "") return;
-    const where = `${file} line ${index + 1}`;
-    const parsed = batchLineSchema.safeParse(parseJson(line, where));
+    const where = `${file}:${index + 1}: `;
+    const parsed = batchLineSchema.safeParse(parseJson(line, `${where}the line`));
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new UsageError(`${where}: ${issue.path.join(".") || "line"}: ${issue.message}`);
+      throw new UsageError(`${where}${issue.path.join(".") || "line"}: ${issue.message}`);
     }
     const { runAt, code, user, ...rest } = parsed.data;
-    jobs.push({ ...rest, user: user === undefined ? commandLineUser() : user, code: code ?? null, runAt: runAt ? parseRunAt(runAt) : null });
+    const job = { ...rest, user: user === undefined ? commandLineUser() : user, code: code ?? null, runAt: runAt ? parseRunAt(runAt) : null };
+    jobs.push({ job, where });
   });
   if (jobs.length === 0) throw new UsageError(`${file} has no jobs`);
   return jobs;
 }
 
-/** Jobs of a type known here are checked against its schema now, not at claim time. */
-function checkJob(job: NewJob, registry: Registry, warn: (message: string) => void): void {
-  const handler = registry.get(job.type);
+/**
+ * Jobs are checked against what this config knows now, not at claim time: a type without a
+ * handler here, or a command template the config does not define, would otherwise wait in
+ * the queue for ever. --force takes them anyway, for a host whose plugins or templates
+ * differ from this one's.
+ */
+function checkJob(job: NewJob, known: { registry: Registry; templates: string[]; force: boolean; warn: (message: string) => void }, where: string): void {
+  const handler = known.registry.get(job.type);
   if (!handler) {
-    warn(`no handler for type "${job.type}" in this process; it waits for a worker that has one`);
+    const types = known.registry.selected();
+    const problem = `${where}unknown job type ${quote(job.type)}${didYouMean(job.type, types)}: this config handles ${types.join(", ")}`;
+    if (!known.force) throw new UsageError(`${problem}; add --force to queue it for a host whose config handles it`);
+    known.warn(`${problem}; added anyway (--force): it waits for a worker that has a handler`);
     return;
   }
   const parsed = handler.schema.safeParse(job.data ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new UsageError(`job_data for ${job.type} is invalid: ${issue.path.join(".") || "data"}: ${issue.message}`);
+    throw new UsageError(`${where}job_data for ${job.type} is invalid: ${issue.path.join(".") || "data"}: ${issue.message}`);
+  }
+  const template = job.type === "command" ? (parsed.data as { command?: unknown }).command : undefined;
+  if (typeof template === "string" && !known.templates.includes(template)) {
+    const defined = known.templates.length ? known.templates.join(", ") : "none";
+    const problem = `${where}unknown command template ${quote(template)}${didYouMean(template, known.templates)}: this config defines ${defined}`;
+    if (!known.force) throw new UsageError(`${problem}; add --force to queue it for a host whose config defines it`);
+    known.warn(`${problem}; added anyway (--force)`);
   }
 }
 

@@ -43,7 +43,7 @@ export function listCommand(): Command {
               j.ref,
               j.type,
               j.status === "running" && j.progress !== null ? `running ${j.progress}%` : j.status,
-              queueCell(j),
+              queueCell(j, registry.get(j.type) !== undefined),
               j.priority,
               `${j.attempts}/${j.max_attempts ?? registry.settings(j.type).maxAttempts}`,
               j.user,
@@ -57,8 +57,12 @@ export function listCommand(): Command {
     });
 }
 
-/** "next", "3 ahead", or for a delayed job "due in 2h 5m". */
-function queueCell(job: ListedJob): string {
+/**
+ * "next", "3 ahead", or for a delayed job "due in 2h 5m". A pending job of a type this config
+ * has no handler for says so instead: it waits for a host whose config has one, or for ever.
+ */
+function queueCell(job: ListedJob, handledHere: boolean): string {
+  if (job.status === "pending" && !handledHere) return "no handler here";
   if (job.position !== null) return job.position === 0 ? "next" : `${job.position} ahead`;
   if (job.dueInSeconds !== null) return `due in ${formatDuration(job.dueInSeconds)}`;
   return "";
