@@ -10,6 +10,14 @@ export interface Heartbeat {
 
 /** The most a heartbeat stops its jobs before their leases would run out (half a beat for short leases): room to stop them and their subprocesses. */
 const FENCE_MARGIN_MS = 5000;
+/**
+ * While it holds jobs, a process renews their leases at least this often, whatever
+ * leaseSeconds is: the renewal is also how it learns that an operator cancelled one of them,
+ * and `cancel` promises to reach a running job within about this long. An UPDATE of the
+ * held rows by primary key every 2 s is nothing beside the jobs' own statements; a process
+ * that holds no job only pings, at the lease's pace, so an idle worker costs no more.
+ */
+const CANCEL_REACH_MS = 2000;
 
 /**
  * Renews the leases of a process's jobs every third of leaseSeconds (storing their progress
@@ -41,6 +49,7 @@ export function startHeartbeat(
   const leaseMs = deps.config.leaseSeconds * 1000;
   const every = Math.max(300, leaseMs / 3);
   const margin = Math.min(every / 2, FENCE_MARGIN_MS);
+  const tick = Math.min(every, CANCEL_REACH_MS);
   // When the last renewal that succeeded was sent: the server's leases run at least until
   // then plus leaseSeconds. (At first the start, which is before any claim of this run.)
   let renewedAt = Date.now();
@@ -70,10 +79,12 @@ export function startHeartbeat(
   };
   const beat = async () => {
     if (renewing) return;
-    renewing = true;
     const sentAt = Date.now();
+    const held = jobs.handles();
+    // Holding nothing, only the sign of life is due, once a beat (not once a tick).
+    if (held.length === 0 && sentAt - renewedAt < every - tick / 2 && lastError === undefined) return;
+    renewing = true;
     try {
-      const held = jobs.handles();
       const gone = held.length > 0 ? await renewLeases(deps.db, held, deps.config.leaseSeconds) : (await ping(deps.db), []);
       if (stopped) return;
       renewedAt = sentAt;
@@ -95,6 +106,6 @@ export function startHeartbeat(
   };
 
   armFence(leaseMs - margin);
-  const timer = setInterval(() => void beat(), every);
+  const timer = setInterval(() => void beat(), tick);
   return { stop };
 }

@@ -88,6 +88,28 @@ test("cancel stops a running command job on another process and kills its subpro
   assert.match(after.log ?? "", /stopped: cancelled by an operator/, "the attempt's own log is kept");
 });
 
+test("with the default 60 s lease, cancel reaches a running job within a few seconds, not a third of the lease", async () => {
+  const pidfile = path.join(env.dir, "long-lease.pid");
+  const longLease = hostConfig(env, "host-a", { leaseSeconds: 60, commands: { sleeper: { argv: ["sh", path.join(env.dir, "sleeper.sh"), "{pidfile}"], timeoutSeconds: 120 } } }, "long-lease");
+  const ref = await env.db.insertJob("command", { command: "sleeper", args: { pidfile } });
+  const run = startCli(["run", "--max-jobs", "1"], { config: longLease });
+  const ended = collect(run, 60_000);
+  try {
+    await waitFor(() => fs.existsSync(pidfile) && fs.readFileSync(pidfile, "utf8").trim() !== "", "the command to start", 20_000);
+    const cancelledAt = Date.now();
+    const cancel = await runCli(["cancel", String(ref)], { config: longLease });
+    assert.equal(cancel.code, 0, tail(cancel.stderr));
+    assert.match(cancel.stderr, /stop them within about 2 s/);
+    await waitFor(async () => (await row(ref)).finished_at !== null, `job ${ref} to be stopped by its run`, 15_000);
+    const seconds = (Date.now() - cancelledAt) / 1000;
+    // The renewal comes every 2 s; before, it came every 20 s (a third of the lease).
+    assert.ok(seconds < 8, `the cancel took ${seconds.toFixed(1)} s to reach the running job`);
+    assert.equal((await ended).code, 0);
+  } finally {
+    killTree(run);
+  }
+});
+
 test("cancel of a job a run claimed ahead but has not started: its end is recorded at that run's next heartbeat", async () => {
   // Short jobs first teach the run that jobs are short, so it claims a few ahead; then one long
   // job holds the only slot while the two after it wait, claimed, in the run's buffer.

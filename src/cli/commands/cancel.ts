@@ -9,8 +9,9 @@ Examples:
   offline-jobs cancel 256 257 258
 
 A pending job is cancelled at once. A running job is marked cancelled; the process running it,
-on whichever host, stops it and kills its subprocesses at its next heartbeat (within a third
-of leaseSeconds) and records the end in its log. Prints the refs now cancelled or stopping;
+on whichever host, learns it at its next lease renewal (within 2 s, or a third of leaseSeconds
+if that is shorter), stops it, kills its subprocesses (SIGTERM, then SIGKILL 3 s later) and
+records the end in its log. Prints the refs now cancelled or stopping;
 exits 1 when none is.`;
 
 export function cancelCommand(): Command {
@@ -23,7 +24,7 @@ export function cancelCommand(): Command {
       await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db, config, logger }) => {
         const { cancelled, stopping, alreadyCancelled, skipped } = await cancelJobs(db, refs, config.logMaxBytes);
         if (cancelled.length) logger.info(`cancelled ${describeRefs(cancelled)}`);
-        if (stopping.length) logger.info(`asked to stop ${describeRefs(stopping)}; their processes stop them within a few seconds`);
+        if (stopping.length) logger.info(`asked to stop ${describeRefs(stopping)}; the processes running them stop them within about 2 s (their subprocesses get 3 s more to exit)`);
         if (alreadyCancelled.length) logger.info(`already cancelled: ${describeRefs(alreadyCancelled)}`);
         reportRefs(logger, "cancelled", [...cancelled, ...stopping, ...alreadyCancelled].sort((a, b) => a - b), skipped);
       });
