@@ -206,3 +206,14 @@ test("every schedule line of crontab.example has five valid time fields and runs
   assert.ok(!validCronField("60", FIELD_RANGES[0]!) && !validCronField("*/0", FIELD_RANGES[0]!) && !validCronField("moon", FIELD_RANGES[4]!), "the field check rejects 60, */0 and unknown names");
   assert.ok(validCronField("*/5", FIELD_RANGES[0]!) && validCronField("mon-fri", FIELD_RANGES[4]!) && validCronField("1,15", FIELD_RANGES[2]!), "and accepts */5, mon-fri, 1,15");
 });
+
+test("every dependency with an install script has a decision in package.json's allowScripts, so npm ci installs quietly", () => {
+  const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8")) as { packages: Record<string, { hasInstallScript?: boolean }> };
+  const allowScripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { allowScripts?: Record<string, boolean> }).allowScripts ?? {};
+  const withScripts = Object.entries(lock.packages)
+    .filter(([, entry]) => entry.hasInstallScript)
+    .map(([where]) => where.slice(where.lastIndexOf("node_modules/") + "node_modules/".length));
+  assert.ok(withScripts.length > 0, "sharp has an install script: the lock file should say so");
+  const undecided = withScripts.filter((name) => !Object.keys(allowScripts).some((key) => key === name || key.startsWith(`${name}@`)));
+  assert.deepEqual(undecided, [], "npm warns about every package listed here on each install");
+});

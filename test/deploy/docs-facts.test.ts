@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { keysAt } from "../../src/config/schema-keys.js";
+import { configSchema } from "../../src/config/schema.js";
+import { ROOT } from "../helpers/cli.js";
+
+/**
+ * Facts the README and config.example.json state, checked against each other and the code,
+ * so that a new operator following them meets no contradiction.
+ */
+
+const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+const example = fs.readFileSync(path.join(ROOT, "config.example.json"), "utf8");
+
+test("the config file's mode is the same everywhere: 0600, which is what the loader's warning asks for", () => {
+  assert.doesNotMatch(example, /0640|mode 640/, "config.example.json must not suggest a group-readable mode");
+  assert.match(example, /mode 0600/);
+  assert.doesNotMatch(readme, /0640|mode 640/, "README must not suggest a group-readable mode");
+});
+
+test("the install steps create the offline-jobs account before the first command that uses it", () => {
+  const lines = readme.split("\n");
+  const created = lines.findIndex((line) => /useradd\b.*\boffline-jobs\b/.test(line));
+  const used = lines.findIndex((line) => /-o offline-jobs\b|chown offline-jobs\b/.test(line));
+  assert.ok(created >= 0, "the README says how to create the account");
+  assert.ok(used < 0 || created < used, `useradd (line ${created + 1}) must come before its first use (line ${used + 1})`);
+});
+
+test("the database user the README creates can log in through the example config's URL", () => {
+  const url = new URL((JSON.parse(example) as { database: { url: string } }).database.url);
+  const created = /CREATE USER '([^']+)'@'([^']+)'/.exec(readme);
+  assert.ok(created, "the README shows a CREATE USER");
+  assert.equal(created[1], decodeURIComponent(url.username), "the same user name");
+  // 'localhost' matches only socket connections on a server with skip_name_resolve; the URL is TCP.
+  assert.equal(created[2], url.hostname, "the host part matches the address the example URL connects to");
+});
+
+test("the config reference calls no setting the schema has 'reserved' or 'not used yet'", () => {
+  const rows = readme.split("\n").filter((line) => /^\| `[^`]+` \|/.test(line) && /reserved|not used yet/i.test(line));
+  assert.deepEqual(rows, [], "every documented setting does something; say what");
+  assert.ok(keysAt(configSchema, ["types", "noop"]).includes("hidden"), "types.<type>.hidden is a setting");
+});
