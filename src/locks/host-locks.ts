@@ -144,15 +144,23 @@ export class HostLocks {
   /**
    * Lease recovery's look at this host: ends the process groups of every job lock whose
    * recorded holder is dead, so that an orphaned subprocess stops even if its job is retried
-   * on another host, or never.
+   * on another host, or never; then removes that lock and its record, which nobody else would.
    */
   async endOrphans(): Promise<void> {
     const entries = await fs.readdir(this.options.dir).catch(() => [] as string[]);
     const owners = entries.map((entry) => /^job-(\d+)\.owner$/.exec(entry)).filter((m) => m !== null);
     await Promise.all(
       owners.map(async ([entry, ref]) => {
-        const owner = await readJobOwner(this.file(entry));
-        if (owner && this.isDeadHere(owner)) await this.endOrphanGroups(Number(ref), owner);
+        const dead = await readJobOwner(this.file(entry));
+        if (!dead || !this.isDeadHere(dead)) return;
+        await this.endOrphanGroups(Number(ref), dead);
+        if (dead.groups.some((leader) => isRunning(leader))) return; // still there: keep the record for the next try
+        await this.underTakeoverLock(`job-${ref}`, async () => {
+          const now = await readJobOwner(this.file(entry));
+          if (!now || !sameHolder(now, dead)) return;
+          await fs.rm(this.file(`job-${ref}.lock`), { recursive: true, force: true });
+          await fs.rm(this.file(entry), { force: true });
+        });
       }),
     );
   }

@@ -66,12 +66,14 @@ export function groupRuns(pgid: number): boolean {
 
 /**
  * Ends the process group that `leader` started (SIGTERM, SIGKILL after `graceMs`), only if
- * the leader still runs as that very process and still leads its group: a pid reused since,
- * or a leader without a recorded start time, is left alone. Resolves once the group is gone
- * (or a few seconds after SIGKILL); true if it signalled the group.
+ * the leader is still that very process (a zombie counts: it keeps its pid, so the group's
+ * id cannot have been reused) and still leads its group. A pid reused since, a leader gone
+ * altogether, or one without a recorded start time, is left alone. Resolves once the group
+ * is gone (or a few seconds after SIGKILL); true if it signalled the group.
  */
 export async function endProcessGroup(leader: ProcessId, graceMs: number): Promise<boolean> {
-  if (leader.start === undefined || !isRunning(leader) || readStat(leader.pid)?.pgrp !== leader.pid) return false;
+  const stat = leader.start === undefined ? undefined : readStat(leader.pid);
+  if (!stat || stat.start !== leader.start || stat.pgrp !== leader.pid || !groupRuns(leader.pid)) return false;
   signalGroup(leader.pid, "SIGTERM");
   if (await groupGone(leader.pid, graceMs)) return true;
   signalGroup(leader.pid, "SIGKILL");
