@@ -222,7 +222,8 @@ function makeContext(
  * a value it quotes (a file name), and is shown escaped rather than cut off there.
  */
 function oneLine(error: unknown): string {
-  const text = errorMessage(error).trim();
+  // The raw message: a blank one gets the caller's sentence, not errorMessage's generic one.
+  const text = (error instanceof Error ? error.message : String(error)).trim();
   const own = error instanceof PermanentError || error instanceof TransientError || error instanceof JobStopped;
   const sentence = own ? text : (text.split("\n").find((line) => line.trim() !== "") ?? "").trim();
   return visible(shorten(sentence, 400));
