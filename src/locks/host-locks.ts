@@ -111,16 +111,20 @@ export class HostLocks {
       if (!lock) return undefined;
       const own = identify(process.pid);
       const owner: JobOwner = { host: this.options.host, pid: own.pid, start: own.start, since: new Date().toISOString(), groups: [] };
-      await writeJobOwner(ownerFile, owner);
+      // Unwritten (a full disk), no record beats a dead holder's, which would make ours look dead.
+      await writeJobOwner(ownerFile, owner).catch(() => fs.rm(ownerFile, { force: true }).catch(() => undefined));
       return { lock, owner };
     });
     if (!held) return undefined;
     const { lock, owner } = held;
     let writes = Promise.resolve();
+    let released = false;
     return {
       name,
       recordGroup: (leader) => {
-        writes = writes.then(async () => {
+        // A handler that ignored its stop may start one after the release: the record is someone else's by then.
+        if (released) return Promise.resolve();
+        writes = writes.catch(() => undefined).then(async () => {
           // Groups whose leader has ended were killed with it (see runSubprocess): only live ones are kept.
           owner.groups = [...owner.groups.filter(isRunning), leader];
           await writeJobOwner(ownerFile, owner);
@@ -128,6 +132,7 @@ export class HostLocks {
         return writes.catch(() => undefined);
       },
       release: async () => {
+        released = true;
         await writes.catch(() => undefined);
         const current = await readJobOwner(ownerFile);
         if (current && sameHolder(current, owner)) await fs.rm(ownerFile, { force: true });
