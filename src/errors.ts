@@ -47,7 +47,13 @@ export function pathErrorInWords(code: string | undefined): string | undefined {
   return code !== undefined && Object.hasOwn(PATH_ERRORS, code) ? PATH_ERRORS[code] : undefined;
 }
 
+/**
+ * An error's message, never blank: it ends lines such as "could not renew leases: …", which
+ * must not stop at the colon. An error without one is named by its class (and code).
+ */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  const text = error instanceof Error ? error.message : String(error);
+  if (text.trim() !== "") return text;
+  const code = (error as { code?: unknown } | null)?.code;
+  return `${error instanceof Error ? error.name : "an error"} without a message${typeof code === "string" ? ` (${code})` : ""}`;
 }

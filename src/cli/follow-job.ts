@@ -99,7 +99,7 @@ function describeState(state: JobProgress): string {
     case "running":
       return `running, ${attempt} on ${state.locked_by ?? "?"}`;
     case "pending":
-      return state.attempts > 0 ? `pending again after ${attempt} failed: ${state.error ?? "?"}` : "pending, waiting for a worker";
+      return state.attempts > 0 ? `pending again after ${attempt} failed: ${state.error || "no error was recorded"}` : "pending, waiting for a worker";
     case "cancelled":
       return `cancelled; waiting for ${state.locked_by ?? "its process"} to stop it`;
     default:

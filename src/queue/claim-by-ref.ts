@@ -18,18 +18,27 @@ export async function claimJobByRef(
       `SELECT ${CLAIM_COLUMNS}, status, locked_by FROM ${db.quoted()} WHERE ref = ? FOR UPDATE`,
       [ref],
     );
-    if (!row) return { reason: `job ${ref} does not exist` };
-    if (row.status !== "pending") {
-      const holder = row.status === "running" && row.locked_by ? ` (held by ${row.locked_by}; --clear-lock re-queues it if that process is dead)` : "";
-      return { reason: `job ${ref} is ${row.status}, not pending${holder}` };
-    }
+    if (!row) return { reason: `job ${ref} does not exist (\`offline-jobs list\` shows the jobs there are)` };
+    if (row.status !== "pending") return { reason: notPending(ref, row.status, row.locked_by) };
     if (row.type in options.limits) {
       const room = await lockLimitedTypes(db, sql, [row.type], options.limits, "WAIT");
       if ((room.get(row.type) ?? 0) <= 0) {
-        return { reason: `job ${ref}'s type ${row.type} is at its concurrency limit (${options.limits[row.type]} running); try again later` };
+        return { reason: `its type ${row.type} is at its concurrency limit (${options.limits[row.type]} running); try again later` };
       }
     }
     const token = await setRunning(db, sql, [ref], options);
     return { job: toClaimedJob(row, token, row.attempts + 1) };
   });
+}
+
+/** Why a job that is not pending cannot be run now, and what to do instead. */
+function notPending(ref: number, status: string, lockedBy: string | null): string {
+  const retry = `\`offline-jobs retry ${ref}\` runs it again`;
+  if (status === "running") {
+    return `it is running in ${lockedBy ?? "another process"}, whose lease has not expired: wait for it to end, or, if that process on this host is dead, run \`offline-jobs --clear-lock --job ${ref}\``;
+  }
+  if (status === "cancelled") return `it was cancelled; nothing to run (${retry})`;
+  if (status === "failed") return `it has failed; nothing to run (${retry})`;
+  if (status === "complete") return `it has completed already; nothing to run (\`offline-jobs show ${ref}\` shows its result)`;
+  return `it is ${status}, not pending; nothing to run`;
 }

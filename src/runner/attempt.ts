@@ -50,6 +50,7 @@ export async function runAttempt(deps: AttemptDeps, active: ActiveJob, eagerLock
     end = await executeJob(job, deps, {
       log: active.log,
       stopSwitch: active.stopSwitch,
+      onSpawn: (pid) => lock.addGroup(pid),
       progress: (percent) => {
         active.progress = percent;
         observer?.jobProgress(job, percent);

@@ -56,8 +56,9 @@ export async function executeJob(
   /**
    * `stopSwitch`: the attempt's own switch; the runner throws it (cancel, lost lease, stop), and
    * so does the timeout. `log`: the attempt's log, which the runner's LogFlusher writes live.
+   * `onSpawn`: each subprocess's pid, as it starts (the runner records its process group).
    */
-  control: { stopSwitch: StopSwitch; progress(percent: number): void; log: JobLog },
+  control: { stopSwitch: StopSwitch; progress(percent: number): void; log: JobLog; onSpawn?(pid: number): void },
 ): Promise<AttemptEnd> {
   const started = performance.now();
   const settings = deps.registry.settings(job.type);
@@ -73,7 +74,7 @@ export async function executeJob(
     const own = handler.jobTimeoutSeconds?.(data, deps.config);
     const limit = own === undefined ? settings.timeoutSeconds : own + OWN_TIMEOUT_MARGIN_SECONDS;
     timer = setTimeout(() => stopSwitch.stop(new TransientError(`timed out after ${limit} s`)), limit * 1000);
-    const context = makeContext(job, deps, log, stopSwitch, maxAttempts, control.progress);
+    const context = makeContext(job, deps, { log, stopSwitch, progress: control.progress, onSpawn: control.onSpawn }, maxAttempts);
     const running = Promise.resolve().then(() => handler.run(context, data));
     running.catch(() => undefined); // it may reject after we stopped waiting for it
     const result = await Promise.race([running, stopSwitch.whenStopped()]);
@@ -190,11 +191,10 @@ function pathGuards(config: Config): JobContext["paths"] {
 function makeContext(
   job: ClaimedJob,
   deps: ExecuteDeps,
-  log: JobLog,
-  stopSwitch: StopSwitch,
+  control: { log: JobLog; stopSwitch: StopSwitch; progress(percent: number): void; onSpawn?(pid: number): void },
   maxAttempts: number,
-  progress: (percent: number) => void,
 ): JobContext {
+  const { log, stopSwitch, progress, onSpawn } = control;
   const sink = deps.config.extractText.sink?.sql;
   return {
     ref: job.ref,
@@ -210,7 +210,7 @@ function makeContext(
     progress: (percent) => progress(Math.max(0, Math.min(100, Math.round(percent)))),
     config: deps.config,
     paths: pathGuards(deps.config),
-    exec: (argv, options = {}) => runSubprocess(argv, { ...options, signal: stopSwitch.signal, log }),
+    exec: (argv, options = {}) => runSubprocess(argv, { ...options, signal: stopSwitch.signal, log, onSpawn }),
     writeTextSink: sink && deps.db ? (values) => writeTextSink(deps.db!, sink, { ...values, ref: job.ref }) : undefined,
   };
 }
@@ -222,7 +222,8 @@ function makeContext(
  * a value it quotes (a file name), and is shown escaped rather than cut off there.
  */
 function oneLine(error: unknown): string {
-  const text = errorMessage(error).trim();
+  // The raw message: a blank one gets the caller's sentence, not errorMessage's generic one.
+  const text = (error instanceof Error ? error.message : String(error)).trim();
   const own = error instanceof PermanentError || error instanceof TransientError || error instanceof JobStopped;
   const sentence = own ? text : (text.split("\n").find((line) => line.trim() !== "") ?? "").trim();
   return visible(shorten(sentence, 400));

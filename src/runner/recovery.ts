@@ -1,5 +1,6 @@
 import { errorMessage } from "../errors.js";
 import type { Registry } from "../handlers/registry.js";
+import type { HostLocks } from "../locks/host-locks.js";
 import type { Logger } from "../logger.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { Database } from "../queue/db.js";
@@ -37,13 +38,16 @@ export class LeaseRecovery {
   private inFlight: Promise<void> | undefined;
 
   constructor(
-    private readonly deps: { db: Database; registry: Registry; logger: Logger; config: { leaseSeconds: number } },
+    private readonly deps: { db: Database; registry: Registry; logger: Logger; config: { leaseSeconds: number }; locks?: HostLocks },
     private readonly notifier: Notifier | undefined,
     private readonly onRequeued: () => void,
   ) {}
 
   async now(): Promise<void> {
     this.last = Date.now();
+    // This host's part first: subprocesses that a dead process's jobs left running are ended
+    // before their jobs can be claimed again, here or on another host (SECURITY.md, Subprocesses).
+    await this.deps.locks?.endOrphans();
     if ((await recoverLostJobs(this.deps, this.notifier)) > 0) this.onRequeued();
   }
 

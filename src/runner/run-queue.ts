@@ -135,6 +135,16 @@ export class QueueRunner {
     }
   }
 
+  /** run --job: recovers expired leases (and this host's orphaned subprocesses) before the job is claimed. */
+  recoverLeases(): Promise<void> {
+    return this.recovery.now();
+  }
+
+  /** Waits (bounded) for notices still being delivered, when the run ends without shutdown(). */
+  async settleNotices(): Promise<void> {
+    await this.notifier?.settle();
+  }
+
   /** Stop claiming; buffered jobs go back to pending, running ones finish. */
   stop(reason: string): void {
     if (this.stopping) return;

@@ -6,7 +6,9 @@ import { getJob, parseResult } from "../queue/admin.js";
 import { claimJobByRef } from "../queue/claim-by-ref.js";
 import type { Database } from "../queue/db.js";
 import { requeueStuckJob } from "../queue/finish.js";
+import type { AttemptEnd } from "./execute-job.js";
 import { QueueRunner } from "./run-queue.js";
+import { KILL_GRACE_MS } from "./subprocess.js";
 import { emptyCounts, type RunCounts } from "./run-report.js";
 import type { RunOptions } from "./runner-deps.js";
 import type { GracefulStop } from "./graceful-stop.js";
@@ -27,8 +29,8 @@ export interface RunReport {
   slots: number;
   cleared: Array<ClearedLock & { holder?: string; alive?: boolean }>;
   counts: RunCounts;
-  /** With --job: how that job ended. */
-  job?: { ref: number; status: string; error: string | null; result: unknown };
+  /** With --job: how that job ended (`attempt`: how its attempt here ended, if it ran). */
+  job?: { ref: number; status: string; error: string | null; result: unknown; attempt?: AttemptEnd["kind"] };
 }
 
 export interface RunDeps {
@@ -66,25 +68,44 @@ export async function runJobs(deps: RunDeps, request: RunRequest): Promise<RunRe
     report.counts = runner.counts;
     return report;
   }
+  let end: AttemptEnd | undefined;
   try {
+    // As every run does first: a job whose holder died is pending again once its lease has
+    // expired (and that holder's orphaned subprocesses on this host are ended), so the
+    // operator need not wait for a cron run to recover it.
+    await runner.recoverLeases();
     const claim = await claimJobByRef(deps.db, request.job, {
       limits: deps.registry.limits(deps.registry.names()),
       workerId,
       leaseSeconds: config.leaseSeconds,
     });
     if (!claim.job) {
-      report.job = { ref: request.job, status: "not-run", error: claim.reason ?? "not runnable", result: null };
+      report.job = { ref: request.job, status: "not-run", error: claim.reason ?? `job ${request.job} is not runnable`, result: null };
       return report;
     }
     // Claimed by ref, so a type without a handler here is failed by executeJob, permanently.
-    await runner.runClaimed(claim.job);
+    end = await runner.runClaimed(claim.job);
   } finally {
     await runner.releaseSlots();
+    await runner.settleNotices();
   }
   report.counts = runner.counts;
+  if (!end) {
+    report.job = { ref: request.job, status: "not-run", error: heldElsewhere(request.job, await locks.jobHolder(request.job)), result: null };
+    return report;
+  }
   const row = await getJob(deps.db, request.job);
-  report.job = { ref: request.job, status: row?.status ?? "unknown", error: row?.error ?? null, result: parseResult(row?.result ?? null) };
+  report.job = { ref: request.job, status: row?.status ?? "unknown", error: row?.error ?? null, result: parseResult(row?.result ?? null), attempt: end.kind };
   return report;
+}
+
+/** Why --job gave a job back: a live process on this host still runs an earlier attempt of it. */
+function heldElsewhere(ref: number, holder: { host: string; pid: number } | undefined): string {
+  const who = holder ? `process ${holder.host}:${holder.pid}` : "another process";
+  return (
+    `${who} on this host still runs an earlier attempt of it (it holds the job lock, and stops that attempt at its next heartbeat, its lease being gone); ` +
+    `the job is pending again: run \`offline-jobs run --job ${ref}\` again in a few seconds`
+  );
 }
 
 /** This host's slot and job locks, under config.lockDir. */
@@ -94,6 +115,9 @@ export async function openHostLocks(config: Config, logger: Logger): Promise<Hos
     staleMs: config.lockStaleSeconds * 1000,
     host: config.hostName,
     onCompromised: (name, error) => logger.warn(`lock ${name} was removed or went stale while held (${error.message}); the database lease still guards the job`),
+    killGraceMs: KILL_GRACE_MS,
+    onOrphansEnded: (ref, holder, groups) =>
+      logger.warn(`job ${ref}: ended process group(s) ${groups.join(", ")}, left running by its attempt in ${holder.host}:${holder.pid}, which died`, { ref }),
   });
   await locks.prepare();
   return locks;

@@ -1,7 +1,7 @@
 import type { ExecOptions, JobLogger, SubprocessResult } from "../handlers/handler.js";
 
 /** Seconds between SIGTERM and SIGKILL when a job's processes are stopped. */
-const KILL_GRACE_MS = 3000;
+export const KILL_GRACE_MS = 3000;
 /** Most stdout a caller can capture. */
 const MAX_CAPTURE = 1024 * 1024;
 
@@ -24,7 +24,8 @@ function childEnvironment(): NodeJS.ProcessEnv {
  */
 export async function runSubprocess(
   argv: string[],
-  options: ExecOptions & { signal: AbortSignal; log: JobLogger },
+  /** `onSpawn`: the new group's leader pid, at once (recorded so that a later attempt can end an orphaned group). */
+  options: ExecOptions & { signal: AbortSignal; log: JobLogger; onSpawn?: (pid: number) => void },
 ): Promise<SubprocessResult> {
   const [file, ...args] = argv;
   if (!file) throw new Error("empty argv");
@@ -40,6 +41,7 @@ export async function runSubprocess(
     reject: false,
     windowsHide: true,
   });
+  if (child.pid) options.onSpawn?.(child.pid);
   let captured = "";
   child.stdout?.setEncoding("utf8").on("data", (text: string) => {
     if (!options.captureStdout) options.log.output("stdout", text);

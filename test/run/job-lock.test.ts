@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { HostLocks } from "../../src/locks/host-locks.js";
-import { runCli } from "../helpers/cli.js";
+import { collect, linesOf, runCli, startCli, waitFor } from "../helpers/cli.js";
 import { hostConfig, useTestEnvironment } from "../helpers/environment.js";
 
 let config: string;
@@ -34,4 +34,60 @@ test("a retry whose job lock another process on this host holds is put back, not
   const [done] = await env.db.query<{ status: string; attempts: number }>("SELECT status, attempts FROM job_queue WHERE ref = 1");
   assert.deepEqual({ ...done }, { status: "complete", attempts: 2 });
   assert.equal(fs.readFileSync(recordFile, "utf8").trim().split("\n").length, 1);
+});
+
+/** Every line says what happened and what to do: none stops at a colon with nothing after it. */
+function assertNoDanglingColon(stderr: string): void {
+  for (const line of stderr.split("\n").filter(Boolean)) {
+    const message = line.startsWith("{") ? String((JSON.parse(line) as { msg?: unknown }).msg) : line;
+    assert.doesNotMatch(message, /:\s*$/, `a message ends with a colon and no detail: ${JSON.stringify(message)}`);
+  }
+}
+
+test("run --job on a job whose lock a live process on this host holds names that process and says what to do", { timeout: 30_000 }, async () => {
+  const recordFile = path.join(env.dir, "held.runs");
+  const ref = await env.db.insertJob("record", { file: recordFile });
+  const locks = new HostLocks({ dir: path.join(env.dir, "locks-a"), staleMs: 10_000, host: "host-a" });
+  await locks.prepare();
+  const twin = await locks.lockJob(ref);
+  assert.ok(twin, "the test holds the job's lock, as a live earlier attempt would");
+  try {
+    const run = await runCli(["--job", String(ref)], { config });
+    assert.equal(run.code, 1, `run --job of a job it could not run exits 1; stderr:\n${run.stderr}`);
+    assert.match(
+      run.stderr,
+      new RegExp(`job ${ref} was not run: process host-a:${process.pid} on this host still runs an earlier attempt of it .*run \`offline-jobs run --job ${ref}\` again in a few seconds`),
+      `the refusal should name the live holder and say what to do; stderr:\n${run.stderr}`,
+    );
+    assertNoDanglingColon(run.stderr);
+    assert.equal(fs.existsSync(recordFile), false, "the job must not run while a live process holds its lock");
+    const [after] = await env.db.query<{ status: string }>("SELECT status FROM job_queue WHERE ref = ?", [ref]);
+    assert.equal(after!.status, "pending", "the job is given back");
+  } finally {
+    await twin!.release();
+  }
+});
+
+test("run --job on a cancelled job says there is nothing to run and how to run it again", { timeout: 30_000 }, async () => {
+  const ref = await env.db.insertJob("record", { file: path.join(env.dir, "cancelled.runs") });
+  assert.equal((await runCli(["cancel", String(ref)], { config })).code, 0);
+  const run = await runCli(["--job", String(ref)], { config });
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, new RegExp(`job ${ref} was not run: it was cancelled; nothing to run \\(\`offline-jobs retry ${ref}\` runs it again\\)`), `stderr:\n${run.stderr}`);
+  assertNoDanglingColon(run.stderr);
+});
+
+test("run --job on a job cancelled while it runs says so, and how to run it again", { timeout: 30_000 }, async () => {
+  // A short lease: the heartbeat that notices the cancel comes every third of it.
+  const quick = hostConfig(env, "host-a", { leaseSeconds: 3 }, "quick");
+  const recordFile = path.join(env.dir, "cancelled-running.runs");
+  const ref = await env.db.insertJob("record", { file: recordFile, sleepMs: 60_000 });
+  const running = startCli(["--job", String(ref)], { config: quick });
+  const ended = collect(running, 25_000);
+  await waitFor(() => linesOf(recordFile).length === 1, "the job to start");
+  assert.equal((await runCli(["cancel", String(ref)], { config: quick })).code, 0);
+  const run = await ended;
+  assert.equal(run.code, 1, `stderr:\n${run.stderr}`);
+  assert.match(run.stderr, new RegExp(`job ${ref} was cancelled while it ran; nothing more to run \\(\`offline-jobs retry ${ref}\` runs it again\\)`), `stderr:\n${run.stderr}`);
+  assertNoDanglingColon(run.stderr);
 });

@@ -7,6 +7,7 @@ import { countDueJobs, peekDueJobs } from "../../queue/admin.js";
 import { GracefulStop, stopOnSignals } from "../../runner/graceful-stop.js";
 import { maintenanceReason } from "../../runner/maintenance.js";
 import { runJobs } from "../../runner/run.js";
+import { describeRunJobEnd } from "../job-end.js";
 import { RunProgress } from "../run-progress.js";
 import { describeCounts } from "../run-summary.js";
 import { collect, parseOptions, positiveIntString, statusLineFor, withContext, type GlobalOptions } from "../context.js";
@@ -101,7 +102,7 @@ export function runCommand(): Command {
             logger.info(`job ${ref} complete`);
             return;
           }
-          logger.error(`job ${ref} ${status === "not-run" ? "was not run" : status}: ${error ?? ""}`.trim());
+          logger.error(describeRunJobEnd(ref, status, error, report.job.attempt));
           throw new JobFailedExit();
         }
         if (report.busy) return;

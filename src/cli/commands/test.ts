@@ -93,6 +93,6 @@ function describe(ref: number, probe: (typeof PROBES)[number], end: JobEnd | und
   const what = `job ${ref} (noop, ${probe.label})`;
   if (!end) return `${what}: has not ended; no worker has finished it`;
   const by = end.ranBy ? ` (run by ${end.ranBy})` : "";
-  const outcome = `${end.status}${end.status === "complete" ? "" : `: ${end.error ?? "no error recorded"}`}`;
+  const outcome = `${end.status}${end.status === "complete" ? "" : `: ${end.error || "no error recorded"}`}`;
   return `${what}: ${outcome}${by}${end.status === probe.expect ? ", as expected" : `; expected ${probe.expect}`}`;
 }
