@@ -14,6 +14,9 @@ export { PermanentError, TransientError } from "./errors.js";
 export type { NewJob, Enqueued } from "./queue/enqueue.js";
 export type { JobRow, JobStatus } from "./queue/admin.js";
 export type { Config } from "./config/schema.js";
+export { submit, submitBatch, JobEndedError, SubmitTimeoutError } from "./submit.js";
+export type { SubmitOptions, BatchOutcome } from "./submit.js";
+export type { JobEnd } from "./queue/wait.js";
 
 /**
  * Adds jobs to the queue (several in one transaction) and returns their refs. With `code`, an
