@@ -53,7 +53,18 @@ export async function runChecks(configPath: string | undefined): Promise<CheckRe
   results.push(checkDownloads(config));
   results.push(...(await checkTools(config, registry)));
   results.push(checkCommandTemplates(config));
+  results.push(checkMetricsTextfile(config));
   return results;
+}
+
+/** The textfile is rewritten after each run through a temporary file beside it: its folder must take new files. */
+function checkMetricsTextfile(config: Config): CheckResult {
+  const name = "metrics-textfile";
+  const file = config.metrics.textfile;
+  if (!file) return { name, status: "ok", detail: "metrics.textfile not set" };
+  const problem = folderProblem(path.dirname(file), "write");
+  if (problem) return { name, status: "fail", detail: `${file}: its folder ${path.dirname(file)} ${problem}` };
+  return { name, status: "ok", detail: `${file}: its folder is writable` };
 }
 
 /** The config holds secrets (the database password): a file others can read gives them away. */

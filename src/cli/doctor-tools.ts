@@ -85,11 +85,18 @@ export function checkCommandTemplates(config: Config): CheckResult {
     const lookup = program.includes("/") && !path.isAbsolute(program) && template.cwd ? path.join(template.cwd, program) : program;
     return !findExecutable(lookup);
   });
-  if (missing.length) {
+  // A cwd that is not there makes every job of the template fail as "could not start".
+  const badCwd = names.flatMap((command) => {
+    const cwd = config.commands[command]!.cwd;
+    if (cwd === undefined) return [];
+    const problem = !fs.existsSync(cwd) ? "does not exist" : !fs.statSync(cwd).isDirectory() ? "is not a folder" : undefined;
+    return problem ? [`the working folder ${cwd} of ${command} ${problem}`] : [];
+  });
+  if (missing.length || badCwd.length) {
     return {
       name: "commands",
       status: "fail",
-      detail: `program not found for ${missing.map((c) => `${c} (${config.commands[c]!.argv[0]})`).join(", ")}`,
+      detail: [...(missing.length ? [`program not found for ${missing.map((c) => `${c} (${config.commands[c]!.argv[0]})`).join(", ")}`] : []), ...badCwd].join("; "),
     };
   }
   return { name: "commands", status: "ok", detail: `${names.length} template(s), every program found` };

@@ -172,3 +172,16 @@ test("test waits for a separately started run, and exits 124 when no worker come
   assert.match(lonely.stderr, /no worker ran job\(s\) \d+, \d+ within 0.5 s/);
   assert.equal(lonely.stdout.trim().split("\n").filter((l) => l.startsWith("wait")).length, 2, lonely.stdout);
 });
+
+test("doctor fails a command template whose working folder is missing, and a metrics textfile whose folder is missing", async () => {
+  const config = goodConfig("missing-folders", {
+    commands: { hello: { argv: ["echo", "hi"], cwd: "/var/www/no-such-app" } },
+    metrics: { textfile: path.join(env.dir, "no-such-folder", "offline_jobs.prom") },
+  });
+  const { code, checks } = await doctorJson(config);
+  assert.equal(code, 1, "a missing folder that every job or run needs is a failure");
+  assert.equal(checks.get("commands")?.status, "fail");
+  assert.match(checks.get("commands")!.detail, /the working folder \/var\/www\/no-such-app of hello does not exist/);
+  assert.equal(checks.get("metrics-textfile")?.status, "fail");
+  assert.match(checks.get("metrics-textfile")!.detail, /no-such-folder does not exist/);
+});
