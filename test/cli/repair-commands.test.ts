@@ -23,7 +23,7 @@ let config: string;
 const env = useTestEnvironment("oj-repair-", (e) => {
   const script = path.join(e.dir, "sleeper.sh");
   fs.writeFileSync(script, SLEEPER, { mode: 0o755 });
-  config = hostConfig(e, "host-a", { commands: { sleeper: { argv: ["sh", script, "{pidfile}"], timeoutSeconds: 120 } } });
+  config = hostConfig(e, "host-a", { paths: { writeRoots: [e.dir] }, commands: { sleeper: { argv: ["sh", script, "{pidfile}"], args: { pidfile: "write" }, timeoutSeconds: 120 } } });
 });
 
 afterEach(async () => {
