@@ -24,7 +24,7 @@ export type Declaration = "read" | "write" | { pattern: string; maxLength?: numb
 
 /** What an undeclared placeholder accepts: no / or \, no leading - or ., nothing a shell acts on. */
 export const PLAIN_TEXT = /^[\p{L}\p{N}_][\p{L}\p{N}_.@+,-]{0,255}$/u;
-export const PLAIN_TEXT_WORDS = "plain text (letters, digits and _ . @ + , - but not first; at most 256 characters)";
+export const PLAIN_TEXT_WORDS = "plain text (letters, digits and _ . @ + , -, starting with a letter, digit or _; at most 256 characters)";
 
 /** The parts of a template this module reads (the config schema's shape). */
 export interface DeclaringTemplate {
