@@ -116,9 +116,9 @@ write_config() {
   "downloads": { "dir": "./downloads", "baseUrl": "https://example.org/downloads/", "ttlHours": 72 },
   "previews": { "outputDir": "./out/previews" },
   "commands": {
-    "zip-file": { "argv": ["zip", "-j", "-q", "{output}", "{file}"], "timeoutSeconds": 60, "pathArgs": { "file": "read" } },
-    "hello": { "argv": ["echo", "hello", "{name}"], "timeoutSeconds": 10 },
-    "checksum": { "argv": ["sha256sum", "{file}"], "timeoutSeconds": 60, "pathArgs": { "file": "read" } }
+    "zip-file": { "argv": ["zip", "-j", "-q", "{output}", "{file}"], "timeoutSeconds": 60, "args": { "file": "read" }, "usableBy": ["create_download_file"] },
+    "hello": { "argv": ["echo", "hello", "{name}"], "timeoutSeconds": 10, "args": { "name": { "pattern": ".{1,100}" } }, "usableBy": ["command"] },
+    "checksum": { "argv": ["sha256sum", "{file}"], "timeoutSeconds": 60, "args": { "file": "read" }, "usableBy": ["command"] }
   },
   "types": {
     "noop": { "maxAttempts": 3, "backoff": { "initialSeconds": 60, "maxSeconds": 600 } }
@@ -196,6 +196,8 @@ demo_downloads() {
   enqueue complete create_download_file --data "{\"command\": \"zip-file\", \"args\": {\"file\": \"$FILES/photo.jpg\"}, \"output\": \"photo.zip\"}" \
     --user alice --success-text 'Your download is ready, {user}: {url}'
   DOWNLOAD_REF=$LAST_REF
+  # zip-file is for create_download_file (its usableBy): a command row cannot fill its {output} and write where it likes.
+  enqueue failed command --data "{\"command\": \"zip-file\", \"args\": {\"file\": \"$FILES/photo.jpg\", \"output\": \"$WORK/elsewhere.zip\"}}"
   heading "collection_download: files streamed into one zip; a missing one is reported, not fatal"
   enqueue complete collection_download --data "{\"files\": [{\"path\": \"$FILES/photo.jpg\"}, {\"path\": \"$FILES/tone.wav\", \"name\": \"sounds/tone.wav\"}, {\"path\": \"$FILES/report.txt\", \"name\": \"../../etc/report.txt\"}, {\"path\": \"$FILES/gone.txt\"}], \"name\": \"collection-12\", \"manifest\": true}" \
     --user alice --priority 1 --success-text 'Your collection is ready: {url}'

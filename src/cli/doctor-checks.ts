@@ -43,7 +43,9 @@ export async function runChecks(configPath: string | undefined): Promise<CheckRe
   let registry: Registry | undefined;
   try {
     registry = await loadRegistry(config);
-    results.push({ name: "handlers", status: "ok", detail: `${registry.names().length} job types: ${registry.names().join(", ")}` });
+    const disabled = registry.disabled();
+    const off = disabled.length ? `; disabled on this host (types.<name>.enabled is false): ${disabled.join(", ")}` : "";
+    results.push({ name: "handlers", status: "ok", detail: `${registry.names().length} job types: ${registry.names().join(", ")}${off}` });
   } catch (error) {
     results.push({ name: "handlers", status: "fail", detail: errorMessage(error) });
   }

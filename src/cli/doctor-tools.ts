@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { Config } from "../config/schema.js";
+import { declarationWarning } from "../config/template-declarations.js";
 import { findExecutable } from "../find-executable.js";
 import type { Registry } from "../handlers/registry.js";
 import type { CheckResult } from "./doctor-checks.js";
@@ -11,7 +12,8 @@ import type { CheckResult } from "./doctor-checks.js";
  * only when the config asks for something that cannot work without it: ffmpeg presets without
  * ffmpeg, a command template whose program is not there. A program that only some inputs of a
  * built-in type need (ffmpeg for video previews, poppler for PDFs) is a warning, and nothing at
- * all when every type that uses it is hidden (types.<name>.hidden: the operator does not use it).
+ * all when every type that uses it is hidden or disabled (types.<name>.hidden / .enabled: the
+ * operator does not use it here).
  */
 interface Tool {
   name: string;
@@ -61,12 +63,12 @@ export async function checkTools(config: Config, registry: Registry | undefined)
 
 async function checkTool(tool: Tool, config: Config, registry: Registry | undefined): Promise<CheckResult> {
   const name = tool.name;
-  const inUse = tool.usedBy.filter((type) => !registry || (registry.get(type) && !registry.settings(type).hidden));
+  const inUse = tool.usedBy.filter((type) => !registry || (registry.get(type) && !registry.settings(type).hidden && registry.settings(type).enabled));
   const found = findExecutable(tool.command());
   if (!found) {
     const why = tool.neededBecause?.(config);
     if (why) return { name, status: "fail", detail: `not found (${tool.command()}), and ${why}` };
-    if (inUse.length === 0) return { name, status: "ok", detail: `not found; not needed (${tool.usedBy.join(", ")} hidden)` };
+    if (inUse.length === 0) return { name, status: "ok", detail: `not found; not needed (${tool.usedBy.join(", ")} hidden or disabled)` };
     return { name, status: "warn", detail: `not found (${tool.command()}): ${tool.purpose}` };
   }
   const version = await programVersion(found, tool.versionArgs);
@@ -99,7 +101,10 @@ export function checkCommandTemplates(config: Config): CheckResult {
       detail: [...(missing.length ? [`program not found for ${missing.map((c) => `${c} (${config.commands[c]!.argv[0]})`).join(", ")}`] : []), ...badCwd].join("; "),
     };
   }
-  return { name: "commands", status: "ok", detail: `${names.length} template(s), every program found` };
+  // Old-style templates load and run, read the safe way; what to declare is worth a warning.
+  const undeclared = names.flatMap((command) => declarationWarning(command, config.commands[command]!) ?? []);
+  if (undeclared.length) return { name: "commands", status: "warn", detail: `${names.length} template(s), every program found; ${undeclared.join("; ")}` };
+  return { name: "commands", status: "ok", detail: `${names.length} template(s), every program found, every placeholder declared` };
 }
 
 /** The program's own version line: "ffmpeg version 5.1.6-0+deb12u1", "pdftotext version 22.02.0". */

@@ -8,6 +8,7 @@ import { didYouMean } from "../suggest.js";
 import { warnIfSecretsReadable } from "./file-permissions.js";
 import { keysAt } from "./schema-keys.js";
 import { configSchema, type Config } from "./schema.js";
+import { declarationWarning } from "./template-declarations.js";
 
 export interface LoadConfigOptions {
   /** --config; else OFFLINE_JOBS_CONFIG; else ./config.json if it exists; else defaults only. */
@@ -15,8 +16,9 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /**
-   * Where the warning about a config file that holds the database password (or another
-   * secret) and is readable by others goes; by default a process-log line on stderr.
+   * Where the warnings go (a config file that holds the database password or another secret
+   * and is readable by others; a command template that does not declare its placeholders);
+   * by default a process-log line on stderr.
    */
   warn?: (message: string) => void;
 }
@@ -36,11 +38,28 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   } else if (fs.existsSync(path.join(cwd, "config.json"))) {
     configPath = path.join(cwd, "config.json");
   }
+  const warn = options.warn ?? ((message: string) => createLogger().warn(message));
   if (configPath) {
     raw = readJsonFile(configPath);
-    warnIfSecretsReadable(configPath, raw, options.warn ?? ((message) => createLogger().warn(message)));
+    warnIfSecretsReadable(configPath, raw, warn);
   }
-  return parseConfig(raw, { configPath, env });
+  const config = parseConfig(raw, { configPath, env });
+  warnOfUndeclaredPlaceholders(config, warn);
+  return config;
+}
+
+/** Warnings already given, once per config file and process (enqueue() may load it in a loop). */
+const warnedTemplates = new Set<string>();
+
+/** Old-style command templates load as before, read the safe way; this says what to declare. */
+function warnOfUndeclaredPlaceholders(config: Config, warn: (message: string) => void): void {
+  for (const [name, template] of Object.entries(config.commands)) {
+    const message = declarationWarning(name, template);
+    const key = `${config.configPath ?? ""}\0${message}`;
+    if (!message || warnedTemplates.has(key)) continue;
+    warnedTemplates.add(key);
+    warn(`config${config.configPath ? ` ${config.configPath}` : ""}: ${message}`);
+  }
 }
 
 export function parseConfig(raw: unknown, where: { configPath?: string; env?: NodeJS.ProcessEnv } = {}): Config {

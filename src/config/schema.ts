@@ -1,6 +1,7 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { declarationProblem, TEMPLATE_USERS } from "./template-declarations.js";
 
 /**
  * The config file's schema: every option, its default, and the one place they are
@@ -28,8 +29,30 @@ export const typeOptionsSchema = z
       .optional(),
     onLost: z.enum(["retry", "fail"]).optional(),
     hidden: z.boolean().optional(),
+    /** false: this host never claims jobs of the type; they wait for a host that runs it. */
+    enabled: z.boolean().optional(),
   })
   .strict();
+
+const placeholderName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "placeholder names use letters, digits and _");
+const placeholderDeclaration = z.union([
+  z.enum(["read", "write"]),
+  z
+    .object({
+      pattern: z.string().refine(compiles, "must be a JavaScript regular expression (u flag)"),
+      maxLength: z.number().int().min(1).max(65_536).optional(),
+    })
+    .strict(),
+]);
+
+function compiles(pattern: string): boolean {
+  try {
+    new RegExp(pattern, "u");
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const commandTemplateSchema = z
   .object({
@@ -39,12 +62,21 @@ export const commandTemplateSchema = z
     /** Exit codes that mean "try again later" (everything else non-zero fails the job at once). */
     transientExitCodes: z.array(z.number().int()).default([]),
     /**
-     * Arguments that are paths, and which roots they must lie under ("read": paths.readRoots,
-     * "write": paths.writeRoots). They are resolved (symlinks too) before the command runs.
+     * What each placeholder takes (SECURITY.md, "Subprocesses"): "read" / "write", a path that
+     * must lie under paths.readRoots / writeRoots (resolved, symlinks too, before the command
+     * runs), or text that must match a pattern (the whole value).
      */
-    pathArgs: z.record(z.string(), z.enum(["read", "write"])).default({}),
+    args: z.record(placeholderName, placeholderDeclaration).optional(),
+    /** The older spelling of args' "read" / "write"; still read. */
+    pathArgs: z.record(z.string(), z.enum(["read", "write"])).optional(),
+    /** The job types that may run this template; see templateUsers() for the default. */
+    usableBy: z.array(z.enum(TEMPLATE_USERS)).min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((template, context) => {
+    const problem = declarationProblem(template);
+    if (problem) context.addIssue({ code: "custom", message: problem, path: ["args"] });
+  });
 
 const sizeName = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "size names use letters, digits, _ and -");
 const dimension = z.number().int().min(1).max(16_384);

@@ -1,6 +1,18 @@
 import { z } from "zod";
 import { PermanentError, TransientError } from "../errors.js";
 import { quote } from "../quote.js";
+import {
+  declarationOf,
+  FILLED_BY,
+  PLAIN_TEXT,
+  PLAIN_TEXT_WORDS,
+  placeholdersOf,
+  RUNNER_FILLED,
+  templateUsers,
+  undeclaredRowPlaceholders,
+  type Declaration,
+  type TemplateUser,
+} from "../config/template-declarations.js";
 import type { JobContext } from "./handler.js";
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -39,26 +51,61 @@ export function fillTemplate(argv: string[], values: TemplateArgs, what: string)
 }
 
 /**
- * Runs the config's command template `name` with `args` (plus {ref} and {user}): arguments
- * the template declares in pathArgs are resolved and checked against the roots first.
- * Used by the command, create_download_file and create_alternative_file types.
+ * Runs the config's command template `name` for a job of `type`: `args` come from the row,
+ * `filled` from the handler (paths it has already checked). Every placeholder a row fills is
+ * checked against the template's declaration (a path under the roots, or text of the declared
+ * shape; undeclared: plain text) before anything runs; {ref} and {user} come from the runner.
  */
-export async function runTemplate(context: JobContext, name: string, args: TemplateArgs): Promise<void> {
+export async function runTemplate(
+  context: JobContext,
+  how: { name: string; type: TemplateUser; args: TemplateArgs; filled?: TemplateArgs },
+): Promise<void> {
+  const { name, type, args } = how;
   const { commands } = context.config;
   const template = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!template) {
     const known = Object.keys(commands);
     throw new PermanentError(`unknown command template ${quote(name)}: the config defines ${known.length ? known.map((k) => `"${k}"`).join(", ") : "none"}`);
   }
-  const checked = { ...args };
-  for (const [key, role] of Object.entries(template.pathArgs)) {
-    if (!Object.hasOwn(checked, key)) continue; // reported as a missing argument by fillTemplate
-    const value = String(checked[key]);
-    checked[key] = role === "read" ? await context.paths.readable(value) : await context.paths.writable(value);
+  const users = templateUsers(template);
+  if (!users.includes(type)) {
+    throw new PermanentError(`command template "${name}" is not for ${type} jobs: only ${users.join(" and ")} may run it (its usableBy)`);
   }
-  const label = `command "${name}"`;
-  const argv = fillTemplate(template.argv, { ...checked, ref: context.ref, user: context.user ?? "" }, `command template "${name}"`);
-  await runArgv(context, argv, { label, timeoutSeconds: template.timeoutSeconds, cwd: template.cwd, transientExitCodes: template.transientExitCodes });
+  for (const key of [...RUNNER_FILLED, ...FILLED_BY[type]]) {
+    if (Object.hasOwn(args, key)) {
+      const filler = RUNNER_FILLED.includes(key) ? "the runner" : type;
+      throw new PermanentError(`job_data.args may not give "${key}": ${filler} fills {${key}} itself`);
+    }
+  }
+  const values: TemplateArgs = {};
+  const program = placeholdersOf(template.argv.slice(0, 1));
+  for (const key of undeclaredRowPlaceholders(template, type)) {
+    if (program.includes(key)) throw new PermanentError(`command template "${name}" takes its program from {${key}}, which it does not declare, so no row may fill it`);
+  }
+  for (const key of placeholdersOf(template.argv)) {
+    if (RUNNER_FILLED.includes(key) || FILLED_BY[type].includes(key) || !Object.hasOwn(args, key)) continue; // a missing one: fillTemplate says so
+    values[key] = await checkArgument(context, key, String(args[key]), declarationOf(template, key));
+  }
+  const argv = fillTemplate(template.argv, { ...values, ...how.filled, ref: context.ref, user: context.user ?? "" }, `command template "${name}"`);
+  await runArgv(context, argv, { label: `command "${name}"`, timeoutSeconds: template.timeoutSeconds, cwd: template.cwd, transientExitCodes: template.transientExitCodes });
+}
+
+/** A row's value as its declaration allows it: a resolved path under the roots, or text of the declared shape. */
+async function checkArgument(context: JobContext, key: string, value: string, declaration: Declaration | undefined): Promise<string> {
+  if (value.includes("\0")) throw new PermanentError(`argument "${key}" contains a NUL character`);
+  if (declaration === "read") return context.paths.readable(value);
+  if (declaration === "write") return context.paths.writable(value);
+  if (declaration === undefined) {
+    if (!PLAIN_TEXT.test(value)) throw new PermanentError(`argument "${key}" must be ${PLAIN_TEXT_WORDS}, which ${quote(value, 80)} is not`);
+    return value;
+  }
+  if (declaration.maxLength !== undefined && value.length > declaration.maxLength) {
+    throw new PermanentError(`argument "${key}" is ${value.length} characters long, more than the ${declaration.maxLength} its template allows`);
+  }
+  if (!new RegExp(`^(?:${declaration.pattern})$`, "u").test(value)) {
+    throw new PermanentError(`argument "${key}" must match ${quote(declaration.pattern, 80)}, which ${quote(value, 80)} does not`);
+  }
+  return value;
 }
 
 /** Runs argv (no shell) and turns how it ended into success or a Permanent/TransientError. */

@@ -25,7 +25,7 @@ export default defineHandler({
   jobTimeoutSeconds: (data, config) => templateTimeout(config.commands, data.command),
   async run(context, data) {
     if (data.command !== undefined) {
-      await runTemplate(context, data.command, data.args);
+      await runTemplate(context, { name: data.command, type: "command", args: data.args });
       return { exitCode: 0 };
     }
     if (!context.config.allowArbitraryCommands) {

@@ -22,7 +22,7 @@ const transformSchema = z
   .strict();
 
 /**
- * Source → an alternative file (DESIGN §6): a built-in image transform (format, size,
+ * Source → an alternative file (README, "Built-in job types"): a built-in image transform (format, size,
  * quality; sharp), a video/audio transcode with one of the config's ffmpegPresets, or a
  * command template from the config that reads {source} and writes {output}. Either way the output is written under a temporary name and renamed when whole.
  */
@@ -67,7 +67,7 @@ export default defineHandler({
         const media = await probeMedia(source, context.signal);
         await transcode(source, temporary, preset, (percent) => context.progress(percent), context.signal, media.duration ?? 0);
       } else {
-        await runTemplate(context, data.command!, { ...data.args, source, output: temporary });
+        await runTemplate(context, { name: data.command!, type: "create_alternative_file", args: data.args, filled: { source, output: temporary } });
       }
       const stat = await fs.stat(temporary).catch(() => undefined);
       if (!stat?.isFile() || stat.size === 0) throw new PermanentError(`no output was written${data.command ? ` by command "${data.command}" at {output}` : ""}`);

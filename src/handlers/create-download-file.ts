@@ -7,7 +7,7 @@ import { runTemplate, templateArgsSchema, templateTimeout } from "./command-temp
 import { defineHandler } from "./handler.js";
 
 /**
- * A command template writes a file for a user to download (DESIGN §6): the file lands in
+ * A command template writes a file for a user to download (README, "Built-in job types"): the file lands in
  * downloads.dir under an unguessable name (128 random bits, then a readable name), and the
  * result carries its URL under downloads.baseUrl, which success_text can show as {url}.
  * The command writes to {output}, a temporary name renamed once the command succeeded.
@@ -34,7 +34,7 @@ export default defineHandler({
     const final = path.join(downloads, name);
     const temporary = path.join(downloads, `.${name}.tmp`);
     try {
-      await runTemplate(context, data.command, { ...data.args, output: temporary });
+      await runTemplate(context, { name: data.command, type: "create_download_file", args: data.args, filled: { output: temporary } });
       const stat = await fs.stat(temporary).catch(() => undefined);
       if (!stat?.isFile()) throw new PermanentError(`command "${data.command}" succeeded but wrote no file at {output}`);
       await fs.rename(temporary, final);

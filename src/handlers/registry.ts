@@ -25,6 +25,8 @@ export interface TypeSettings {
   onLost: "retry" | "fail";
   backoff: { initialSeconds: number; maxSeconds: number };
   hidden: boolean;
+  /** false (types.<name>.enabled): this host never claims the type; other hosts may. */
+  enabled: boolean;
 }
 
 export const GLOBAL_DEFAULTS = { timeoutSeconds: 3600, maxAttempts: 3, backoff: { initialSeconds: 10, maxSeconds: 3600 } };
@@ -50,9 +52,25 @@ export class Registry {
     return [...this.handlers.keys()].sort();
   }
 
-  /** The types a run works on: all it has handlers for, or those of them named by --type. */
+  /**
+   * The types a run claims: all it has handlers for, or those of them named by --type, less
+   * the disabled ones, whose rows stay pending for hosts that run them.
+   */
   selected(wanted?: string[]): string[] {
-    return wanted?.length ? this.names().filter((type) => wanted.includes(type)) : this.names();
+    const enabled = this.names().filter((type) => this.settings(type).enabled);
+    return wanted?.length ? enabled.filter((type) => wanted.includes(type)) : enabled;
+  }
+
+  /** Types with a handler here that the config turns off on this host (types.<name>.enabled: false). */
+  disabled(): string[] {
+    return this.names().filter((type) => !this.settings(type).enabled);
+  }
+
+  /** What to tell an operator whose --type names a disabled type; undefined when it names none. */
+  disabledWanted(wanted?: string[]): string | undefined {
+    const off = this.disabled().filter((type) => wanted?.includes(type));
+    if (off.length === 0) return undefined;
+    return `--type ${off.join(", ")}: disabled on this host (types.<name>.enabled is false), so not claimed here`;
   }
 
   settings(type: string): TypeSettings {
@@ -65,6 +83,7 @@ export class Registry {
       onLost: configured.onLost ?? defaults.onLost ?? "retry",
       backoff: configured.backoff ?? GLOBAL_DEFAULTS.backoff,
       hidden: configured.hidden ?? false,
+      enabled: configured.enabled ?? true,
     };
   }
 

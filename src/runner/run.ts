@@ -64,6 +64,8 @@ export async function runJobs(deps: RunDeps, request: RunRequest): Promise<RunRe
     return report;
   }
   if (request.job === undefined) {
+    const disabled = deps.registry.disabledWanted(request.types);
+    if (disabled) logger.warn(disabled);
     await runner.drain();
     report.counts = runner.counts;
     return report;
@@ -74,6 +76,12 @@ export async function runJobs(deps: RunDeps, request: RunRequest): Promise<RunRe
     // expired (and that holder's orphaned subprocesses on this host are ended), so the
     // operator need not wait for a cron run to recover it.
     await runner.recoverLeases();
+    // The claim by ref takes any type; a type disabled here must still be left to other hosts.
+    const type = (await getJob(deps.db, request.job))?.type;
+    if (type !== undefined && deps.registry.disabled().includes(type)) {
+      report.job = { ref: request.job, status: "not-run", error: `its type ${type} is disabled on this host (types.${type}.enabled is false): left pending`, result: null };
+      return report;
+    }
     const claim = await claimJobByRef(deps.db, request.job, {
       limits: deps.registry.limits(deps.registry.names()),
       workerId,

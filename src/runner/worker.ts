@@ -63,6 +63,8 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
     await stop.sleep(sleepMs);
   };
   logger.info(`worker ${workerId} started with up to ${options.maxJobs} slot(s)`);
+  const disabled = deps.registry.disabledWanted(options.types);
+  if (disabled) logger.warn(disabled);
   const started = Date.now();
   let current: QueueRunner | undefined;
   const writeMetrics = () => {

@@ -123,9 +123,10 @@ test("a hung subprocess tree (deaf to SIGTERM) is killed at the template's timeo
   const recordFile = path.join(env.dir, "after-hang.runs");
   const config = configWith("hang", {
     leaseSeconds: 5,
+    paths: { writeRoots: [env.dir] },
     commands: {
       // The shell ignores SIGTERM, starts a child that inherits that, writes both pids, and both sleep "forever".
-      hang: { argv: ["sh", "-c", 'trap "" TERM; sleep 3600 & echo "$$ $!" >> "$1"; sleep 3600', "hang", "{pidfile}"], timeoutSeconds: 2 },
+      hang: { argv: ["sh", "-c", 'trap "" TERM; sleep 3600 & echo "$$ $!" >> "$1"; sleep 3600', "hang", "{pidfile}"], args: { pidfile: "write" }, timeoutSeconds: 2 },
     },
     types: { command: { maxAttempts: 2, backoff: { initialSeconds: 0, maxSeconds: 0 } } },
   });
@@ -175,7 +176,8 @@ test("SIGTERM with a short --grace: a long job is interrupted and goes back to p
   const pidFile = path.join(env.dir, "grace.pids");
   const config = configWith("grace", {
     leaseSeconds: 5,
-    commands: { long: { argv: ["sh", "-c", 'sleep 3600 & echo "$$ $!" >> "$1"; wait', "long", "{pidfile}"], timeoutSeconds: 600 } },
+    paths: { writeRoots: [env.dir] },
+    commands: { long: { argv: ["sh", "-c", 'sleep 3600 & echo "$$ $!" >> "$1"; wait', "long", "{pidfile}"], args: { pidfile: "write" }, timeoutSeconds: 600 } },
   });
   await env.db.query("DELETE FROM job_queue");
   const ref = await env.db.insertJob("command", { command: "long", args: { pidfile: pidFile } });

@@ -40,6 +40,8 @@ const env = useTestEnvironment("oj-hostile-", async ({ dir, db }) => {
   await db.query("INSERT INTO resource_text VALUES (1, 'original'), (?, 'original')", [UNTOUCHED_RESOURCE]);
   // A shell script whose job values are positional parameters ("$1"), never part of the script text.
   const writeArg = ["sh", "-c", 'printf "%s\\n" "$1" > "$0"', "{output}", "{a}"];
+  // Hostile text must reach these templates as it is: any text at all (NUL aside, which no argv holds).
+  const anyText = { pattern: "[\\s\\S]*" };
   const config = hostConfig(env, "hostile", {
     leaseSeconds: 30, // a 3 MB job_data on a busy CI machine must not look like a lost worker
     lockStaleSeconds: 10,
@@ -47,11 +49,12 @@ const env = useTestEnvironment("oj-hostile-", async ({ dir, db }) => {
     downloads: { dir: world.downloads, baseUrl: "https://example.org/dl/" },
     previews: { sizes: { thm: { width: 16, height: 16 }, pre: { width: 32, height: 32 } } },
     commands: {
-      dump: { argv: [process.execPath, world.argvDump, "{out}", "{a}", "{b}", "ref={ref}", "user={user}"], pathArgs: { out: "write" }, timeoutSeconds: 30 },
-      echo: { argv: ["echo", "{a}"] },
+      // pathArgs, the older spelling of args' "read" / "write", on the templates that still use it.
+      dump: { argv: [process.execPath, world.argvDump, "{out}", "{a}", "{b}", "ref={ref}", "user={user}"], pathArgs: { out: "write" }, args: { a: anyText, b: anyText }, timeoutSeconds: 30 },
+      echo: { argv: ["echo", "{a}"], args: { a: anyText } },
       copy: { argv: ["cp", "--", "{src}", "{dst}"], pathArgs: { src: "read", dst: "write" }, timeoutSeconds: 10 },
-      convert: { argv: writeArg },
-      download: { argv: writeArg },
+      convert: { argv: writeArg, args: { a: anyText }, usableBy: ["create_alternative_file"] },
+      download: { argv: writeArg, args: { a: anyText }, usableBy: ["create_download_file"] },
     },
     extractText: { sink: { sql: "UPDATE resource_text SET body = :text WHERE resource = :resource" } },
     // A transient failure is retried at once, so that one run drains the queue and the

@@ -34,7 +34,7 @@ const env = useTestEnvironment("oj-hostile-messages-", async () => {
   const config = hostConfig(env, "messages", {
     leaseSeconds: 30,
     paths: { readRoots: [files], writeRoots: [out] },
-    commands: { cat: { argv: ["cat", "{file}"], pathArgs: { file: "read" }, timeoutSeconds: 5 }, echo: { argv: ["echo", "{a}"] } },
+    commands: { cat: { argv: ["cat", "{file}"], pathArgs: { file: "read" }, timeoutSeconds: 5 }, echo: { argv: ["echo", "{a}"], args: { a: { pattern: "[\\s\\S]*" } } } },
     types: { command: { maxAttempts: 3 }, delete_file: { maxAttempts: 3 } },
   });
 

@@ -17,7 +17,7 @@ function config(): string {
   return writeConfig(env.dir, {
     database: { url: env.db.url },
     lockDir: path.join(env.dir, "locks"),
-    commands: { hello: { argv: ["echo", "{name}"] } },
+    commands: { hello: { argv: ["echo", "{name}"], args: { name: { pattern: "[a-z]+" } } } },
   });
 }
 

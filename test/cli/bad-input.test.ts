@@ -13,7 +13,7 @@ before(async () => {
   config = writeConfig(dir, {
     database: { url: t.url },
     lockDir: `${dir}/locks`,
-    commands: { hello: { argv: ["echo", "hello", "{name}"] } },
+    commands: { hello: { argv: ["echo", "hello", "{name}"], args: { name: { pattern: "[a-z]+" } } } },
   });
 });
 after(async () => {

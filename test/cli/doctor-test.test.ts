@@ -106,7 +106,7 @@ test("doctor FAILs missing roots, ffmpeg when ffmpegPresets need it, and a comma
   const config = goodConfig("missing", {
     paths: { readRoots: ["no-such-folder"], writeRoots: ["files"] },
     ffmpegPresets: { webm: { args: ["-c:v", "libvpx-vp9"], format: "webm" } },
-    commands: { hello: { argv: ["no-such-program-oj", "{name}"] } },
+    commands: { hello: { argv: ["no-such-program-oj", "{name}"], args: { name: { pattern: "[a-z]+" } } } },
   });
   const { code, checks } = await doctorJson(config, { FFMPEG_PATH: path.join(env.dir, "no-ffmpeg-here") });
   assert.equal(code, 1);

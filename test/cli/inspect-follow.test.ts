@@ -12,7 +12,7 @@ let config: string;
 const env = useTestEnvironment("oj-follow-", (e) => {
   config = hostConfig(e, "follower", {
     // printf joins the words, so the lines it prints differ from the argv the job log also records.
-    commands: { talk: { argv: ["sh", "-c", "printf '%s-%s\\n' hello {name}; sleep 1; printf '%s-%s\\n' goodbye {name}"] } },
+    commands: { talk: { argv: ["sh", "-c", "printf '%s-%s\\n' hello {name}; sleep 1; printf '%s-%s\\n' goodbye {name}"], args: { name: { pattern: "[a-z]+" } } } },
   });
 });
 

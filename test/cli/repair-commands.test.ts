@@ -23,7 +23,7 @@ let config: string;
 const env = useTestEnvironment("oj-repair-", (e) => {
   const script = path.join(e.dir, "sleeper.sh");
   fs.writeFileSync(script, SLEEPER, { mode: 0o755 });
-  config = hostConfig(e, "host-a", { commands: { sleeper: { argv: ["sh", script, "{pidfile}"], timeoutSeconds: 120 } } });
+  config = hostConfig(e, "host-a", { paths: { writeRoots: [e.dir] }, commands: { sleeper: { argv: ["sh", script, "{pidfile}"], args: { pidfile: "write" }, timeoutSeconds: 120 } } });
 });
 
 afterEach(async () => {
@@ -90,7 +90,12 @@ test("cancel stops a running command job on another process and kills its subpro
 
 test("with the default 60 s lease, cancel reaches a running job within a few seconds, not a third of the lease", async () => {
   const pidfile = path.join(env.dir, "long-lease.pid");
-  const longLease = hostConfig(env, "host-a", { leaseSeconds: 60, commands: { sleeper: { argv: ["sh", path.join(env.dir, "sleeper.sh"), "{pidfile}"], timeoutSeconds: 120 } } }, "long-lease");
+  const longLease = hostConfig(
+    env,
+    "host-a",
+    { leaseSeconds: 60, paths: { writeRoots: [env.dir] }, commands: { sleeper: { argv: ["sh", path.join(env.dir, "sleeper.sh"), "{pidfile}"], args: { pidfile: "write" }, timeoutSeconds: 120 } } },
+    "long-lease",
+  );
   const ref = await env.db.insertJob("command", { command: "sleeper", args: { pidfile } });
   const run = startCli(["run", "--max-jobs", "1"], { config: longLease });
   const ended = collect(run, 60_000);

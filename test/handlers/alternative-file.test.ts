@@ -27,7 +27,7 @@ const env = useTestEnvironment("oj-alternative-", async () => {
     paths: { readRoots: [inbox], writeRoots: [out] },
     previews: { background: "#ff0000" },
     types: { create_alternative_file: { maxAttempts: 1 } },
-    commands: { convert: { argv: ["cp", "{source}", "{output}"] } },
+    commands: { convert: { argv: ["cp", "{source}", "{output}"], usableBy: ["create_alternative_file"] } },
     ffmpegPresets: { "ogg-voice": { args: ["-map", "0:a:0", "-c:a", "libvorbis", "-b:a", "64k"], format: "ogg", needs: "audio" } },
   });
 });

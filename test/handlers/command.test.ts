@@ -13,21 +13,23 @@ before(async () => {
   t = await createTestDatabase();
   dir = makeTempDir();
   fs.mkdirSync(path.join(dir, "files"));
+  fs.mkdirSync(path.join(dir, "run"));
   fs.writeFileSync(path.join(dir, "files", "inside.txt"), "inside the roots\n");
   fs.symlinkSync("/etc/hostname", path.join(dir, "files", "escape.txt"));
   config = writeConfig(dir, {
     database: { url: t.url },
     lockDir: path.join(dir, "locks"),
-    paths: { readRoots: [path.join(dir, "files")] },
+    paths: { readRoots: [path.join(dir, "files")], writeRoots: [path.join(dir, "run")] },
     types: { command: { maxAttempts: 1, timeoutSeconds: 1 } },
     commands: {
-      cat: { argv: ["cat", "{file}"], pathArgs: { file: "read" } },
+      cat: { argv: ["cat", "{file}"], args: { file: "read" }, usableBy: ["command"] },
       slow: { argv: ["sleep", "2"], timeoutSeconds: 20 },
-      echo: { argv: ["printf", "[%s]\\n", "{a}", "{b}", "ref={ref}", "user={user}"] },
+      echo: { argv: ["printf", "[%s]\\n", "{a}", "{b}", "ref={ref}", "user={user}"], args: { a: { pattern: "[\\s\\S]*" }, b: { pattern: "[\\s\\S]*" } } },
+      greet: { argv: ["echo", "{greeting}", "{name}"], args: { greeting: { pattern: "hello|goodbye" }, name: { pattern: "[a-z]+", maxLength: 8 } }, usableBy: ["command"] },
       exit3: { argv: ["sh", "-c", "echo going wrong >&2; exit 3"] },
       flaky: { argv: ["sh", "-c", "exit 75"], transientExitCodes: [75] },
       // A shell that starts a grandchild and waits: the timeout must kill both.
-      hang: { argv: ["sh", "-c", "sleep 300 & echo $! > {pidfile}; wait"], timeoutSeconds: 1 },
+      hang: { argv: ["sh", "-c", "sleep 300 & echo $! > {pidfile}; wait"], args: { pidfile: "write" }, timeoutSeconds: 1 },
       missing: { argv: ["/nonexistent/program"] },
       env: { argv: ["env"] },
     },
@@ -74,7 +76,7 @@ test("an exit code listed as transient is retried", async () => {
 });
 
 test("a timeout kills the whole process tree, grandchildren included", async () => {
-  const pidfile = path.join(dir, "grandchild.pid");
+  const pidfile = path.join(dir, "run", "grandchild.pid");
   const { row } = await runJob({ command: "hang", args: { pidfile } });
   assert.equal(row.status, "failed");
   assert.equal(row.error, 'command "hang" timed out after 1 s and was killed');
@@ -94,6 +96,21 @@ test("arguments a template declares as paths must lie under the read roots, syml
   assert.match(escape.row.error, /is outside the allowed roots$/);
   const traversal = await runJob({ command: "cat", args: { file: path.join(dir, "files", "..", "..", "etc", "passwd") } });
   assert.equal(traversal.row.status, "failed");
+});
+
+test("a text placeholder declared with a pattern takes only values that match it whole, and no longer than its maxLength", async () => {
+  const fine = await runJob({ command: "greet", args: { greeting: "hello", name: "ann" } });
+  assert.equal(fine.row.status, "complete", fine.row.error);
+  assert.match(fine.row.log, /hello ann/);
+  const partly = await runJob({ command: "greet", args: { greeting: "hello; rm -rf /", name: "ann" } });
+  assert.equal(partly.row.status, "failed", "a value that only begins with a match is refused");
+  assert.equal(partly.row.error, 'argument "greeting" must match "hello|goodbye", which "hello; rm -rf /" does not');
+  const slashed = await runJob({ command: "greet", args: { greeting: "hello", name: "/etc" } });
+  assert.equal(slashed.row.status, "failed");
+  assert.equal(slashed.row.error, 'argument "name" must match "[a-z]+", which "/etc" does not');
+  const long = await runJob({ command: "greet", args: { greeting: "goodbye", name: "abcdefghi" } });
+  assert.equal(long.row.status, "failed");
+  assert.equal(long.row.error, 'argument "name" is 9 characters long, more than the 8 its template allows');
 });
 
 test("a template's own timeoutSeconds governs its jobs, not the type's default", async () => {

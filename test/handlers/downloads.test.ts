@@ -21,8 +21,8 @@ const env = useTestEnvironment("oj-downloads-", () => {
     downloads: { dir: downloads, baseUrl: "https://example.org/dl/", ttlHours: 72 },
     types: { create_download_file: { maxAttempts: 1 } },
     commands: {
-      copy: { argv: ["cp", "{file}", "{output}"], pathArgs: { file: "read" } },
-      broken: { argv: ["sh", "-c", 'echo partial > "$0"; exit 2', "{output}"] },
+      copy: { argv: ["cp", "{file}", "{output}"], args: { file: "read" }, usableBy: ["create_download_file"] },
+      broken: { argv: ["sh", "-c", 'echo partial > "$0"; exit 2', "{output}"], usableBy: ["create_download_file"] },
     },
   });
 });

@@ -53,7 +53,8 @@ function setup(name: string, overrides: Record<string, unknown> = {}) {
     "host-a",
     {
       leaseSeconds: LEASE_SECONDS,
-      commands: { slow: { argv: ["sh", "-c", SCRIPT, "slow", "{trace}", "{seconds}"], timeoutSeconds: 300 } },
+      paths: { writeRoots: [env.dir] },
+      commands: { slow: { argv: ["sh", "-c", SCRIPT, "slow", "{trace}", "{seconds}"], args: { trace: "write", seconds: { pattern: "[0-9.]+" } }, timeoutSeconds: 300 } },
       types: { command: { maxAttempts: 3, backoff: { initialSeconds: 0, maxSeconds: 0 } } },
       ...overrides,
     },

@@ -65,7 +65,7 @@ test("a worker that started while a cron run held a slot takes that slot once th
   // The cron run's job waits for a flag file, so the test decides when that run ends: only
   // after the worker has started with the one slot left.
   const hold = ["sh", "-c", 'touch "$1.started"; while [ ! -e "$1" ]; do sleep 0.1; done', "hold", "{flag}"];
-  const { config, recordFile } = setup("top-up", { commands: { hold: { argv: hold } } });
+  const { config, recordFile } = setup("top-up", { paths: { writeRoots: [env.dir] }, commands: { hold: { argv: hold, args: { flag: "write" } } } });
   const flag = path.join(env.dir, "top-up.release");
   const runningDir = path.join(env.dir, "top-up-running");
   const peakFile = path.join(env.dir, "top-up.peak");

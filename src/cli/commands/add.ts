@@ -191,7 +191,7 @@ function readBatch(file: string, type: string | undefined): Array<{ job: NewJob;
 function checkJob(job: NewJob, known: { registry: Registry; templates: string[]; force: boolean; warn: (message: string) => void }, where: string): void {
   const handler = known.registry.get(job.type);
   if (!handler) {
-    const types = known.registry.selected();
+    const types = known.registry.names();
     const problem = `${where}unknown job type ${quote(job.type)}${didYouMean(job.type, types)}: this config handles ${types.join(", ")}`;
     if (!known.force) throw new UsageError(`${problem}; add --force to queue it for a host whose config handles it`);
     known.warn(`${problem}; added anyway (--force): it waits for a worker that has a handler`);

@@ -13,11 +13,12 @@ Checks: the config; whether other users can read it (it holds the password); the
 (reachable, server version, SKIP LOCKED, schema version); the handler modules; the lock
 folder (writable); paths.readRoots, paths.writeRoots and downloads.dir (present, usable);
 ffmpeg, ffprobe, pdfinfo, pdftoppm and pdftotext (found, version); the programs of the
-command templates.
+command templates, and whether each declares its placeholders.
 
 FAIL means something this config needs is missing, and the exit code is 1. warn means some
 jobs will fail or be slow (e.g. no ffmpeg: video previews fail; no pdftotext: slower PDF
-text); a program that only hidden types (types.<name>.hidden) use is not needed.
+text); a program that only hidden or disabled types (types.<name>.hidden, .enabled) use
+is not needed.
 
 Examples:
   offline-jobs doctor --config /etc/offline-jobs.json

@@ -16,13 +16,15 @@ interface TypeDescription {
   /** The job_data JSON Schema (draft 2020-12), as an application writes it (defaults optional). */
   schema: unknown;
   limits: { timeoutSeconds: number; maxAttempts: number; concurrency: number | null; onLost: "retry" | "fail"; backoff: { initialSeconds: number; maxSeconds: number } };
+  /** false: this host never claims it (types.<name>.enabled). */
+  enabled: boolean;
 }
 
 export function typesCommand(): Command {
   return new Command("types")
     .description("each job type this config knows: what it does, its job_data, its limits (hidden types left out unless named)")
     .argument("[type]", "only this type")
-    .option("--json", "print a JSON array: name, description, schema (JSON Schema), limits")
+    .option("--json", "print a JSON array: name, description, schema (JSON Schema), limits, enabled")
     .action(async (only: string | undefined, _raw, command: Command) => {
       const options = parseOptions(optionsSchema, command.opts());
       const globals = command.optsWithGlobals<GlobalOptions>();
@@ -40,7 +42,7 @@ export function typesCommand(): Command {
 }
 
 function describeType(registry: Registry, handler: Handler<unknown>): TypeDescription {
-  const { timeoutSeconds, maxAttempts, concurrency, onLost, backoff } = registry.settings(handler.name);
+  const { timeoutSeconds, maxAttempts, concurrency, onLost, backoff, enabled } = registry.settings(handler.name);
   return {
     name: handler.name,
     // A module that does not use defineHandler may leave it out.
@@ -49,6 +51,7 @@ function describeType(registry: Registry, handler: Handler<unknown>): TypeDescri
     // "any" for what JSON Schema cannot express (a custom check), instead of throwing.
     schema: z.toJSONSchema(handler.schema, { io: "input", unrepresentable: "any" }),
     limits: { timeoutSeconds, maxAttempts, concurrency: concurrency ?? null, onLost, backoff },
+    enabled,
   };
 }
 
@@ -62,7 +65,8 @@ function formatType(type: TypeDescription): string {
     onLost === "fail" ? "a lost job fails" : "a lost job is retried",
   ];
   const fields = summariseFields(type.schema as Record<string, unknown>, "    ");
-  return [`${type.name}`, type.description && `  ${type.description}`, `  limits: ${limits.join(" · ")}`, "  job_data:", ...fields]
+  const disabled = type.enabled ? "" : `  disabled on this host (types.${type.name}.enabled is false): its jobs wait for another host`;
+  return [`${type.name}`, type.description && `  ${type.description}`, disabled, `  limits: ${limits.join(" · ")}`, "  job_data:", ...fields]
     .filter((line) => line !== "")
     .join("\n")
     .concat("\n");
