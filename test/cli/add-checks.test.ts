@@ -17,7 +17,10 @@ function config(): string {
   return writeConfig(env.dir, {
     database: { url: env.db.url },
     lockDir: path.join(env.dir, "locks"),
-    commands: { hello: { argv: ["echo", "{name}"], args: { name: { pattern: "[a-z]+" } } } },
+    commands: {
+      hello: { argv: ["echo", "{name}"], args: { name: { pattern: "[a-z]+" } } },
+      convert: { argv: ["cp", "{source}", "{output}"], usableBy: ["create_alternative_file"] },
+    },
   });
 }
 
@@ -36,7 +39,14 @@ test("add of a type no handler here knows exits 2 with a suggestion and the know
 test("add command naming a template the config does not define exits 2 with the templates it does", async () => {
   const add = await runCli(["add", "command", "--data", '{"command":"nonexistent"}'], { config: config() });
   assert.equal(add.code, 2, `exit 2 for an unknown template; stderr:\n${add.stderr}`);
-  assert.match(add.stderr, /unknown command template "nonexistent": this config defines hello; add --force/);
+  assert.match(add.stderr, /unknown command template "nonexistent": this config defines hello, convert; add --force/);
+  assert.equal(await jobCount(), 0, "nothing was added");
+});
+
+test("add command naming a template meant for another type exits 2 and says which types may run it", async () => {
+  const add = await runCli(["add", "command", "--data", '{"command":"convert"}'], { config: config() });
+  assert.equal(add.code, 2, `exit 2 for a template not open to command jobs; stderr:\n${add.stderr}`);
+  assert.match(add.stderr, /command template "convert" is not for command jobs: only create_alternative_file may run it/);
   assert.equal(await jobCount(), 0, "nothing was added");
 });
 

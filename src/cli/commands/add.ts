@@ -2,6 +2,8 @@ import fs from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
 import { JobFailedExit, UsageError, WaitTimedOutExit } from "../../errors.js";
+import type { Config } from "../../config/schema.js";
+import { TEMPLATE_USERS, templateUsers, type TemplateUser } from "../../config/template-declarations.js";
 import type { Registry } from "../../handlers/registry.js";
 import type { Logger } from "../../logger.js";
 import type { Database } from "../../queue/db.js";
@@ -97,7 +99,7 @@ export function addCommand(): Command {
       if (options.timeout !== undefined && !options.wait) throw new UsageError("--timeout needs --wait");
       const jobs = options.batch ? readBatch(options.batch, type) : [{ job: singleJob(type, options), where: "" }];
       await withContext(globals, async ({ config, db, registry, logger }) => {
-        for (const { job, where } of jobs) checkJob(job, { registry, templates: Object.keys(config.commands), force: options.force === true, warn: logger.warn }, where);
+        for (const { job, where } of jobs) checkJob(job, { registry, commands: config.commands, force: options.force === true, warn: logger.warn }, where);
         const added = await enqueueJobs(db, jobs.map((j) => j.job));
         for (const [i, { ref, existing }] of added.entries()) {
           process.stdout.write(`${ref}\n`);
@@ -188,7 +190,7 @@ function readBatch(file: string, type: string | undefined): Array<{ job: NewJob;
  * the queue for ever. --force takes them anyway, for a host whose plugins or templates
  * differ from this one's.
  */
-function checkJob(job: NewJob, known: { registry: Registry; templates: string[]; force: boolean; warn: (message: string) => void }, where: string): void {
+function checkJob(job: NewJob, known: { registry: Registry; commands: Config["commands"]; force: boolean; warn: (message: string) => void }, where: string): void {
   const handler = known.registry.get(job.type);
   if (!handler) {
     const types = known.registry.names();
@@ -202,13 +204,23 @@ function checkJob(job: NewJob, known: { registry: Registry; templates: string[];
     const issue = parsed.error.issues[0]!;
     throw new UsageError(`${where}job_data for ${job.type} is invalid: ${issue.path.join(".") || "data"}: ${issue.message}`);
   }
-  const template = job.type === "command" ? (parsed.data as { command?: unknown }).command : undefined;
-  if (typeof template === "string" && !known.templates.includes(template)) {
-    const defined = known.templates.length ? known.templates.join(", ") : "none";
-    const problem = `${where}unknown command template ${quote(template)}${didYouMean(template, known.templates)}: this config defines ${defined}`;
-    if (!known.force) throw new UsageError(`${problem}; add --force to queue it for a host whose config defines it`);
-    known.warn(`${problem}; added anyway (--force)`);
+  checkTemplate(job.type, (parsed.data as { command?: unknown }).command, known, where);
+}
+
+/** The command template a job of a template-running type names: defined here, and open to that type. */
+function checkTemplate(type: string, name: unknown, known: { commands: Config["commands"]; force: boolean; warn: (message: string) => void }, where: string): void {
+  if (typeof name !== "string" || !(TEMPLATE_USERS as readonly string[]).includes(type)) return;
+  const names = Object.keys(known.commands);
+  let problem: string | undefined;
+  if (!Object.hasOwn(known.commands, name)) {
+    problem = `${where}unknown command template ${quote(name)}${didYouMean(name, names)}: this config defines ${names.length ? names.join(", ") : "none"}`;
+  } else {
+    const users = templateUsers(known.commands[name]!);
+    if (!users.includes(type as TemplateUser)) problem = `${where}command template ${quote(name)} is not for ${type} jobs: only ${users.join(" and ") || "no type"} may run it (its usableBy)`;
   }
+  if (problem === undefined) return;
+  if (!known.force) throw new UsageError(`${problem}; add --force to queue it for a host whose config allows it`);
+  known.warn(`${problem}; added anyway (--force)`);
 }
 
 function readFile(file: string): string {
