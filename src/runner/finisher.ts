@@ -75,11 +75,15 @@ export class Finisher {
    */
   add(outcome: Outcome, job: NoticeSubject, options: { now?: boolean } = {}): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    const fitted = this.bounds.fit(outcome);
-    if (fitted !== outcome) this.logger.warn(`job ${outcome.ref} failed: ${(fitted as { error: string }).error}`, { ref: outcome.ref });
+    let bytes = outcomeBytes(outcome);
+    const fitted = this.bounds.fit(outcome, bytes);
+    if (fitted !== outcome) {
+      this.logger.warn(`job ${outcome.ref} failed: ${(fitted as { error: string }).error}`, { ref: outcome.ref });
+      bytes = outcomeBytes(fitted);
+    }
     return new Promise((resolve) => {
       const now = options.now === true;
-      this.queue.push({ outcome: fitted, bytes: outcomeBytes(fitted), job, done: resolve, at: performance.now(), now });
+      this.queue.push({ outcome: fitted, bytes, job, done: resolve, at: performance.now(), now });
       if (now) this.hurried++;
       this.schedule();
     });

@@ -71,8 +71,7 @@ export class OutcomeBounds {
    * (its result is checked before, so this is a safety net), a failure saying why, with the
    * end of its log. Never lets one outcome fail a statement shared with others.
    */
-  fit(outcome: Outcome): Outcome {
-    const bytes = outcomeBytes(outcome);
+  fit(outcome: Outcome, bytes = outcomeBytes(outcome)): Outcome {
     if (bytes <= this.statementBytes) return outcome;
     const error = `its outcome (${size(bytes)}) is too large to record: the database accepts at most ${size(this.packet)} in one statement (max_allowed_packet)`;
     const keep = Math.floor(this.logChars / 4);

@@ -5,8 +5,9 @@ import { test } from "node:test";
 import mysql from "mysql2/promise";
 import { silentLogger } from "../../src/logger.js";
 import { openDatabase } from "../../src/queue/db.js";
-import type { Outcome } from "../../src/queue/finish.js";
+import { finishJobs, type Outcome } from "../../src/queue/finish.js";
 import { applyMigrations } from "../../src/queue/migrations.js";
+import { outcomeBytes, STATEMENT_SQL } from "../../src/queue/statement-size.js";
 import { Finisher } from "../../src/runner/finisher.js";
 import { OutcomeBounds } from "../../src/runner/outcome-bounds.js";
 import { runCli, writeConfig } from "../helpers/cli.js";
@@ -125,6 +126,41 @@ test(
     for (const row of noops) {
       assert.equal(row.status, "complete");
       assert.equal(row.attempts, 1, `job ${row.ref} must have run once, not again after a lost write`);
+    }
+  },
+);
+
+test(
+  "the size the runner counts for a batch of outcomes is never less than the statement mysql2 sends",
+  { skip: unavailable },
+  async () => {
+    const db = openDatabase(env.url, "job_queue");
+    const sent: number[] = [];
+    const query = db.pool.query.bind(db.pool);
+    // Every statement through the pool, as the server receives its text.
+    (db.pool as unknown as { query: unknown }).query = (sql: string, params?: unknown[]) => {
+      sent.push(Buffer.byteLength(mysql.format(sql, (params ?? []) as never)));
+      return query(sql, params);
+    };
+    try {
+      await applyMigrations(db);
+      await db.pool.query("DELETE FROM job_queue");
+      await db.pool.query("INSERT INTO job_queue (type, job_data, status, lock_token, attempts) VALUES ?", [Array.from({ length: 40 }, () => ["noop", "{}", "running", TOKEN, 1])]);
+      const [found] = await db.pool.query("SELECT ref FROM job_queue ORDER BY ref");
+      const awkward = "'\"\\\0\n\r\t\b\x1a é € 😀 ";
+      const outcomes: Outcome[] = (found as Array<{ ref: number }>).map(({ ref }, i) =>
+        i % 3 === 0
+          ? { kind: "complete", ref: Number(ref), token: TOKEN, result: JSON.stringify({ text: awkward.repeat(i * 50) }), log: awkward.repeat(i) }
+          : i % 3 === 1
+            ? { kind: "failed", ref: Number(ref), token: `${i}`.padStart(32, "t"), result: null, error: awkward.repeat(5), log: awkward }
+            : { kind: "retry", ref: Number(ref), token: TOKEN, error: awkward, log: awkward.repeat(i * 30), delaySeconds: 30 },
+      );
+      sent.length = 0;
+      await finishJobs(db, outcomes, 65_536);
+      const counted = STATEMENT_SQL + outcomes.reduce((sum, o) => sum + outcomeBytes(o), 0);
+      assert.ok(sent[0]! <= counted, `the finish statement was ${sent[0]} bytes, more than the ${counted} counted`);
+    } finally {
+      await db.close();
     }
   },
 );
