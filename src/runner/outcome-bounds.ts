@@ -6,6 +6,7 @@ import { escapedBytes, outcomeBytes, STATEMENT_SQL } from "../queue/statement-si
 
 /** MariaDB's and MySQL 8's default, assumed until the server has said (read()). */
 const DEFAULT_PACKET = 16 * 1024 * 1024;
+let warnedLogCap = false;
 /** Characters a MEDIUMTEXT `log` surely holds: 16 MiB - 1 bytes of up to 4-byte characters. */
 const MEDIUMTEXT_CHARS = Math.floor((16 * 1024 * 1024 - 1) / 4);
 
@@ -29,7 +30,9 @@ export class OutcomeBounds {
   async read(db: Database, logger: Logger): Promise<void> {
     const packet = await maxAllowedPacket(db);
     if (packet > 0) this.packet = packet;
-    if (this.logChars < this.logMaxBytes) {
+    // Once per process: a worker starts a run every round.
+    if (this.logChars < this.logMaxBytes && !warnedLogCap) {
+      warnedLogCap = true;
       logger.warn(`logMaxBytes ${this.logMaxBytes} is more than the database's max_allowed_packet (${size(this.packet)}) lets a log append carry; job logs keep their last ${this.logChars} characters`);
     }
   }

@@ -111,6 +111,7 @@ test(
 
     const run = await runCli(["run", "--max-jobs", "4"], { config });
     assert.doesNotMatch(run.stderr, /could not record|max_allowed_packet' bytes/, `no write may fail:\n${tail(run.stderr)}`);
+    assert.match(run.stderr, /logMaxBytes 16777216 is more than the database's max_allowed_packet \(1 MB\) lets a log append carry; job logs keep their last 65536 characters/, "the run says once that the log cap is lower than configured");
 
     const rows = await query("SELECT ref, type, status, attempts, error, result, log FROM job_queue ORDER BY ref");
     const [large, fits, chatty, ...noops] = rows;
