@@ -29,6 +29,7 @@ import { ClaimCursor } from "../src/queue/claim-cursor.js";
 import { openDatabase, type Database } from "../src/queue/db.js";
 import { claimSize } from "../src/runner/claim-plan.js";
 import { Finisher } from "../src/runner/finisher.js";
+import { OutcomeBounds } from "../src/runner/outcome-bounds.js";
 import { createTestDatabase } from "../test/helpers/database.js";
 import { createLaravelJobsTable, drainLikeLaravel, fillLaravelJobs } from "./laravel-reference.js";
 import { fillNoopJobs } from "./noop-jobs.js";
@@ -82,7 +83,7 @@ interface Drain {
 async function drainWithoutRunner(db: Database, types: string[], jobs: number, pattern: Pattern): Promise<Drain> {
   const query = async <T>(sql: string, params: unknown[] = []) => (await db.pool.query(sql, params))[0] as T[];
   await fillNoopJobs(db.pool, jobs);
-  const finisher = new Finisher(db, 65_536, silentLogger, 60_000);
+  const finisher = new Finisher(db, new OutcomeBounds(65_536), silentLogger, 60_000);
   const cursor = new ClaimCursor();
   const claimMs: number[] = [];
   let buffered = 0;

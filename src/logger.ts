@@ -3,6 +3,8 @@
  * or with --log-format json. Everything goes to stderr so that stdout carries only what
  * scripts read (a ref from `add`, `--json` output).
  */
+import { terminalJson, terminalText } from "./quote.js";
+
 export type LogFormat = "human" | "json";
 export type Verbosity = "quiet" | "normal" | "verbose";
 export type Level = "debug" | "info" | "warn" | "error";
@@ -26,11 +28,12 @@ export function createLogger(options: { format?: LogFormat; verbosity?: Verbosit
   const write = (level: Level, message: string, fields?: Record<string, unknown>) => {
     if (RANK[level] < threshold) return;
     if (format === "json") {
-      stream.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, pid: process.pid, ...fields })}\n`);
+      stream.write(`${terminalJson({ time: new Date().toISOString(), level, msg: message, pid: process.pid, ...fields })}\n`);
     } else {
       const time = new Date().toISOString().slice(11, 19);
       const tag = level === "info" ? "" : `${level}: `;
-      stream.write(`${time} ${tag}${message}\n`);
+      // Messages carry job types, users and errors from rows: nothing in them may drive the terminal.
+      stream.write(`${time} ${tag}${terminalText(message)}\n`);
     }
   };
   return {

@@ -23,6 +23,25 @@ export function visible(text: string): string {
   return text.replace(INVISIBLE, (c) => (c === "\n" ? "\\n" : c === "\t" ? "\\t" : escape(c)));
 }
 
+/**
+ * Text of several lines for a terminal (a job's log, a result): line breaks and tabs kept, every
+ * other control character escaped, ESC, BEL, CR, C1's CSI (U+009B) included, with the bidi and
+ * zero-width marks: a row's text cannot clear the screen, set the clipboard (OSC 52), retitle the
+ * window, or overwrite or reorder what is printed around it.
+ */
+export function terminalText(text: string): string {
+  return text.replace(INVISIBLE, (c) => (c === "\n" || c === "\t" ? c : escape(c)));
+}
+
+/**
+ * JSON for stdout: JSON.stringify's, with what it leaves raw but a terminal acts on or hides
+ * (C1 controls such as U+009B, DEL, bidi and zero-width marks) written as \uXXXX escapes. A
+ * parser reads the very same value.
+ */
+export function terminalJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(HIDDEN, escape);
+}
+
 /** Keeps the start and the end (where a path says the most), `…` between; counts code points. */
 export function shorten(text: string, max: number): string {
   if (text.length <= max) return text;

@@ -1,6 +1,11 @@
-/** A plain text table for terminals: columns padded to their widest cell. */
+import { visible } from "../quote.js";
+
+/**
+ * A plain text table for terminals: columns padded to their widest cell. Cells hold text from
+ * job rows (type, user, error), so each is shown with its control characters escaped.
+ */
 export function formatTable(headers: string[], rows: Array<Array<string | number | null | undefined>>): string {
-  const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? "" : String(cell))));
+  const cells = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? "" : visible(String(cell)))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ").trimEnd();
   return [line(headers), ...cells.map(line)].join("\n") + "\n";

@@ -182,6 +182,11 @@ export const notifySchema = z
          */
         to: z.string().includes("{user}", { message: "must contain {user}" }).optional(),
         addresses: z.record(z.string(), z.string()).default({}),
+        /**
+         * Domains an address made from a row (the user itself, or `to` filled in) may have; the
+         * domain written out in `to` counts too. Others get no mail (SECURITY.md, "Notifications").
+         */
+        allowedDomains: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, "must be a domain name, e.g. example.org")).default([]),
         /** {ref}, {type}, {user}, {status}, {notice} (its first line). */
         subject: headerValue.min(1).default("{notice}"),
         timeoutSeconds: z.number().positive().max(300).default(30),

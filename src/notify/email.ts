@@ -17,10 +17,15 @@ export class EmailSender {
 
   constructor(private readonly email: EmailConfig) {}
 
-  /** Sends the notice to its user's address; false when the user has none (nothing sent). */
-  async send(notice: JobNotice, signal: AbortSignal): Promise<boolean> {
-    const to = resolveRecipient(this.email, notice.user);
-    if (!to) return false;
+  /**
+   * Sends the notice to its user's address: true once sent, false when the user has none, or
+   * why no mail goes to the address the user resolves to (not an allowed one).
+   */
+  async send(notice: JobNotice, signal: AbortSignal): Promise<boolean | string> {
+    const recipient = resolveRecipient(this.email, notice.user);
+    if ("none" in recipient) return false;
+    if ("refused" in recipient) return recipient.refused;
+    const { to } = recipient;
     const transport = await (this.transport ??= this.open());
     try {
       await transport.sendMail({ from: this.email.from, to, subject: this.subject(notice), text: body(notice), signal });

@@ -11,8 +11,8 @@ const CONCURRENCY = 4;
 
 interface Channel {
   name: string;
-  /** false: nothing to deliver for this notice (e.g. no address for its user). */
-  send(notice: JobNotice, signal: AbortSignal): Promise<boolean>;
+  /** false: nothing to deliver for this notice (e.g. no address for its user); a string: why not, worth a warning. */
+  send(notice: JobNotice, signal: AbortSignal): Promise<boolean | string>;
   close(): Promise<void>;
 }
 
@@ -105,6 +105,7 @@ export class Notifier {
         if (signal.aborted) return;
         try {
           const sent = await channel.send(notice, signal);
+          if (typeof sent === "string") return this.logger.warn(`job ${notice.ref}: ${channel.name} not sent: ${sent}`, { ref: notice.ref });
           this.logger.debug(`job ${notice.ref}: ${sent ? "notice delivered" : "no notice to deliver"} by ${channel.name}`, { ref: notice.ref });
           return;
         } catch (error) {

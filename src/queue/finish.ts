@@ -10,6 +10,13 @@ function sameValues(a: unknown[], b: unknown[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
+/**
+ * The row's log as an append starts from: its last `?` characters (the cap) only. CONCAT fails
+ * (strict mode) when what it makes exceeds max_allowed_packet; cut first, the stored log and the
+ * new text together stay within twice the cap, which outcome-bounds.ts keeps under it.
+ */
+const KEPT_LOG = "RIGHT(COALESCE(log, ''), ?)";
+
 export interface JobHandle {
   ref: number;
   token: string;
@@ -78,7 +85,7 @@ export async function finishJobs(db: Database, outcomes: Outcome[], logMaxChars:
   const [progress, progressP] = column((o) => (o.kind === "complete" ? ["100", []] : undefined), "progress");
   // The log text per job, the expression around it once.
   const [logText, logTextP] = column((o) => ["?", [o.log]], "''");
-  const [log, logP] = [`RIGHT(CONCAT(COALESCE(log, ''), ${logText}), ?)`, [...logTextP, logMaxChars]];
+  const [log, logP] = [`RIGHT(CONCAT(${KEPT_LOG}, ${logText}), ?)`, [logMaxChars, ...logTextP, logMaxChars]];
   const [where, whereP] = fence(outcomes);
   // Each SET names its own CASE: MySQL evaluates assignments left to right, so an
   // expression reading `status` after `status = …` would see the new value.
@@ -168,7 +175,7 @@ export async function renewLeases(
 export async function appendJobLogs(db: Database, entries: Array<JobHandle & { text: string }>, logMaxChars: number): Promise<void> {
   if (entries.length === 0) return;
   const [log, logP] = caseByRef(
-    entries.map((e) => [e.ref, "RIGHT(CONCAT(COALESCE(log, ''), ?), ?)", [e.text, logMaxChars]]),
+    entries.map((e) => [e.ref, `RIGHT(CONCAT(${KEPT_LOG}, ?), ?)`, [logMaxChars, e.text, logMaxChars]]),
     "log",
   );
   const [where, whereP] = fence(entries);
@@ -188,9 +195,9 @@ export async function releaseJobs(db: Database, jobs: JobHandle[], delaySeconds 
       db.pool,
       `UPDATE ${db.quoted()}
           SET status = 'pending', attempts = GREATEST(attempts, 1) - 1, lease_until = NULL, started_at = NULL,
-              run_after = NOW(3) + INTERVAL ? SECOND${log ? ", log = RIGHT(CONCAT(COALESCE(log, ''), ?), ?)" : ""}
+              run_after = NOW(3) + INTERVAL ? SECOND${log ? `, log = RIGHT(CONCAT(${KEPT_LOG}, ?), ?)` : ""}
         WHERE ${where} AND status = 'running'`,
-      [delaySeconds, ...(log ? [log.text, log.maxChars] : []), ...whereP],
+      [delaySeconds, ...(log ? [log.maxChars, log.text, log.maxChars] : []), ...whereP],
     ),
   );
   return header.affectedRows;
@@ -202,9 +209,9 @@ export async function recordCancelled(db: Database, job: JobHandle, log: string,
     execute(
       db.pool,
       `UPDATE ${db.quoted()}
-          SET finished_at = COALESCE(finished_at, NOW(3)), lease_until = NULL, log = RIGHT(CONCAT(COALESCE(log, ''), ?), ?)
+          SET finished_at = COALESCE(finished_at, NOW(3)), lease_until = NULL, log = RIGHT(CONCAT(${KEPT_LOG}, ?), ?)
         WHERE ref = ? AND lock_token = ? AND status = 'cancelled'`,
-      [log, logMaxChars, job.ref, job.token],
+      [logMaxChars, log, logMaxChars, job.ref, job.token],
     ),
   );
 }

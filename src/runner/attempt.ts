@@ -5,6 +5,7 @@ import type { Finisher } from "./finisher.js";
 import { holdJobLock } from "./job-lock.js";
 import { JobLog } from "./job-log.js";
 import type { LiveJob, LogFlusher } from "./log-flusher.js";
+import type { OutcomeBounds } from "./outcome-bounds.js";
 import type { RunnerDeps } from "./runner-deps.js";
 import { StopSwitch } from "./stop-switch.js";
 import { logAttempt, type RunCounts } from "./run-report.js";
@@ -27,6 +28,7 @@ export interface AttemptDeps extends RunnerDeps {
   counts: RunCounts;
   /** The run's limited types: their outcomes are awaited (see below). */
   limits: Record<string, number>;
+  bounds: OutcomeBounds;
 }
 
 /**
@@ -37,7 +39,7 @@ export interface AttemptDeps extends RunnerDeps {
  */
 export async function runAttempt(deps: AttemptDeps, active: ActiveJob, eagerLock: boolean): Promise<AttemptEnd | undefined> {
   const { job } = active;
-  const { observer, config } = deps;
+  const { observer, bounds } = deps;
   const lock = await holdJobLock(deps.locks, deps.logger, job.ref, eagerLock);
   if (!lock) {
     deps.logger.warn(`job ${job.ref}: another process on this host holds its job lock; putting it back for 5 s`, { ref: job.ref });
@@ -64,9 +66,9 @@ export async function runAttempt(deps: AttemptDeps, active: ActiveJob, eagerLock
   await deps.logFlusher.settled();
   logAttempt(deps.logger, deps.counts, job, end);
   if (end.kind === "cancelled") {
-    await recordCancelled(deps.db, job, end.log, config.logMaxBytes);
+    await recordCancelled(deps.db, job, end.log, bounds.logChars);
   } else if (end.kind === "released") {
-    await releaseJobs(deps.db, [job], 0, { text: end.log, maxChars: config.logMaxBytes });
+    await releaseJobs(deps.db, [job], 0, { text: end.log, maxChars: bounds.logChars });
   } else if (end.kind === "outcome") {
     // Written without gathering, and awaited, when the next claim depends on it: a retry puts
     // the job back to pending (a claim that ran first could find the queue empty and end the

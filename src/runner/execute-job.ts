@@ -12,6 +12,7 @@ import { jsonSyntaxProblem, quote, shorten, visible } from "../quote.js";
 import { backoffSeconds } from "./backoff.js";
 import type { JobLog } from "./job-log.js";
 import { renderNotice } from "./notice.js";
+import type { OutcomeBounds } from "./outcome-bounds.js";
 import { resolveDeletable, resolveInside } from "./path-guard.js";
 import type { StopSwitch } from "./stop-switch.js";
 import { runSubprocess } from "./subprocess.js";
@@ -43,6 +44,8 @@ export interface ExecuteDeps {
   workerId: string;
   /** For the text sink; absent in contexts without a database. */
   db?: Database;
+  /** How large a result the database takes (absent: not checked here; the Finisher still is). */
+  bounds?: OutcomeBounds;
 }
 
 /**
@@ -80,8 +83,12 @@ export async function executeJob(
     const result = await Promise.race([running, stopSwitch.whenStopped()]);
     const body = result && typeof result === "object" && !Array.isArray(result) ? { ...result } : {};
     body.notice = renderNotice(job.successText, { ref: job.ref, type: job.type, user: job.user, url: body.url }, false);
+    const recorded = JSON.stringify(body);
+    // Re-running would make the same result: a permanent failure, the others' writes untouched.
+    const tooLarge = deps.bounds?.resultProblem(recorded);
+    if (tooLarge) throw new PermanentError(tooLarge);
     log.line("info", `complete in ${durationMs()} ms`);
-    return { kind: "outcome", durationMs: durationMs(), outcome: { kind: "complete", ref: job.ref, token: job.token, result: JSON.stringify(body), log: log.take() } };
+    return { kind: "outcome", durationMs: durationMs(), outcome: { kind: "complete", ref: job.ref, token: job.token, result: recorded, log: log.take() } };
   } catch (error) {
     if (error instanceof JobStopped && error.why === "cancelled") {
       log.line("warn", `stopped: ${error.message}`);
@@ -92,7 +99,7 @@ export async function executeJob(
       log.line("warn", `interrupted: ${error.message}; back to pending`);
       return { kind: "released", detail: error.message, log: log.take(), durationMs: durationMs() };
     }
-    return { kind: "outcome", durationMs: durationMs(), outcome: failureOutcome(job, error, maxAttempts, settings.backoff, log) };
+    return { kind: "outcome", durationMs: durationMs(), outcome: failureOutcome(job, error, maxAttempts, settings.backoff, log, deps.bounds) };
   } finally {
     clearTimeout(timer);
   }
@@ -152,6 +159,7 @@ function failureOutcome(
   maxAttempts: number,
   backoff: { initialSeconds: number; maxSeconds: number },
   log: JobLog,
+  bounds: OutcomeBounds | undefined,
 ): Outcome {
   const message = oneLine(error) || "the handler failed without a message";
   const permanent = error instanceof PermanentError;
@@ -168,7 +176,13 @@ function failureOutcome(
   const partial = (error as { result?: unknown })?.result;
   const body = partial && typeof partial === "object" ? { ...(partial as object) } : {};
   const notice = renderNotice(job.failureText, { ref: job.ref, type: job.type, user: job.user, error: final }, true);
-  return { kind: "failed", ref: job.ref, token: job.token, error: final, result: JSON.stringify({ ...body, notice }), log: log.take() };
+  let result = JSON.stringify({ ...body, notice });
+  const tooLarge = bounds?.resultProblem(result);
+  if (tooLarge) {
+    log.line("warn", `the partial result was not kept: ${tooLarge}`);
+    result = JSON.stringify({ notice });
+  }
+  return { kind: "failed", ref: job.ref, token: job.token, error: final, result, log: log.take() };
 }
 
 /** ctx.paths depends on the config only: made once per config, not per job. */

@@ -3,9 +3,13 @@ import { errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { isConnectionError, sleep, type Database } from "../queue/db.js";
 import { finishJobs, type Outcome } from "../queue/finish.js";
+import { outcomeBytes } from "../queue/statement-size.js";
 import { noticeOf, type NoticeSubject } from "../notify/job-notice.js";
 import type { Notifier } from "../notify/notifier.js";
+import type { OutcomeBounds } from "./outcome-bounds.js";
 
+/** Outcomes in one statement at most (and fewer when they are large: see takeBatch). */
+const BATCH_OUTCOMES = 500;
 /** A write goes once this many outcomes wait… */
 const GATHER_OUTCOMES = 64;
 /** …or once the oldest of them has waited this long (or at once: see `now` and drain()). */
@@ -13,6 +17,8 @@ const GATHER_MS = 20;
 
 interface Waiting {
   outcome: Outcome;
+  /** Its share of a finish statement (outcomeBytes). */
+  bytes: number;
   job: NoticeSubject;
   done: () => void;
   /** When it was added (performance.now()). */
@@ -24,7 +30,8 @@ interface Waiting {
 /**
  * Writes outcomes in batches. Outcomes gather until GATHER_OUTCOMES wait or the oldest has
  * waited GATHER_MS, and go in one UPDATE (one commit, one fsync); outcomes that arrive while
- * a write is in flight go in the next. Final outcomes that were written (not fenced out) are
+ * a write is in flight go in the next. A statement holds what fits under the server's
+ * max_allowed_packet (OutcomeBounds), so that a large outcome never fails the others' write. Final outcomes that were written (not fenced out) are
  * then handed to the notifier, which delivers their notices in the background.
  *
  * Why gather rather than write whenever no write is in flight: a finish statement costs the
@@ -53,7 +60,8 @@ export class Finisher {
 
   constructor(
     private readonly db: Database,
-    private readonly logMaxChars: number,
+    /** Sizes from the server's max_allowed_packet: the log cap and how much a statement may carry. */
+    private readonly bounds: OutcomeBounds,
     private readonly logger: Logger,
     /** How long to keep retrying a write while the database is unreachable. */
     private readonly patienceMs: number,
@@ -67,9 +75,15 @@ export class Finisher {
    */
   add(outcome: Outcome, job: NoticeSubject, options: { now?: boolean } = {}): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    let bytes = outcomeBytes(outcome);
+    const fitted = this.bounds.fit(outcome, bytes);
+    if (fitted !== outcome) {
+      this.logger.warn(`job ${outcome.ref} failed: ${(fitted as { error: string }).error}`, { ref: outcome.ref });
+      bytes = outcomeBytes(fitted);
+    }
     return new Promise((resolve) => {
       const now = options.now === true;
-      this.queue.push({ outcome, job, done: resolve, at: performance.now(), now });
+      this.queue.push({ outcome: fitted, bytes, job, done: resolve, at: performance.now(), now });
       if (now) this.hurried++;
       this.schedule();
     });
@@ -130,7 +144,7 @@ export class Finisher {
 
   private async flush(): Promise<void> {
     while (this.queue.length > 0 && !this.failure && this.dueInMs() === 0) {
-      const batch = this.queue.splice(0, 500);
+      const batch = this.takeBatch();
       this.hurried -= batch.filter((b) => b.now).length;
       this.writing = batch.length;
       try {
@@ -154,6 +168,18 @@ export class Finisher {
     if (this.failure) this.dropWaiting();
   }
 
+  /** The first outcomes that fit in one statement together (at least one: fit() made each fit alone). */
+  private takeBatch(): Waiting[] {
+    let bytes = 0;
+    let n = 0;
+    for (const item of this.queue) {
+      if (n >= BATCH_OUTCOMES || (n > 0 && bytes + item.bytes > this.bounds.statementBytes)) break;
+      bytes += item.bytes;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+
   /** Given up: what still waits will not be written (lease recovery re-runs those jobs); release its waiters. */
   private dropWaiting(): void {
     clearTimeout(this.timer);
@@ -169,7 +195,7 @@ export class Finisher {
     const deadline = Date.now() + this.patienceMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await finishJobs(this.db, outcomes, this.logMaxChars);
+        return await finishJobs(this.db, outcomes, this.bounds.logChars);
       } catch (error) {
         if (!isConnectionError(error) || Date.now() > deadline || this.failure) throw error;
         this.logger.warn(`database unreachable while recording results (${errorMessage(error)}); retrying`);

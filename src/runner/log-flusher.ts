@@ -2,7 +2,9 @@ import { errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Database } from "../queue/db.js";
 import { appendJobLogs, type JobHandle } from "../queue/finish.js";
+import { logAppendBytes } from "../queue/statement-size.js";
 import type { JobLog } from "./job-log.js";
+import type { OutcomeBounds } from "./outcome-bounds.js";
 
 /** How often the logs of long jobs are written while they run. */
 const FLUSH_EVERY_MS = 2000;
@@ -17,14 +19,15 @@ export interface LiveJob extends JobHandle {
  * a long job (a zip, a video) while it runs. Only jobs running for 2 s or more: a short job's
  * log is written once, with its outcome, as before — a queue of no-op jobs pays nothing.
  * A job's final write must wait for an append in flight (`settled()`), or the two could land
- * in the wrong order. A failed append only loses that piece of the log; it is logged.
+ * in the wrong order. A failed append only loses that piece of the log; it is logged. The pieces
+ * go in statements that fit under the server's max_allowed_packet (OutcomeBounds), one after another.
  */
 export class LogFlusher {
   private inFlight: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly deps: { db: Database; logger: Logger; logMaxChars: number },
+    private readonly deps: { db: Database; logger: Logger; bounds: OutcomeBounds },
     private readonly running: () => Iterable<LiveJob>,
   ) {}
 
@@ -48,7 +51,11 @@ export class LogFlusher {
     const due = Date.now() - FLUSH_EVERY_MS;
     const entries = [...this.running()].filter((job) => job.startedAt <= due && job.log.hasUnwritten).map((job) => ({ ref: job.ref, token: job.token, text: job.log.take() }));
     if (entries.length === 0) return;
-    this.inFlight = appendJobLogs(this.deps.db, entries, this.deps.logMaxChars)
+    const { db, bounds } = this.deps;
+    const append = async () => {
+      for (const run of bounds.split(entries, logAppendBytes, Infinity)) await appendJobLogs(db, run, bounds.logChars);
+    };
+    this.inFlight = append()
       .catch((error) => this.deps.logger.warn(`could not write the live log of ${entries.length} running job(s): ${errorMessage(error)}`))
       .finally(() => (this.inFlight = undefined));
   }

@@ -12,6 +12,7 @@ import { Finisher } from "./finisher.js";
 import { startHeartbeat, type Heartbeat } from "./heartbeat.js";
 import { runHousekeeping } from "./housekeeping.js";
 import { LogFlusher } from "./log-flusher.js";
+import { OutcomeBounds } from "./outcome-bounds.js";
 import { LeaseRecovery } from "./recovery.js";
 import { RunSlots } from "./run-slots.js";
 import { emptyCounts, type RunCounts } from "./run-report.js";
@@ -52,6 +53,8 @@ export class QueueRunner {
   private heartbeat: Heartbeat | undefined;
   private readonly cursor = new ClaimCursor();
   private readonly finisher: Finisher;
+  /** Read from the server before the first job starts (drain, runClaimed). */
+  private readonly bounds: OutcomeBounds;
   private readonly attemptDeps: AttemptDeps;
   private readonly logFlusher: LogFlusher;
   private readonly notifier: Notifier | undefined;
@@ -70,10 +73,11 @@ export class QueueRunner {
     this.limits = deps.registry.limits(this.types);
     this.limited = Object.keys(this.limits).length > 0;
     this.notifier = Notifier.fromConfig(deps.config, deps.logger);
-    this.logFlusher = new LogFlusher({ db: deps.db, logger: deps.logger, logMaxChars: deps.config.logMaxBytes }, () => this.running.values());
-    this.finisher = new Finisher(deps.db, deps.config.logMaxBytes, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
+    this.bounds = new OutcomeBounds(deps.config.logMaxBytes);
+    this.logFlusher = new LogFlusher({ db: deps.db, logger: deps.logger, bounds: this.bounds }, () => this.running.values());
+    this.finisher = new Finisher(deps.db, this.bounds, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
     this.recovery = new LeaseRecovery(deps, this.notifier, () => (this.exhausted = false));
-    this.attemptDeps = { ...deps, finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits };
+    this.attemptDeps = { ...deps, finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits, bounds: this.bounds };
   }
 
   /** Takes up to `want` free slots of this host; returns how many this run holds (0: all busy). */
@@ -102,6 +106,7 @@ export class QueueRunner {
       // The heartbeat first: should the database freeze during the queries below, its clock
       // is what ends the wait (giveUpOnDatabase).
       this.startBackground();
+      await this.bounds.read(this.deps.db, this.deps.logger);
       await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
       await this.recovery.now();
       await runHousekeeping(this.deps.config, this.deps.db, this.deps.logger);
@@ -126,6 +131,7 @@ export class QueueRunner {
     this.single = true;
     this.startBackground();
     try {
+      await this.bounds.read(this.deps.db, this.deps.logger);
       const end = await this.execute(this.track(job));
       // Asking the silent database for the job's row would only wait out a connect timeout.
       if (this.silent) throw this.fatal;
@@ -243,7 +249,7 @@ export class QueueRunner {
 
   /** Counts the job as running at once, so that pump() never starts more jobs than slots. */
   private track(job: ClaimedJob): ActiveJob {
-    const active = activate(job, this.deps.config.logMaxBytes);
+    const active = activate(job, this.bounds.logChars);
     this.running.set(job.ref, active);
     return active;
   }
@@ -286,7 +292,7 @@ export class QueueRunner {
         if (unstarted) {
           this.buffer = this.buffer.filter((j) => j !== unstarted);
           // Cancelled before it started here: nobody else will record its end.
-          if (gone.reason === "cancelled") void recordCancelled(this.deps.db, unstarted, "", this.deps.config.logMaxBytes).catch(() => undefined);
+          if (gone.reason === "cancelled") void recordCancelled(this.deps.db, unstarted, "", this.bounds.logChars).catch(() => undefined);
         }
         this.running.get(gone.ref)?.stopSwitch.stop(new JobStopped(gone.reason, gone.detail));
       },

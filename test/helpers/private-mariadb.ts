@@ -194,13 +194,14 @@ export interface PrivateDatabase {
 
 /**
  * A private server with one database on it, and a temporary folder, for one test file: made
- * before its tests (unless `privateMariadbUnavailable()`), destroyed after them.
+ * before its tests (unless `privateMariadbUnavailable()`), destroyed after them. `serverOptions`
+ * as for startPrivateMariadb (e.g. "--max-allowed-packet=1M").
  */
-export function usePrivateDatabase(database: string): PrivateDatabase {
+export function usePrivateDatabase(database: string, serverOptions: string[] = []): PrivateDatabase {
   const state: { server?: PrivateMariadb; url?: string; dir?: string } = {};
   before(async () => {
     if (privateMariadbUnavailable()) return;
-    state.server = await startPrivateMariadb();
+    state.server = await startPrivateMariadb({ serverOptions });
     const admin = await mysql.createConnection(state.server.serverUrl);
     await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
     await admin.end();

@@ -142,7 +142,7 @@ describe("e-mail notifications", () => {
     await env.db.insertJob("noop", {}, {}); // no user: nobody to mail
     await env.db.insertJob("noop", {}, { user: "bad user, eve@evil.example" }); // resolves to no single address
 
-    const result = await runCli(["run"], { config: config("mailer") });
+    const result = await runCli(["run"], { config: config("mailer", { allowedDomains: ["example.com"] }) });
     assert.equal(result.code, 0, `the run should exit 0; stderr:\n${tail(result.stderr)}`);
 
     const byRecipient = new Map(sink.mails.map((m) => [m.to.join(","), m]));
@@ -157,6 +157,37 @@ describe("e-mail notifications", () => {
     const admin = byRecipient.get("webmaster@example.net")!;
     assert.equal(body(admin).trim(), `Job ${failed} failed: noop was asked to fail permanently`, "a failure mails the failure notice");
     assert.match(body(byRecipient.get("carol@example.com")!), new RegExp(`Job ${direct} \\(noop\\) is complete\\.`), "without success_text the default notice is mailed");
+  });
+
+  test("a row cannot make the site mail an address outside the configured map and domains, nor mail its own link", { timeout: 60_000 }, async () => {
+    await env.db.query("DELETE FROM job_queue");
+    sink.mails.length = 0;
+    const phishing = "URGENT: your account is locked.\u001b[2J\u0007 Log in at https://evil.example/login or www.evil.example <a href=\"https://evil.example\">here</a>\u202e";
+    const victim = await env.db.insertJob("noop", {}, { user: "victim@example.com", success_text: phishing });
+    const bob = await env.db.insertJob("noop", {}, { user: "bob", success_text: `${phishing} ${"padding ".repeat(300)}END` });
+
+    const result = await runCli(["run"], { config: config("relay") });
+    assert.equal(result.code, 0, `the run should exit 0; stderr:\n${tail(result.stderr)}`);
+    assert.deepEqual(sink.mails.map((m) => m.to.join(",")), ["bob@example.org"], "only the address in the domain `to` spells out gets mail");
+    const messages = result.stderr.split("\n").flatMap((line) => {
+      try {
+        return [String(JSON.parse(line).msg)];
+      } catch {
+        return [];
+      }
+    });
+    assert.ok(
+      messages.includes(`job ${victim}: e-mail not sent: user "victim@example.com" resolves to an address at "example.com", which is neither in notify.email.addresses nor in notify.email.allowedDomains; no mail sent`),
+      `one line must say why the victim got nothing:\n${tail(result.stderr)}`,
+    );
+
+    const text = body(sink.mails[0]!).replace(/=\r\n/g, "");
+    assert.doesNotMatch(text, /evil\.example/, "no link from the row reaches the mail");
+    assert.match(text, /Log in at \[link removed\] or \[link removed\] here/, "links and tags from the row are removed, the words kept");
+    assert.doesNotMatch(text, /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e]|=1B|=07/, "no control or bidi character from the row");
+    assert.doesNotMatch(text, /END/, "the row's text is cut at 500 characters");
+    const [row] = await env.db.query<{ result: string }>("SELECT result FROM job_queue WHERE ref = ?", [bob]);
+    assert.ok(JSON.parse(row!.result).notice.length <= 500, "the stored notice is bounded too");
   });
 
   test("a server that refuses the first two connections gets the mail on the third try", { timeout: 60_000 }, async () => {

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import { silentLogger } from "../../src/logger.js";
 import type { Outcome } from "../../src/queue/finish.js";
 import { Finisher } from "../../src/runner/finisher.js";
+import { OutcomeBounds } from "../../src/runner/outcome-bounds.js";
 import { useTestDatabase } from "../helpers/database.js";
 
 const t = useTestDatabase({ emptyBeforeEach: true });
@@ -20,7 +21,7 @@ async function runningJobs(n: number): Promise<number[]> {
 }
 
 function finisher(gather: { outcomes: number; ms: number }): Finisher {
-  return new Finisher(t.db, 65_535, silentLogger, 10_000, undefined, gather);
+  return new Finisher(t.db, new OutcomeBounds(65_535), silentLogger, 10_000, undefined, gather);
 }
 
 const complete = (ref: number): Outcome => ({ kind: "complete", ref, token: TOKEN, result: "{}", log: "" });

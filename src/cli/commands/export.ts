@@ -7,6 +7,7 @@ import { parseOptions, withContext, type GlobalOptions } from "../context.js";
 import { csvRecord } from "../csv.js";
 import { addJobFilterOptions, jobFilterSchema, toJobFilter } from "../job-filter.js";
 import { jobInfo } from "../job-info.js";
+import { visible } from "../../quote.js";
 
 const optionsSchema = jobFilterSchema.extend({ csv: z.boolean().optional() });
 
@@ -43,8 +44,13 @@ export function exportCommand(): Command {
     });
 }
 
+/**
+ * The values as they are in the table: the file is data. Only when stdout is a terminal (no
+ * redirect) are a row's control characters escaped, as `list` does, so that they cannot drive it.
+ */
 function csvLine(job: ExportedJob): string {
-  return csvRecord([job.created_at, job.finished_at, job.type, job.status, jobInfo(job), job.user, job.ref]);
+  const text = process.stdout.isTTY ? (value: string | null) => (value === null ? null : visible(value)) : (value: string | null) => value;
+  return csvRecord([job.created_at, job.finished_at, text(job.type), job.status, text(jobInfo(job)), text(job.user), job.ref]);
 }
 
 /** Writes and waits while stdout's buffer is full, so that a slow reader holds back the paging. */

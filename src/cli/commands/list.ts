@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { z } from "zod";
 import { listJobs, parseResult, type ListedJob } from "../../queue/admin.js";
+import { terminalJson } from "../../quote.js";
 import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
 import { jobInfo } from "../job-info.js";
 import { addJobFilterOptions, jobFilterSchema, toJobFilter } from "../job-filter.js";
@@ -29,7 +30,7 @@ export function listCommand(): Command {
       await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db, registry }) => {
         const jobs = await listJobs(db, { ...toJobFilter(options), limit: options.limit });
         if (options.json) {
-          process.stdout.write(`${JSON.stringify(jobs.map(({ dueInSeconds: _, ...job }) => ({ ...job, result: parseResult(job.result) })))}\n`);
+          process.stdout.write(`${terminalJson(jobs.map(({ dueInSeconds: _, ...job }) => ({ ...job, result: parseResult(job.result) })))}\n`);
           return;
         }
         if (jobs.length === 0) {

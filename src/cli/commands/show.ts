@@ -3,6 +3,7 @@ import { z } from "zod";
 import { FatalError, JobFailedExit, UsageError } from "../../errors.js";
 import { getJob, parseResult, queuePosition, type JobRow } from "../../queue/admin.js";
 import type { Database } from "../../queue/db.js";
+import { terminalJson, terminalText, visible } from "../../quote.js";
 import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
 import { followJob } from "../follow-job.js";
 import { noticeOf } from "../job-info.js";
@@ -28,14 +29,17 @@ export function showCommand(): Command {
       await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db }) => {
         const job = await getJob(db, ref);
         if (!job) throw new FatalError(`job ${ref} does not exist`);
-        if (json) process.stdout.write(`${JSON.stringify({ ...job, result: parseResult(job.result) })}\n`);
+        if (json) process.stdout.write(`${terminalJson({ ...job, result: parseResult(job.result) })}\n`);
         else if (follow) await followToEnd(db, ref);
         else process.stdout.write(await describe(db, job));
       });
     });
 }
 
-/** Every non-empty column, one per line, then the notice, the result (pretty-printed) and the log. */
+/**
+ * Every non-empty column, one per line, then the notice, the result (pretty-printed) and the log;
+ * a row's text with its control characters escaped (one-line values: line breaks too).
+ */
 async function describe(db: Database, job: JobRow): Promise<string> {
   // The claim's token only fences the holder's writes; it means nothing to a reader.
   const { log, result, lock_token: _token, ...columns } = job;
@@ -47,23 +51,23 @@ async function describe(db: Database, job: JobRow): Promise<string> {
     if (position !== null) lines.push(["queue", position === 0 ? "next to be claimed" : `${position} due job(s) ahead`]);
   }
   const width = Math.max(...lines.map(([key]) => key.length));
-  let text = lines.map(([key, value]) => `${key.padEnd(width)}  ${value}\n`).join("");
+  let text = lines.map(([key, value]) => `${key.padEnd(width)}  ${visible(String(value))}\n`).join("");
   if (result !== null) {
     const parsed = parseResult(result);
-    text += `\n--- result ---\n${typeof parsed === "string" ? parsed : JSON.stringify(parsed, null, 2)}\n`;
+    text += `\n--- result ---\n${typeof parsed === "string" ? terminalText(parsed) : terminalJson(parsed, 2)}\n`;
   }
-  if (log) text += `\n--- log ---\n${log.endsWith("\n") ? log : `${log}\n`}`;
+  if (log) text += `\n--- log ---\n${terminalText(log.endsWith("\n") ? log : `${log}\n`)}`;
   return text;
 }
 
 /** --follow: the log as it grows, then one status line; a failed or cancelled job exits 1, as `add --wait`. */
 async function followToEnd(db: Database, ref: number): Promise<void> {
-  const state = await followJob(db, ref, (text) => process.stdout.write(text));
+  const state = await followJob(db, ref, (text) => process.stdout.write(terminalText(text)));
   const notice = noticeOf(state.result);
   if (state.status === "complete") {
-    process.stdout.write(`job ${ref} complete${notice ? `: ${notice}` : ""}\n`);
+    process.stdout.write(`job ${ref} complete${notice ? `: ${visible(notice)}` : ""}\n`);
     return;
   }
-  process.stdout.write(`job ${ref} ${state.status}${state.error ? `: ${state.error}` : ""}\n`);
+  process.stdout.write(`job ${ref} ${state.status}${state.error ? `: ${visible(state.error)}` : ""}\n`);
   throw new JobFailedExit(`job ${ref} ${state.status}`);
 }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { queueFamilies } from "../../metrics/job-metrics.js";
 import { renderExposition } from "../../metrics/prometheus.js";
 import { countsByType, jobStats, STATUSES } from "../../queue/admin.js";
+import { terminalJson, visible } from "../../quote.js";
 import { parseOptions, withContext, type GlobalOptions } from "../context.js";
 import { formatTable } from "../table.js";
 
@@ -32,7 +33,7 @@ export function statsCommand(): Command {
         const unknownTypes = [...byType.keys()].filter((t) => !registry.get(t));
         if (format === "json") {
           process.stdout.write(
-            `${JSON.stringify({ types: Object.fromEntries(byType), oldestPendingSeconds: stats.oldestPendingSeconds, unknownTypes })}\n`,
+            `${terminalJson({ types: Object.fromEntries(byType), oldestPendingSeconds: stats.oldestPendingSeconds, unknownTypes })}\n`,
           );
           return;
         }
@@ -48,7 +49,7 @@ export function statsCommand(): Command {
         process.stdout.write(
           `${left} job(s) left; oldest due pending job waiting ${stats.oldestPendingSeconds === null ? "-" : `${stats.oldestPendingSeconds} s`}\n`,
         );
-        if (unknownTypes.length) process.stdout.write(`types no handler here knows: ${unknownTypes.join(", ")}\n`);
+        if (unknownTypes.length) process.stdout.write(`types no handler here knows: ${unknownTypes.map(visible).join(", ")}\n`);
       });
     });
 }
