@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { limitSentence } from "../child-sandbox.js";
 import { PermanentError, TransientError } from "../errors.js";
 import { quote } from "../quote.js";
 import type { JobContext } from "./handler.js";
@@ -58,7 +59,7 @@ export async function runTemplate(context: JobContext, name: string, args: Templ
   }
   const label = `command "${name}"`;
   const argv = fillTemplate(template.argv, { ...checked, ref: context.ref, user: context.user ?? "" }, `command template "${name}"`);
-  await runArgv(context, argv, { label, timeoutSeconds: template.timeoutSeconds, cwd: template.cwd, transientExitCodes: template.transientExitCodes });
+  await runArgv(context, argv, { label, timeoutSeconds: template.timeoutSeconds, cwd: template.cwd, transientExitCodes: template.transientExitCodes, env: template.env });
 }
 
 /** Runs argv (no shell) and turns how it ended into success or a Permanent/TransientError. */
@@ -66,14 +67,15 @@ export async function runArgv(
   context: JobContext,
   argv: string[],
   /** Without timeoutSeconds, the job's own timeout (its AbortSignal) is the only limit. */
-  how: { label: string; timeoutSeconds?: number; cwd?: string; transientExitCodes?: number[] },
+  how: { label: string; timeoutSeconds?: number; cwd?: string; transientExitCodes?: number[]; env?: string[] },
 ): Promise<void> {
   const { label, timeoutSeconds } = how;
   context.log.info(`running ${label}: ${JSON.stringify(argv)}`);
-  const outcome = await context.exec(argv, { timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000, cwd: how.cwd });
+  const outcome = await context.exec(argv, { timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000, cwd: how.cwd, env: how.env });
   if (outcome.startError) throw new PermanentError(`${label} could not start: ${outcome.startError}`);
   if (outcome.cancelled) throw context.signal.reason ?? new TransientError(`${label} was stopped`);
   if (outcome.timedOut) throw new TransientError(`${label} timed out after ${timeoutSeconds} s and was killed`);
+  if (outcome.limit) throw new PermanentError(limitSentence(label, outcome.limit));
   if (outcome.signal) throw new TransientError(`${label} was killed by ${outcome.signal}`);
   if (outcome.exitCode !== 0) {
     const message = `${label} exited with code ${outcome.exitCode}`;

@@ -1,3 +1,4 @@
+import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, limitSentence, memoryHit, MissingPrlimitError, ranOutOfMemory } from "../child-sandbox.js";
 import type { ExecOptions, JobLogger, SubprocessResult } from "../handlers/handler.js";
 
 /** Seconds between SIGTERM and SIGKILL when a job's processes are stopped. */
@@ -5,34 +6,36 @@ const KILL_GRACE_MS = 3000;
 /** Most stdout a caller can capture. */
 const MAX_CAPTURE = 1024 * 1024;
 
-/** Variables a job's subprocess must not inherit: the database URL carries the password. */
-function childEnvironment(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key === "OFFLINE_JOBS_DATABASE_URL" || /PASSWORD|SECRET|TOKEN/i.test(key)) continue;
-    env[key] = value;
-  }
-  return env;
-}
-
 /**
  * Runs argv without a shell in a process group of its own, so that a timeout or a cancel
  * kills the whole tree (a shell script's children too), not just the first process: SIGTERM
  * to the group, SIGKILL after a grace period. When the leader exits, whatever it left behind
  * in its group is killed as well: a job's processes do not outlive the job. stdout and stderr
- * go to the job's log as they arrive.
+ * go to the job's log as they arrive. The child gets an allow-listed environment and starts
+ * under the configured memory and file-size limits (child-sandbox.ts); `outputLimit` also
+ * bounds its stdout, and the result's `limit` says which bound stopped it.
  */
 export async function runSubprocess(
   argv: string[],
   options: ExecOptions & { signal: AbortSignal; log: JobLogger },
 ): Promise<SubprocessResult> {
-  const [file, ...args] = argv;
-  if (!file) throw new Error("empty argv");
+  const program = argv[0];
+  if (!program) throw new Error("empty argv");
+  const limits = childLimits(options.outputLimit?.bytes);
+  let limited: string[];
+  try {
+    limited = limitedArgv(argv, limits);
+  } catch (error) {
+    if (!(error instanceof MissingPrlimitError)) throw error;
+    options.log.error(`could not start: ${error.message}`);
+    return { exitCode: null, signal: null, timedOut: false, cancelled: false, startError: error.message };
+  }
+  const [file, ...args] = limited as [string, ...string[]];
   // Loaded on first use: an empty cron run never pays for execa's start-up.
   const { execa } = await import("execa");
   const child = execa(file, args, {
     cwd: options.cwd,
-    env: childEnvironment(),
+    env: childEnvironment(options.env),
     extendEnv: false,
     detached: process.platform !== "win32",
     stdin: "ignore",
@@ -41,11 +44,22 @@ export async function runSubprocess(
     windowsHide: true,
   });
   let captured = "";
+  let printed = 0;
+  let limit: LimitHit | undefined;
+  let outOfMemory = false;
   child.stdout?.setEncoding("utf8").on("data", (text: string) => {
+    printed += Buffer.byteLength(text);
+    if (options.outputLimit && printed > options.outputLimit.bytes && !limit) {
+      limit = fileHit(limits, options.outputLimit.setting);
+      stop();
+    }
     if (!options.captureStdout) options.log.output("stdout", text);
     else if (captured.length < MAX_CAPTURE) captured += text.slice(0, MAX_CAPTURE - captured.length);
   });
-  child.stderr?.setEncoding("utf8").on("data", (text: string) => options.log.output("stderr", text));
+  child.stderr?.setEncoding("utf8").on("data", (text: string) => {
+    outOfMemory ||= limits.memoryBytes > 0 && ranOutOfMemory(text);
+    options.log.output("stderr", text);
+  });
 
   let timedOut = false;
   let cancelled = false;
@@ -77,7 +91,18 @@ export async function runSubprocess(
       options.log.error(`could not start: ${startError}`);
       return { exitCode: null, signal: null, timedOut, cancelled, startError };
     }
-    return { exitCode: result.exitCode ?? null, signal: result.signal ?? null, timedOut, cancelled, ...(options.captureStdout ? { stdout: captured } : {}) };
+    const failed = result.exitCode !== 0;
+    if (!limit && failed && result.signal === "SIGXFSZ") limit = fileHit(limits, options.outputLimit?.setting);
+    if (!limit && failed && outOfMemory) limit = memoryHit(limits);
+    if (limit) options.log.error(limitSentence(program, limit));
+    return {
+      exitCode: result.exitCode ?? null,
+      signal: result.signal ?? null,
+      timedOut,
+      cancelled,
+      ...(options.captureStdout ? { stdout: captured } : {}),
+      ...(limit ? { limit } : {}),
+    };
   } finally {
     clearTimeout(timeout);
     clearTimeout(killTimer);
