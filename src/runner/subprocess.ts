@@ -1,4 +1,7 @@
-import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, limitSentence, memoryHit, MissingPrlimitError, ranOutOfMemory } from "../child-sandbox.js";
+import fs from "node:fs";
+import path from "node:path";
+import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, memoryHit, MissingPrlimitError, ranOutOfMemory } from "../child-sandbox.js";
+import { findExecutable } from "../find-executable.js";
 import type { ExecOptions, JobLogger, SubprocessResult } from "../handlers/handler.js";
 
 /** Seconds between SIGTERM and SIGKILL when a job's processes are stopped. */
@@ -24,9 +27,9 @@ export async function runSubprocess(
   const limits = childLimits(options.outputLimit?.bytes);
   let limited: string[];
   try {
-    limited = limitedArgv(argv, limits);
+    limited = limitedArgv([locate(program, options.cwd), ...argv.slice(1)], limits);
   } catch (error) {
-    if (!(error instanceof MissingPrlimitError)) throw error;
+    if (!(error instanceof CannotStart) && !(error instanceof MissingPrlimitError)) throw error;
     options.log.error(`could not start: ${error.message}`);
     return { exitCode: null, signal: null, timedOut: false, cancelled: false, startError: error.message };
   }
@@ -87,14 +90,13 @@ export async function runSubprocess(
     if (result.failed && result.exitCode === undefined && !result.signal) {
       // Could not start at all (ENOENT, EACCES): say so plainly.
       const code = (result.cause as NodeJS.ErrnoException | undefined)?.code;
-      const startError = code === "ENOENT" ? `${file} was not found` : code === "EACCES" ? `${file} is not executable` : result.shortMessage;
+      const startError = code === "ENOENT" ? `${program} was not found` : code === "EACCES" ? `${program} is not executable` : result.shortMessage;
       options.log.error(`could not start: ${startError}`);
       return { exitCode: null, signal: null, timedOut, cancelled, startError };
     }
     const failed = result.exitCode !== 0;
     if (!limit && failed && result.signal === "SIGXFSZ") limit = fileHit(limits, options.outputLimit?.setting);
     if (!limit && failed && outOfMemory) limit = memoryHit(limits);
-    if (limit) options.log.error(limitSentence(program, limit));
     return {
       exitCode: result.exitCode ?? null,
       signal: result.signal ?? null,
@@ -108,6 +110,19 @@ export async function runSubprocess(
     clearTimeout(killTimer);
     options.signal.removeEventListener("abort", onAbort);
   }
+}
+
+class CannotStart extends Error {}
+
+/**
+ * The program's path, found as the kernel would (PATH, or relative to cwd): prlimit starts it,
+ * so a missing program would otherwise only show as prlimit's exit code 127.
+ */
+function locate(program: string, cwd: string | undefined): string {
+  const name = cwd && program.includes("/") ? path.resolve(cwd, program) : program;
+  const found = findExecutable(name);
+  if (found) return found;
+  throw new CannotStart(program.includes("/") && fs.existsSync(name) ? `${program} is not executable` : `${program} was not found`);
 }
 
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
