@@ -1,16 +1,16 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { limitSentence } from "../child-sandbox.js";
 import { PermanentError, TransientError } from "../errors.js";
 import { findExecutable } from "../find-executable.js";
-import { limitSentence } from "../child-sandbox.js";
 import { CONFINED_INPUT, inputProblem, isProgressLine, type MediaError, mediaError } from "./ffmpeg-shared.js";
 import { INPUT_URL, runTool, type ToolOutcome } from "./tool-run.js";
 
 /**
  * Running one ffmpeg command for ffmpeg.ts, on the opened source (tool-run.ts) with the
- * demuxer ffprobe found and the demuxer allow-list (ffmpeg-shared.ts). The output goes to `<final>.tmp-<random>.<ext>` beside the final name and is renamed when ffmpeg
- * has finished; the temporary is removed on failure and on abort. An abort kills ffmpeg with
+ * demuxer ffprobe found and the demuxer allow-list (ffmpeg-shared.ts). The output goes to
+ * `<final>.tmp-<random>.<ext>` beside the final name and is renamed when ffmpeg has finished; the temporary is removed on failure and on abort. An abort kills ffmpeg with
  * SIGKILL (it has no children), waits for it to exit, removes the temporary and rejects with
  * `signal.reason`. Errors are MediaErrors (ffmpeg-shared.ts).
  */

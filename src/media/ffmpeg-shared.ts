@@ -1,8 +1,8 @@
 import { PermanentError, TransientError } from "../errors.js";
 
 /**
- * What ffmpeg.ts and ffprobe.ts share: their error type and the reading of ffmpeg's and
- * ffprobe's stderr.
+ * What ffmpeg.ts and ffprobe.ts share: their error type, the reading of ffmpeg's and
+ * ffprobe's stderr, and the input options that confine what they read.
  *
  * Errors are PermanentError (input ffmpeg cannot read, no such track) or TransientError
  * (ffmpeg killed, unexpected failure while writing), with a one-line message; the tail of
@@ -81,10 +81,6 @@ export function refusedFormat(lines: string[]): MediaError | undefined {
   const name = /^\[(\w+) @/.exec(line)?.[1] ?? "unknown";
   if (name === "tty") return mediaError(PermanentError, UNREADABLE, lines);
   return mediaError(PermanentError, `ffmpeg reads this file as "${name}", a format that is refused (only ordinary audio, video and image files are read; a playlist or list of files could make ffmpeg read files outside the roots)`, lines);
-}
-
-export function splitLines(text: string | undefined | null): string[] {
-  return (text ?? "").split(/\r\n|\r|\n/).map((l) => l.trimEnd()).filter((l) => l.trim() !== "");
 }
 
 export function isProgressLine(line: string): boolean {
