@@ -88,11 +88,14 @@ export function limitedArgv(argv: string[], limits: ChildLimits): string[] {
 let prlimit: string | null | undefined;
 
 /**
- * Whether a child's failure was its memory limit: allocation failures print one of these
- * (ffmpeg's ENOMEM, C++'s bad_alloc in poppler, glibc and the usual "out of memory").
+ * Which limit a failed child's stderr says it ran into: allocation failures print one of the
+ * first (ffmpeg's ENOMEM, C++'s bad_alloc in poppler, Python, Perl, glibc); a shell reports a
+ * child killed by SIGXFSZ with the second.
  */
-export function ranOutOfMemory(stderr: string): boolean {
-  return /Cannot allocate memory|std::bad_alloc|out of memory|memory exhausted|failed to allocate/i.test(stderr);
+export function limitInMessage(stderr: string): "memory" | "output" | undefined {
+  if (/Cannot allocate memory|std::bad_alloc|out of memory|memory exhausted|MemoryError|failed to allocate/i.test(stderr)) return "memory";
+  if (/File size limit exceeded|File too large/i.test(stderr)) return "output";
+  return undefined;
 }
 
 /** The memory limit, as LimitHit. */

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import { constants } from "node:fs";
-import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, memoryHit, MissingPrlimitError, ranOutOfMemory } from "../child-sandbox.js";
+import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, limitInMessage, memoryHit, MissingPrlimitError } from "../child-sandbox.js";
 import { PermanentError } from "../errors.js";
 
 /**
@@ -85,7 +85,7 @@ export async function runTool(run: ToolRun): Promise<ToolOutcome> {
       const stderr: string[] = [];
       let stdout = "";
       let overflow = false;
-      let outOfMemory = false;
+      let reported: "memory" | "output" | undefined;
       let startError: NodeJS.ErrnoException | undefined;
       const kill = () => child.kill("SIGKILL");
       signal?.addEventListener("abort", kill, { once: true });
@@ -110,7 +110,7 @@ export async function runTool(run: ToolRun): Promise<ToolOutcome> {
         pending = lines.pop() ?? "";
         for (const line of lines) {
           if (line.trim() === "") continue;
-          outOfMemory ||= limits.memoryBytes > 0 && ranOutOfMemory(line);
+          reported ??= limitInMessage(line);
           stderr.push(line.trimEnd());
           if (stderr.length > STDERR_LINES) stderr.shift();
         }
@@ -133,8 +133,8 @@ export async function runTool(run: ToolRun): Promise<ToolOutcome> {
         if (pending.trim()) stderr.push(pending.trimEnd());
         const failed = exitCode !== 0;
         let limit: LimitHit | undefined;
-        if (failed && (exitSignal === "SIGXFSZ" || stderr.some((l) => /File too large/i.test(l)))) limit = fileHit(limits);
-        else if (failed && outOfMemory) limit = memoryHit(limits);
+        if (failed && limits.fileBytes > 0 && (exitSignal === "SIGXFSZ" || reported === "output")) limit = fileHit(limits);
+        else if (failed && limits.memoryBytes > 0 && reported === "memory") limit = memoryHit(limits);
         resolve({
           exitCode,
           signal: exitSignal,

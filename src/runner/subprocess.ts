@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, memoryHit, MissingPrlimitError, ranOutOfMemory } from "../child-sandbox.js";
+import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, limitInMessage, memoryHit, MissingPrlimitError } from "../child-sandbox.js";
 import { findExecutable } from "../find-executable.js";
 import type { ExecOptions, JobLogger, SubprocessResult } from "../handlers/handler.js";
 
@@ -49,7 +49,7 @@ export async function runSubprocess(
   let captured = "";
   let printed = 0;
   let limit: LimitHit | undefined;
-  let outOfMemory = false;
+  let reported: "memory" | "output" | undefined;
   child.stdout?.setEncoding("utf8").on("data", (text: string) => {
     printed += Buffer.byteLength(text);
     if (options.outputLimit && printed > options.outputLimit.bytes && !limit) {
@@ -60,7 +60,7 @@ export async function runSubprocess(
     else if (captured.length < MAX_CAPTURE) captured += text.slice(0, MAX_CAPTURE - captured.length);
   });
   child.stderr?.setEncoding("utf8").on("data", (text: string) => {
-    outOfMemory ||= limits.memoryBytes > 0 && ranOutOfMemory(text);
+    reported ??= limitInMessage(text);
     options.log.output("stderr", text);
   });
 
@@ -95,8 +95,8 @@ export async function runSubprocess(
       return { exitCode: null, signal: null, timedOut, cancelled, startError };
     }
     const failed = result.exitCode !== 0;
-    if (!limit && failed && result.signal === "SIGXFSZ") limit = fileHit(limits, options.outputLimit?.setting);
-    if (!limit && failed && outOfMemory) limit = memoryHit(limits);
+    if (!limit && failed && limits.fileBytes > 0 && (result.signal === "SIGXFSZ" || reported === "output")) limit = fileHit(limits, options.outputLimit?.setting);
+    if (!limit && failed && limits.memoryBytes > 0 && reported === "memory") limit = memoryHit(limits);
     return {
       exitCode: result.exitCode ?? null,
       signal: result.signal ?? null,

@@ -43,7 +43,7 @@ function config(name: string, extra: Record<string, unknown>): string {
 
 async function runJob(configFile: string, type: string, data: Record<string, unknown>, watch?: () => void) {
   const ref = await env.db.insertJob(type, data);
-  const timer = watch ? setInterval(watch, 50) : undefined;
+  const timer = watch ? setInterval(watch, 100) : undefined;
   try {
     // TMPDIR of its own: what pdftotext writes there can be watched, and must be gone after.
     const run = await runCli(["--job", String(ref)], { config: configFile, env: { TMPDIR: temp }, timeoutMs: 120_000 });
@@ -92,4 +92,22 @@ test("pdftotext reads at most extractText.maxPages pages", async () => {
   const row = await runJob(config("pages", { extractText: { maxPages: 40 } }), "extract_text", { source: path.join(files, "shared.pdf") });
   assert.equal(row.status, "complete", row.error ?? undefined);
   assert.equal(row.result.pages, 40);
+});
+
+test("a command template that passes the memory or the file-size limit fails the job with a sentence naming the setting", async () => {
+  const tight = config("commands", {
+    subprocesses: { memoryMiB: 100, fileMiB: 1 },
+    types: { command: { maxAttempts: 1 } },
+    commands: {
+      hog: { argv: ["perl", "-e", '$x = "a" x (300 * 1024 * 1024); print length $x'] },
+      filler: { argv: ["sh", "-c", 'head -c 3000000 /dev/zero > "$1"', "sh", "{to}"], pathArgs: { to: "write" } },
+    },
+  });
+  const hog = await runJob(tight, "command", { command: "hog" });
+  assert.equal(hog.status, "failed");
+  assert.equal(hog.error, 'command "hog" stopped: it passed the 100 MiB memory limit (subprocesses.memoryMiB)');
+  const filler = await runJob(tight, "command", { command: "filler", args: { to: path.join(out, "zeros.bin") } });
+  assert.equal(filler.status, "failed");
+  assert.equal(filler.error, 'command "filler" stopped: its output passed the 1 MiB limit (subprocesses.fileMiB)');
+  assert.equal(fs.statSync(path.join(out, "zeros.bin")).size, 1024 * 1024, "the file stopped growing at the limit");
 });
