@@ -28,21 +28,16 @@ export interface SubprocessLimits {
   fileMiB: number;
 }
 
-export const DEFAULT_LIMITS: SubprocessLimits = { memoryMiB: 2048, fileMiB: 16_384 };
-
-let current: SubprocessLimits = DEFAULT_LIMITS;
+/** The schema's defaults, for media functions called outside a job (tests, benchmarks). */
+let current: SubprocessLimits = { memoryMiB: 2048, fileMiB: 16_384 };
 
 /**
- * The limits ffmpeg and ffprobe run under. They are spawned by media functions that do not
- * see the config, and the config is one per process, so the runner sets them from it before
- * each job.
+ * The limits every subprocess starts under. ffmpeg and ffprobe are spawned by media functions
+ * that do not see the config, and the config is one per process, so the runner sets them
+ * from it before each job (execute-job.ts).
  */
 export function useSubprocessLimits(limits: SubprocessLimits): void {
   current = { memoryMiB: limits.memoryMiB, fileMiB: limits.fileMiB };
-}
-
-export function subprocessLimits(): SubprocessLimits {
-  return current;
 }
 
 /** A limit that was passed, for the one sentence that says which: its size and the setting that set it. */
