@@ -55,6 +55,15 @@ const TOOLS: Tool[] = [
     usedBy: ["extract_text"],
     purpose: "PDF text is read with pdfjs-dist instead, many times slower (poppler-utils)",
   },
+  {
+    name: "prlimit",
+    command: () => "prlimit",
+    versionArgs: ["--version"],
+    usedBy: ["create_previews", "create_alternative_file", "extract_text", "command", "create_download_file"],
+    purpose: "subprocesses will not start while subprocesses limits are set (util-linux)",
+    neededBecause: (config) =>
+      config.subprocesses.memoryMiB > 0 || config.subprocesses.fileMiB > 0 ? "every subprocess starts under it while subprocesses limits are set" : undefined,
+  },
 ];
 
 export async function checkTools(config: Config, registry: Registry | undefined): Promise<CheckResult[]> {

@@ -71,6 +71,8 @@ export const commandTemplateSchema = z
     pathArgs: z.record(z.string(), z.enum(["read", "write"])).optional(),
     /** The job types that may run this template; see templateUsers() for the default. */
     usableBy: z.array(z.enum(TEMPLATE_USERS)).min(1).optional(),
+    /** Variables of the runner's environment the command also gets (it has only PATH, HOME, LANG, LC_ALL, TZ and TMPDIR otherwise). */
+    env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a variable name")).max(64).default([]),
   })
   .strict()
   .superRefine((template, context) => {
@@ -115,9 +117,11 @@ export const previewsSchema = z
         waveform: z.boolean().default(true),
         waveformWidth: dimension.default(1200),
         waveformHeight: dimension.default(200),
+        /** The waveform shows at most this much of the start: ffmpeg holds all of it in memory to draw it. */
+        waveformMaxSeconds: z.number().positive().max(86_400).default(3600),
       })
       .strict()
-      .default({ bitrate: "128k", seconds: 30, waveform: true, waveformWidth: 1200, waveformHeight: 200 }),
+      .default({ bitrate: "128k", seconds: 30, waveform: true, waveformWidth: 1200, waveformHeight: 200, waveformMaxSeconds: 3600 }),
   })
   .strict();
 
@@ -140,6 +144,10 @@ export const extractTextSchema = z
     maxChars: z.number().int().min(1).max(100_000_000).default(1_000_000),
     /** How long a short excerpt in the result is. */
     excerptChars: z.number().int().min(0).max(10_000).default(200),
+    /** pdftotext reads at most this many pages (its -l). */
+    maxPages: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** pdftotext fails the job when its text passes this: pages can share one content stream, so a small PDF can print without end. */
+    maxOutputBytes: z.number().int().min(64 * 1024).max(16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
     sink: z
       .object({
         /**
@@ -251,6 +259,16 @@ export const configSchema = z
       .default({}),
     handlers: z.array(z.string()).default([]),
     logMaxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+    /** Limits every subprocess (ffmpeg, poppler, command templates) starts under, through prlimit; 0: none (SECURITY.md, "Subprocesses"). */
+    subprocesses: z
+      .object({
+        /** Heap and private writable memory (RLIMIT_DATA), MiB. */
+        memoryMiB: z.number().int().min(0).max(1_048_576).default(2048),
+        /** The largest file it may write (RLIMIT_FSIZE), MiB. */
+        fileMiB: z.number().int().min(0).max(16_777_216).default(16_384),
+      })
+      .strict()
+      .default({ memoryMiB: 2048, fileMiB: 16_384 }),
     // Sections read by the handlers and services that own them; each validates its own.
     previews: previewsSchema.default(() => previewsSchema.parse({})),
     ffmpegPresets: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "preset names use letters, digits, _ . -"), ffmpegPresetSchema).default({}),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { limitSentence } from "../child-sandbox.js";
 import { PermanentError, TransientError } from "../errors.js";
 import { quote } from "../quote.js";
 import {
@@ -87,7 +88,7 @@ export async function runTemplate(
     values[key] = await checkArgument(context, key, String(args[key]), declarationOf(template, key));
   }
   const argv = fillTemplate(template.argv, { ...values, ...how.filled, ref: context.ref, user: context.user ?? "" }, `command template "${name}"`);
-  await runArgv(context, argv, { label: `command "${name}"`, timeoutSeconds: template.timeoutSeconds, cwd: template.cwd, transientExitCodes: template.transientExitCodes });
+  await runArgv(context, argv, { label: `command "${name}"`, timeoutSeconds: template.timeoutSeconds, cwd: template.cwd, transientExitCodes: template.transientExitCodes, env: template.env });
 }
 
 /** A row's value as its declaration allows it: a resolved path under the roots, or text of the declared shape. */
@@ -113,14 +114,15 @@ export async function runArgv(
   context: JobContext,
   argv: string[],
   /** Without timeoutSeconds, the job's own timeout (its AbortSignal) is the only limit. */
-  how: { label: string; timeoutSeconds?: number; cwd?: string; transientExitCodes?: number[] },
+  how: { label: string; timeoutSeconds?: number; cwd?: string; transientExitCodes?: number[]; env?: string[] },
 ): Promise<void> {
   const { label, timeoutSeconds } = how;
   context.log.info(`running ${label}: ${JSON.stringify(argv)}`);
-  const outcome = await context.exec(argv, { timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000, cwd: how.cwd });
+  const outcome = await context.exec(argv, { timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000, cwd: how.cwd, env: how.env });
   if (outcome.startError) throw new PermanentError(`${label} could not start: ${outcome.startError}`);
   if (outcome.cancelled) throw context.signal.reason ?? new TransientError(`${label} was stopped`);
   if (outcome.timedOut) throw new TransientError(`${label} timed out after ${timeoutSeconds} s and was killed`);
+  if (outcome.limit) throw new PermanentError(limitSentence(label, outcome.limit));
   if (outcome.signal) throw new TransientError(`${label} was killed by ${outcome.signal}`);
   if (outcome.exitCode !== 0) {
     const message = `${label} exited with code ${outcome.exitCode}`;

@@ -6,7 +6,7 @@ import { PermanentError } from "../errors.js";
 import { quote } from "../quote.js";
 import { detectType } from "../media/detect.js";
 import { transcode } from "../media/ffmpeg.js";
-import { probeMedia } from "../media/ffprobe.js";
+import { probeSource } from "../media/ffprobe.js";
 import { convertImage } from "../media/image.js";
 import { runTemplate, templateArgsSchema, templateTimeout } from "./command-template.js";
 import { defineHandler } from "./handler.js";
@@ -64,8 +64,8 @@ export default defineHandler({
         const preset = Object.hasOwn(presets, data.preset) ? presets[data.preset]! : undefined;
         if (!preset) throw new PermanentError(`unknown ffmpeg preset ${quote(data.preset, 40)}: the config defines ${Object.keys(presets).join(", ") || "none"}`);
         // Probe first: it refuses what is not media (ffmpeg alone would read a text file as ANSI art).
-        const media = await probeMedia(source, context.signal);
-        await transcode(source, temporary, preset, (percent) => context.progress(percent), context.signal, media.duration ?? 0);
+        const probed = await probeSource(source, context.signal);
+        await transcode(probed, temporary, preset, (percent) => context.progress(percent), context.signal, probed.info.duration ?? 0);
       } else {
         await runTemplate(context, { name: data.command!, type: "create_alternative_file", args: data.args, filled: { source, output: temporary } });
       }

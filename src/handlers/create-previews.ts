@@ -6,7 +6,7 @@ import { PermanentError } from "../errors.js";
 import { quote } from "../quote.js";
 import { detectType } from "../media/detect.js";
 import { extractPosterFrame, makeAudioPreview, makeVideoClip, makeWaveform } from "../media/ffmpeg.js";
-import { probeMedia } from "../media/ffprobe.js";
+import { probeSource, type ProbedSource } from "../media/ffprobe.js";
 import { makeImagePreviews } from "../media/image.js";
 import { pdfInfo, rasterizeFirstPage } from "../media/pdf.js";
 import type { ImageOutputOptions, MediaInfo, PreviewFile, PreviewSize } from "../media/types.js";
@@ -93,21 +93,23 @@ async function mediaPreviews(
   images: Images,
   output: (size: string, ext: string) => string,
 ) {
-  const media = await probeMedia(source, context.signal);
+  // Every ffmpeg read below is pinned to the demuxer this probe found (src/media/ffmpeg.ts).
+  const probed = await probeSource(source, context.signal);
+  const media = probed.info;
   context.progress(5);
   const previews: PreviewFile[] = [];
   if (media.type === "image") {
     // An image format that only ffmpeg reads: its single frame becomes the previews.
-    await fromFrame(source, 0, path.join(outputDir, `.frame-${context.ref}-${process.pid}.png`), images, previews, context.signal);
+    await fromFrame(probed, 0, path.join(outputDir, `.frame-${context.ref}-${process.pid}.png`), images, previews, context.signal);
   } else if (media.type === "video") {
     const duration = media.duration ?? 0;
     const at = Math.min((duration * config.video.posterOffsetPercent) / 100, config.video.posterMaxOffsetSeconds);
-    await fromFrame(source, at, path.join(outputDir, `.poster-${context.ref}-${process.pid}.png`), images, previews, context.signal);
+    await fromFrame(probed, at, path.join(outputDir, `.poster-${context.ref}-${process.pid}.png`), images, previews, context.signal);
     context.progress(15);
     const clip = output("video", "mp4");
     const { video } = config;
     await makeVideoClip(
-      source,
+      probed,
       clip,
       { maxSeconds: video.clipSeconds, maxWidth: video.clipMaxWidth, crf: video.clipCrf, audioBitrate: video.audioBitrate },
       (percent) => context.progress(15 + percent * 0.85),
@@ -117,11 +119,12 @@ async function mediaPreviews(
     previews.push({ size: "video", path: clip, mime: "video/mp4", bytes: (await fs.stat(clip)).size });
   } else {
     const mp3 = output("audio", "mp3");
-    await makeAudioPreview(source, mp3, { bitrate: config.audio.bitrate, maxSeconds: config.audio.seconds }, (p) => context.progress(5 + p * 0.8), context.signal, media.duration);
+    await makeAudioPreview(probed, mp3, { bitrate: config.audio.bitrate, maxSeconds: config.audio.seconds }, (p) => context.progress(5 + p * 0.8), context.signal, media.duration);
     previews.push({ size: "audio", path: mp3, mime: "audio/mpeg", bytes: (await fs.stat(mp3)).size });
     if (config.audio.waveform) {
       const png = output("waveform", "png");
-      await makeWaveform(source, png, { width: config.audio.waveformWidth, height: config.audio.waveformHeight }, context.signal);
+      const { waveformWidth: width, waveformHeight: height, waveformMaxSeconds: maxSeconds } = config.audio;
+      await makeWaveform(probed, png, { width, height, maxSeconds }, context.signal);
       previews.push({ size: "waveform", path: png, mime: "image/png", width: config.audio.waveformWidth, height: config.audio.waveformHeight, bytes: (await fs.stat(png)).size });
     }
   }
@@ -129,7 +132,7 @@ async function mediaPreviews(
 }
 
 /** One frame at `at` seconds → a temporary PNG → the preview images; the PNG is removed. */
-async function fromFrame(source: string, at: number, frame: string, images: Images, previews: PreviewFile[], signal: AbortSignal): Promise<void> {
+async function fromFrame(source: ProbedSource, at: number, frame: string, images: Images, previews: PreviewFile[], signal: AbortSignal): Promise<void> {
   try {
     await extractPosterFrame(source, at, frame, signal);
     previews.push(...(await images(frame)).previews);

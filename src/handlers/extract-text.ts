@@ -24,9 +24,9 @@ export default defineHandler({
     .strict(),
   defaults: { timeoutSeconds: 1800 },
   async run(context, data) {
-    const { maxChars, excerptChars } = context.config.extractText;
+    const { maxChars, excerptChars, maxPages, maxOutputBytes } = context.config.extractText;
     const source = await context.paths.readable(data.source);
-    const found = await extractText(source, context, { maxChars });
+    const found = await extractText(source, context, { maxChars, pdfLimits: { maxPages, maxOutputBytes } });
     context.progress(90);
     context.log.info(
       `${found.text.length} characters by ${found.engine}${found.truncated ? ` (capped at ${maxChars})` : ""}${found.note ? `; ${found.note}` : ""}`,

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { LimitHit } from "../child-sandbox.js";
 import type { Config } from "../config/schema.js";
 
 /** Defaults a handler declares; `types.<name>` in the config overrides each. */
@@ -27,6 +28,8 @@ export interface SubprocessResult {
   startError?: string;
   /** With captureStdout. */
   stdout?: string;
+  /** Set when a memory or output limit stopped it (src/child-sandbox.ts). */
+  limit?: LimitHit;
 }
 
 export interface ExecOptions {
@@ -34,6 +37,10 @@ export interface ExecOptions {
   cwd?: string;
   /** Return stdout (up to 1 MiB) instead of writing it to the job's log. */
   captureStdout?: boolean;
+  /** Variables of the runner's environment it gets besides the allow-listed ones. */
+  env?: readonly string[];
+  /** Its own bound on what it writes (stdout and any file) instead of subprocesses.fileMiB, and the setting that set it. */
+  outputLimit?: { bytes: number; setting: string };
 }
 
 /** What a handler gets besides its data. */

@@ -1,22 +1,24 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import type Ffmpeg from "fluent-ffmpeg";
+import { limitSentence } from "../child-sandbox.js";
 import { PermanentError, TransientError } from "../errors.js";
 import { findExecutable } from "../find-executable.js";
-import { inputArg, inputProblem, isProgressLine, type MediaError, mediaError, splitLines } from "./ffmpeg-shared.js";
+import { CONFINED_INPUT, inputProblem, isProgressLine, type MediaError, mediaError } from "./ffmpeg-shared.js";
+import { INPUT_URL, runTool, type ToolOutcome } from "./tool-run.js";
 
 /**
- * Running one ffmpeg command for ffmpeg.ts: the only module that loads fluent-ffmpeg, and only
- * when the first command runs, so that a cron run without media jobs never pays for it. The
- * output goes to `<final>.tmp-<random>.<ext>` beside the final name and is renamed when ffmpeg
- * has finished; the temporary is removed on failure and on abort. An abort kills ffmpeg with
+ * Running one ffmpeg command for ffmpeg.ts, on the opened source (tool-run.ts) with the
+ * demuxer ffprobe found and the demuxer allow-list (ffmpeg-shared.ts). The output goes to
+ * `<final>.tmp-<random>.<ext>` beside the final name and is renamed when ffmpeg has finished; the temporary is removed on failure and on abort. An abort kills ffmpeg with
  * SIGKILL (it has no children), waits for it to exit, removes the temporary and rejects with
  * `signal.reason`. Errors are MediaErrors (ffmpeg-shared.ts).
  */
 
 export interface FfmpegJob {
   file: string;
+  /** The demuxer ffprobe found (ffprobe.ts): the read is pinned to it, never probed again. */
+  demuxer: string;
   outFile: string;
   signal?: AbortSignal;
   /** The track the job cannot do without, for the message when the file has none. */
@@ -31,39 +33,11 @@ export interface FfmpegJob {
 /** ffmpeg ran but wrote nothing: no frame or no audio where the job asked for it. */
 export class NoOutputError extends PermanentError {}
 
-type FluentFfmpeg = typeof Ffmpeg;
-let loaded: Promise<FluentFfmpeg> | undefined;
-
-/**
- * fluent-ffmpeg, with the ffmpeg binary found beforehand: when spawning fails (no such file,
- * not executable), fluent-ffmpeg 2.1.3 throws a TypeError from inside a child-process event
- * handler ("reading 'get'" of an undefined stderr ring) that would take the whole runner down.
- * Finding it ourselves also spares fluent-ffmpeg's `which ffmpeg`.
- */
-function fluent(): Promise<FluentFfmpeg> {
-  loaded ??= (async () => {
-    const binary = findExecutable(process.env.FFMPEG_PATH || "ffmpeg");
-    if (!binary) throw new PermanentError("ffmpeg is not installed (or FFMPEG_PATH is wrong)");
-    const ffmpeg = (await import("fluent-ffmpeg")).default;
-    ffmpeg.setFfmpegPath(binary);
-    return ffmpeg;
-  })();
-  // Installing ffmpeg should not need a restart: forget a failed lookup.
-  loaded.catch(() => (loaded = undefined));
-  return loaded;
-}
-
-/**
- * Before its first run in a process, fluent-ffmpeg spawns `ffmpeg -formats` and `ffmpeg -encoders`
- * (about 0.2 s, more than 1.5× a short job's own time) only to check "-f" and "-vcodec" options that
- * ffmpeg checks anyway — and we pass neither through its API. Skipped on this instance; ffmpeg's
- * own "Unknown encoder" is classified below. Were the methods renamed, this is simply inert.
- */
-function skipCapabilityCheck(command: Ffmpeg.FfmpegCommand): void {
-  Object.assign(command, {
-    _checkCapabilities: (callback: (error?: Error) => void) => callback(),
-    availableEncoders: (callback: (error: Error | null, encoders: Record<string, unknown>) => void) => callback(null, {}),
-  });
+/** The ffmpeg binary; looked up on each run, so that installing ffmpeg needs no restart. */
+function ffmpegBinary(): string {
+  const binary = findExecutable(process.env.FFMPEG_PATH || "ffmpeg");
+  if (!binary) throw new PermanentError("ffmpeg is not installed (or FFMPEG_PATH is wrong)");
+  return binary;
 }
 
 /** Runs ffmpeg into a temporary beside `outFile`, then renames it; removes the temporary on any failure. */
@@ -87,105 +61,69 @@ export async function produce(job: FfmpegJob): Promise<void> {
   }
 }
 
-function runFfmpeg(job: FfmpegJob, tmp: string): Promise<void> {
-  return fluent().then(
-    (ffmpeg) =>
-      new Promise<void>((resolve, reject) => {
-        const { signal } = job;
-        if (signal?.aborted) return reject(signal.reason);
-        const input = inputArg(job.file);
-        const output = `file:${path.resolve(tmp)}`;
-        const command = ffmpeg({ stdoutLines: 100 })
-          .input(input)
-          // -y ourselves: fluent-ffmpeg adds it only for outputs it takes for files, and a
-          // "file:" target is not one of them (it compares "file:" with "file").
-          .inputOptions(["-nostdin", "-hide_banner", "-y", ...job.inputOptions])
-          .output(output)
-          .outputOptions(job.outputOptions);
-
-        skipCapabilityCheck(command);
-
-        let started = false;
-        let aborted = false;
-        const onAbort = () => {
-          aborted = true;
-          // Before the spawn (fluent-ffmpeg first checks formats and encoders) there is no
-          // process yet: the 'start' handler kills it the moment it exists.
-          if (started) command.kill("SIGKILL");
-        };
-        command.on("start", () => {
-          started = true;
-          if (aborted) command.kill("SIGKILL");
-        });
-
-        if (job.onProgress) {
-          const report = job.onProgress;
-          const expected = job.expectedSeconds && job.expectedSeconds > 0 ? job.expectedSeconds : undefined;
-          let last = 0;
-          const emit = (percent: number) => {
-            if (percent <= last) return;
-            last = percent;
-            try {
-              report(percent);
-            } catch {
-              // A failing progress callback must not take ffmpeg's event handling down with it.
-            }
-          };
-          // A 'progress' listener makes fluent-ffmpeg run a second ffprobe of the input in
-          // parallel, only to compute its own percent. We know the duration already: answer
-          // that probe on this instance instead of spawning a process nobody could kill.
-          (command as unknown as { ffprobe: (...args: unknown[]) => void }).ffprobe = (...args: unknown[]) => {
-            const callback = args[args.length - 1];
-            if (typeof callback === "function") callback(null, { streams: [], format: { duration: expected }, chapters: [] });
-          };
-          command.on("progress", (p: { timemark?: string }) => {
-            const at = timemarkSeconds(p.timemark);
-            if (expected && at !== undefined) emit(Math.min(100, Math.floor((at / expected) * 1000) / 10));
-          });
-          command.on("end", () => emit(100));
-        }
-
-        command.on("end", () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        });
-        command.on("error", (error: Error, _stdout: string | null, stderr: string | null) => {
-          signal?.removeEventListener("abort", onAbort);
-          if (aborted || signal?.aborted) return reject(signal?.reason);
-          reject(classify(error, splitLines(stderr ?? ""), input, output, job.needs));
-        });
-        signal?.addEventListener("abort", onAbort, { once: true });
-        command.run();
-      }),
-  );
+async function runFfmpeg(job: FfmpegJob, tmp: string): Promise<void> {
+  const output = `file:${path.resolve(tmp)}`;
+  const expected = job.expectedSeconds && job.expectedSeconds > 0 ? job.expectedSeconds : undefined;
+  const report = job.onProgress;
+  let last = 0;
+  const emit = (percent: number) => {
+    if (!report || percent <= last) return;
+    last = percent;
+    try {
+      report(percent);
+    } catch {
+      // A failing progress callback must not take ffmpeg's output handling down with it.
+    }
+  };
+  const args = [
+    "-nostdin", "-hide_banner", "-nostats", "-y",
+    ...(report ? ["-progress", "pipe:1"] : []),
+    ...CONFINED_INPUT, "-f", job.demuxer, ...job.inputOptions, "-i", INPUT_URL,
+    ...job.outputOptions, output,
+  ];
+  const run = await runTool({
+    binary: ffmpegBinary(),
+    args,
+    file: job.file,
+    signal: job.signal,
+    // -progress prints key=value blocks; out_time_us is how far the output has got.
+    onStdoutLine: (line) => {
+      const at = /^out_time_(?:us|ms)=(\d+)$/.exec(line);
+      if (at && expected) emit(Math.min(100, Math.floor((Number(at[1]) / 1e6 / expected) * 1000) / 10));
+    },
+  });
+  const error = classify(run, output, job.needs);
+  if (error) throw error;
+  emit(100);
 }
 
 // ---------------------------------------------------------------------------------------
 // Errors
 
-function classify(error: Error, lines: string[], input: string, output: string, needs: "video" | "audio"): MediaError {
-  const message = error.message;
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT" || /Cannot find ffmpeg/.test(message)) {
-    return mediaError(PermanentError, "ffmpeg is not installed (or FFMPEG_PATH is wrong)", lines);
+function classify(run: ToolOutcome, output: string, needs: "video" | "audio"): MediaError | undefined {
+  const lines = run.stderr;
+  if (run.startError) {
+    const code = run.startError.code;
+    if (code === "ENOENT" || code === "EACCES") return mediaError(PermanentError, "ffmpeg is not installed (or FFMPEG_PATH is wrong)", lines);
+    return mediaError(TransientError, `ffmpeg could not start: ${run.startError.message}`, lines);
   }
-  const killed = /killed with signal (\w+)/.exec(message);
-  if (killed) return mediaError(TransientError, `ffmpeg was killed by ${killed[1]}`, lines);
+  if (run.limit) return mediaError(PermanentError, limitSentence("ffmpeg", run.limit), lines);
+  if (run.exitCode === 0) return undefined;
+  if (run.signal) return mediaError(TransientError, `ffmpeg was killed by ${run.signal}`, lines);
   const missing = lines.map((l) => /Unknown encoder '([^']+)'|No such filter: '([^']+)'|Requested output format '([^']+)' is not/.exec(l)).find((m) => m);
   if (missing) {
     const [, encoder, filter, muxer] = missing;
     const what = encoder ? `${encoder} encoder` : filter ? `${filter} filter` : `${muxer} format`;
     return mediaError(PermanentError, `this ffmpeg has no ${what}`, lines);
   }
-  const problem = inputProblem(lines, input);
+  const problem = inputProblem(lines, INPUT_URL);
   if (problem) return problem;
   if (lines.some((l) => /matches no streams/i.test(l))) return mediaError(PermanentError, `the file has no ${needs} track`, lines);
   const aboutOutput = lines.filter((l) => l.includes(output));
   if (aboutOutput.some((l) => /No such file or directory/i.test(l))) return mediaError(PermanentError, "the output folder does not exist", lines);
   if (aboutOutput.some((l) => /Permission denied/i.test(l))) return mediaError(PermanentError, "cannot write to the output folder (permission denied)", lines);
   if (lines.some((l) => /No space left on device/i.test(l))) return mediaError(TransientError, "no space left on device while writing", lines);
-  if (!/exited with code/.test(message)) return mediaError(TransientError, `ffmpeg failed: ${firstLine(message)}`, lines);
-  return mediaError(TransientError, `ffmpeg failed: ${errorLine(lines) ?? firstLine(message)}`, lines);
+  return mediaError(TransientError, `ffmpeg failed: ${errorLine(lines) ?? `exit code ${run.exitCode}`}`, lines);
 }
 
 /** The line of stderr that best says what went wrong: the last that sounds like an error, else the last that is not noise. */
@@ -203,18 +141,7 @@ export function seconds(s: number): string {
   return String(Math.round(s * 1000) / 1000);
 }
 
-function firstLine(text: string): string {
-  return clip(text.split("\n")[0] ?? "");
-}
-
 function clip(text: string): string {
   const t = text.trim();
   return t.length > 200 ? `${t.slice(0, 199)}…` : t;
-}
-
-function timemarkSeconds(mark: string | undefined): number | undefined {
-  const m = /^(-)?(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(mark ?? "");
-  if (!m) return undefined;
-  if (m[1]) return 0;
-  return Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
 }

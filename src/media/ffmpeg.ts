@@ -1,17 +1,27 @@
 import { NoOutputError, produce, seconds, type FfmpegJob } from "./ffmpeg-run.js";
-import { probeMedia } from "./ffprobe.js";
+import { probeSource, type ProbedSource } from "./ffprobe.js";
 
 /**
  * Video and audio through ffmpeg: poster frames, preview clips, MP3 previews, waveform images
  * and preset transcodes (probing is in ffprobe.ts, running ffmpeg in ffmpeg-run.ts). Every
  * output appears whole under its final name, or not at all.
+ *
+ * Each takes the source as ffprobe found it (probeSource): ffmpeg then reads it with that
+ * demuxer and no other. Given a bare path, they probe it first.
  */
+export type Source = string | ProbedSource;
+
+async function pinned(source: Source, signal: AbortSignal | undefined): Promise<ProbedSource> {
+  return typeof source === "string" ? probeSource(source, signal) : source;
+}
 
 /** One frame at `atSeconds` as a full-size PNG (square pixels, rotation applied). Seeks fast (-ss before -i). */
-export async function extractPosterFrame(file: string, atSeconds: number, outFile: string, signal?: AbortSignal): Promise<void> {
+export async function extractPosterFrame(source: Source, atSeconds: number, outFile: string, signal?: AbortSignal): Promise<void> {
   const at = Number.isFinite(atSeconds) && atSeconds > 0 ? atSeconds : 0;
+  const { file, demuxer } = await pinned(source, signal);
   const build = (seek: number): FfmpegJob => ({
     file,
+    demuxer,
     outFile,
     signal,
     needs: "video",
@@ -43,7 +53,7 @@ export interface VideoClipOptions {
  * the source has some. `onProgress` gets 0–100, rising, ending with 100.
  */
 export async function makeVideoClip(
-  file: string,
+  source: Source,
   outFile: string,
   options: VideoClipOptions,
   onProgress: (percent: number) => void,
@@ -51,7 +61,7 @@ export async function makeVideoClip(
   durationHint?: number,
 ): Promise<void> {
   const w = Math.max(2, Math.floor(options.maxWidth));
-  await encode({ file, outFile, signal, needs: "video", onProgress, outputOptions: videoClipOutputOptions({ ...options, maxWidth: w }) }, options.maxSeconds, durationHint);
+  await encode(source, { outFile, signal, needs: "video", onProgress, outputOptions: videoClipOutputOptions({ ...options, maxWidth: w }) }, options.maxSeconds, durationHint);
 }
 
 /** The output options of makeVideoClip, in order (the benchmark runs the same line by hand). */
@@ -67,7 +77,7 @@ function videoClipOutputOptions(o: VideoClipOptions): string[] {
 
 /** An MP3 (libmp3lame) of the first `maxSeconds` of the audio track, at `bitrate` (e.g. "128k"). */
 export async function makeAudioPreview(
-  file: string,
+  source: Source,
   outFile: string,
   options: { bitrate: string; maxSeconds: number },
   onProgress: (percent: number) => void,
@@ -75,20 +85,30 @@ export async function makeAudioPreview(
   durationHint?: number,
 ): Promise<void> {
   const outputOptions = ["-map", "0:a:0", "-vn", "-sn", "-dn", "-t", seconds(options.maxSeconds), "-c:a", "libmp3lame", "-b:a", options.bitrate, "-map_metadata", "-1", "-f", "mp3"];
-  await encode({ file, outFile, signal, needs: "audio", onProgress, outputOptions }, options.maxSeconds, durationHint);
+  await encode(source, { outFile, signal, needs: "audio", onProgress, outputOptions }, options.maxSeconds, durationHint);
 }
 
-/** A PNG of the whole audio track's waveform (showwavespic), width × height, transparent background. */
-export async function makeWaveform(file: string, outFile: string, options: { width: number; height: number }, signal?: AbortSignal): Promise<void> {
+/** The rate the waveform is drawn from: showwavespic keeps every sample until the end, and this many a second draw the same picture. */
+const WAVEFORM_RATE = 8000;
+
+/**
+ * A PNG of the audio track's waveform (showwavespic), width × height, transparent background:
+ * of the whole track, or of its first `maxSeconds` when longer. showwavespic holds all the
+ * samples it draws in memory (a 96 kHz hour is 700 MB), so they are first resampled to 8 kHz
+ * mono and the read stops at `maxSeconds`.
+ */
+export async function makeWaveform(source: Source, outFile: string, options: { width: number; height: number; maxSeconds?: number }, signal?: AbortSignal): Promise<void> {
   const size = `${Math.floor(options.width)}x${Math.floor(options.height)}`;
+  const { file, demuxer } = await pinned(source, signal);
   await produce({
     file,
+    demuxer,
     outFile,
     signal,
     needs: "audio",
-    inputOptions: [],
+    inputOptions: ["-t", seconds(options.maxSeconds ?? 3600)],
     outputOptions: [
-      "-filter_complex", `[0:a:0]aformat=channel_layouts=mono,showwavespic=s=${size}:colors=0x3c78b4[wave]`,
+      "-filter_complex", `[0:a:0]aformat=channel_layouts=mono:sample_rates=${WAVEFORM_RATE},showwavespic=s=${size}:colors=0x3c78b4[wave]`,
       "-map", "[wave]", "-frames:v", "1", "-c:v", "png", "-f", "image2", "-update", "1",
     ],
   });
@@ -99,29 +119,35 @@ export async function makeWaveform(file: string, outFile: string, options: { wid
  * then its muxer. `needs` says which track the source must have. Progress as makeVideoClip.
  */
 export async function transcode(
-  file: string,
+  source: Source,
   outFile: string,
   preset: { args: string[]; format: string; needs: "video" | "audio" },
   onProgress: (percent: number) => void,
   signal?: AbortSignal,
   durationHint?: number,
 ): Promise<void> {
-  await encode({ file, outFile, signal, needs: preset.needs, onProgress, outputOptions: [...preset.args, "-f", preset.format] }, undefined, durationHint);
+  await encode(source, { outFile, signal, needs: preset.needs, onProgress, outputOptions: [...preset.args, "-f", preset.format] }, undefined, durationHint);
 }
 
 /**
  * An encode whose progress runs against the source's duration (at most `maxSeconds` of it):
- * the duration comes from the hint, else from a probe.
+ * the duration comes from the hint, else from the probe.
  */
-async function encode(job: Omit<FfmpegJob, "expectedSeconds" | "inputOptions">, maxSeconds: number | undefined, durationHint: number | undefined): Promise<void> {
+async function encode(
+  source: Source,
+  job: Omit<FfmpegJob, "expectedSeconds" | "inputOptions" | "file" | "demuxer">,
+  maxSeconds: number | undefined,
+  durationHint: number | undefined,
+): Promise<void> {
   job.signal?.throwIfAborted();
-  const duration = await knownDuration(job.file, job.signal, durationHint);
+  const { file, demuxer, info } = await pinned(source, job.signal);
+  const duration = knownDuration(info.duration, durationHint);
   const expectedSeconds = maxSeconds === undefined ? duration : Math.min(duration ?? maxSeconds, maxSeconds);
-  await produce({ ...job, inputOptions: [], expectedSeconds });
+  await produce({ ...job, file, demuxer, inputOptions: [], expectedSeconds });
 }
 
-/** The hint when there is one (0 or less: unknown, no second probe); else probe for it. */
-async function knownDuration(file: string, signal: AbortSignal | undefined, hint: number | undefined): Promise<number | undefined> {
+/** The hint when there is one (0 or less: unknown); else the probe's. */
+function knownDuration(probed: number | undefined, hint: number | undefined): number | undefined {
   if (hint !== undefined) return Number.isFinite(hint) && hint > 0 ? hint : undefined;
-  return (await probeMedia(file, signal)).duration;
+  return probed;
 }

@@ -1,12 +1,13 @@
-import { execFile } from "node:child_process";
 import fs from "node:fs/promises";
+import { limitSentence } from "../child-sandbox.js";
 import { PermanentError, TransientError } from "../errors.js";
-import { inputArg, inputProblem, mediaError, splitLines, UNREADABLE } from "./ffmpeg-shared.js";
+import { findExecutable } from "../find-executable.js";
+import { CONFINED_INPUT, inputProblem, mediaError, UNREADABLE } from "./ffmpeg-shared.js";
+import { INPUT_URL, runTool } from "./tool-run.js";
 import type { MediaInfo } from "./types.js";
 
 /**
- * Probing video and audio with ffprobe, run directly: this module does not load
- * fluent-ffmpeg (see probeMedia). Errors as in ffmpeg-shared.ts.
+ * Probing video and audio with ffprobe. Errors as in ffmpeg-shared.ts.
  */
 
 interface ProbeStream {
@@ -30,33 +31,36 @@ interface ProbeOutput {
   format?: { format_name?: string; duration?: string; bit_rate?: string; tags?: Record<string, string> };
 }
 
+/** A probed source: what it is, and the demuxer that every later ffmpeg read of it is pinned to. */
+export interface ProbedSource {
+  file: string;
+  demuxer: string;
+  info: MediaInfo;
+}
+
 /**
  * What the file is, from ffprobe: "video" when it has a video stream that is not cover art,
  * "audio" when it has an audio stream, else PermanentError. Width and height are the display
- * size (sample aspect ratio and rotation applied). ffprobe is run directly (JSON output, killed
- * on abort), not through fluent-ffmpeg, whose ffprobe can be neither aborted nor killed.
+ * size (sample aspect ratio and rotation applied). ffprobe reads the opened file only, with the
+ * demuxer allow-list (tool-run.ts, ffmpeg-shared.ts), and is killed on abort.
  */
 export async function probeMedia(file: string, signal?: AbortSignal): Promise<MediaInfo> {
+  return (await probeSource(file, signal)).info;
+}
+
+export async function probeSource(file: string, signal?: AbortSignal): Promise<ProbedSource> {
   signal?.throwIfAborted();
-  const input = inputArg(file);
-  const args = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", input];
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(
-      process.env.FFPROBE_PATH || "ffprobe",
-      args,
-      { signal, killSignal: "SIGKILL", maxBuffer: 32 * 1024 * 1024, encoding: "utf8" },
-      (error, out, err) => {
-        if (signal?.aborted) return reject(signal.reason);
-        if (!error) return resolve(out);
-        const lines = splitLines(err);
-        const e = error as NodeJS.ErrnoException & { signal?: string | null };
-        if (e.code === "ENOENT" && !err) return reject(mediaError(PermanentError, "ffprobe is not installed (or FFPROBE_PATH is wrong)", lines));
-        if (e.signal) return reject(mediaError(TransientError, `ffprobe was killed by ${e.signal}`, lines));
-        if (/maxBuffer/i.test(e.message)) return reject(mediaError(PermanentError, "ffprobe printed too much (a file with thousands of streams?)", lines));
-        reject(inputProblem(lines, input) ?? mediaError(PermanentError, UNREADABLE, lines));
-      },
-    );
-  });
+  const binary = findExecutable(process.env.FFPROBE_PATH || "ffprobe");
+  if (!binary) throw new PermanentError("ffprobe is not installed (or FFPROBE_PATH is wrong)");
+  const args = ["-v", "error", ...CONFINED_INPUT, "-print_format", "json", "-show_format", "-show_streams", INPUT_URL];
+  const run = await runTool({ binary, args, file, signal, maxStdout: 32 * 1024 * 1024 });
+  const lines = run.stderr;
+  if (run.startError) throw mediaError(PermanentError, "ffprobe is not installed (or FFPROBE_PATH is wrong)", lines);
+  if (run.limit) throw mediaError(PermanentError, limitSentence("ffprobe", run.limit), lines);
+  if (run.overflow) throw mediaError(PermanentError, "ffprobe printed too much (a file with thousands of streams?)", lines);
+  if (run.signal) throw mediaError(TransientError, `ffprobe was killed by ${run.signal}`, lines);
+  if (run.exitCode !== 0) throw inputProblem(lines, INPUT_URL) ?? mediaError(PermanentError, UNREADABLE, lines);
+  const stdout = run.stdout;
 
   let data: ProbeOutput;
   try {
@@ -77,6 +81,8 @@ export async function probeMedia(file: string, signal?: AbortSignal): Promise<Me
   const isImage = !!video && /(^|,)image2($|,)|_pipe$/.test(formatName);
   const type: MediaInfo["type"] = isImage ? "image" : video ? "video" : "audio";
   const info: MediaInfo = { type, mime: await mimeFor(file, type, formatName, format.tags?.major_brand, video?.codec_name) };
+  // The first of the demuxer's names ("mov" of "mov,mp4,m4a,3gp,3g2,mj2") is the one -f takes.
+  const demuxer = formatName.split(",")[0]!;
 
   if (video) {
     let width = video.width ?? 0;
@@ -100,7 +106,7 @@ export async function probeMedia(file: string, signal?: AbortSignal): Promise<Me
   if (duration !== undefined && duration > 0) info.duration = Math.round(duration * 1000) / 1000;
   const bitRate = num(format.bit_rate);
   if (bitRate) info.bitRate = bitRate;
-  return info;
+  return { file, demuxer, info };
 }
 
 function rotationOf(stream: ProbeStream): number {

@@ -1,6 +1,7 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
+import { limitSentence } from "../child-sandbox.js";
 import { PermanentError, TransientError } from "../errors.js";
 import type { JobContext } from "../handlers/handler.js";
 import type { MediaInfo } from "./types.js";
@@ -48,6 +49,7 @@ export async function rasterizeFirstPage(file: string, dir: string, maxPixels: n
 
 function check(result: Awaited<ReturnType<Exec>>, tool: string): void {
   if (result.startError) throw new PermanentError(`${tool} is not installed (poppler-utils): ${result.startError}`);
+  if (result.limit) throw new PermanentError(limitSentence(tool, result.limit));
   if (result.timedOut) throw new TransientError(`${tool} timed out`);
   if (result.cancelled) throw new TransientError(`${tool} was stopped`);
   if (result.signal) throw new TransientError(`${tool} was killed by ${result.signal}`);

@@ -1,7 +1,7 @@
 /**
  * The shapes the media modules exchange with the handlers. The media modules (image.ts,
- * ffmpeg-run.ts, pdf.ts, detect.ts) are the only places that import sharp, fluent-ffmpeg and
- * file-type; handlers see only these types.
+ * tool-run.ts, pdf.ts, detect.ts) are the only places that import sharp, run ffmpeg and
+ * ffprobe, and import file-type; handlers see only these types.
  */
 
 /** What a file really is, from its content (never its extension). */

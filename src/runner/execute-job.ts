@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { useSubprocessLimits } from "../child-sandbox.js";
 import type { Config } from "../config/schema.js";
 import type { ZodErrorMap, ZodType } from "zod";
 import { errorMessage, PermanentError, TransientError } from "../errors.js";
@@ -210,6 +211,8 @@ function makeContext(
 ): JobContext {
   const { log, stopSwitch, progress, onSpawn } = control;
   const sink = deps.config.extractText.sink?.sql;
+  // For the ffmpeg and ffprobe that media functions spawn without seeing the config.
+  useSubprocessLimits(deps.config.subprocesses);
   return {
     ref: job.ref,
     type: job.type,

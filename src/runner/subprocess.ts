@@ -1,3 +1,7 @@
+import fs from "node:fs";
+import path from "node:path";
+import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, limitInMessage, memoryHit, MissingPrlimitError } from "../child-sandbox.js";
+import { findExecutable } from "../find-executable.js";
 import type { ExecOptions, JobLogger, SubprocessResult } from "../handlers/handler.js";
 
 /** Seconds between SIGTERM and SIGKILL when a job's processes are stopped. */
@@ -5,35 +9,37 @@ export const KILL_GRACE_MS = 3000;
 /** Most stdout a caller can capture. */
 const MAX_CAPTURE = 1024 * 1024;
 
-/** Variables a job's subprocess must not inherit: the database URL carries the password. */
-function childEnvironment(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key === "OFFLINE_JOBS_DATABASE_URL" || /PASSWORD|SECRET|TOKEN/i.test(key)) continue;
-    env[key] = value;
-  }
-  return env;
-}
-
 /**
  * Runs argv without a shell in a process group of its own, so that a timeout or a cancel
  * kills the whole tree (a shell script's children too), not just the first process: SIGTERM
  * to the group, SIGKILL after a grace period. When the leader exits, whatever it left behind
  * in its group is killed as well: a job's processes do not outlive the job. stdout and stderr
- * go to the job's log as they arrive.
+ * go to the job's log as they arrive. The child gets an allow-listed environment and starts
+ * under the configured memory and file-size limits (child-sandbox.ts); `outputLimit` also
+ * bounds its stdout, and the result's `limit` says which bound stopped it.
  */
 export async function runSubprocess(
   argv: string[],
   /** `onSpawn`: the new group's leader pid, at once (recorded so that a later attempt can end an orphaned group). */
   options: ExecOptions & { signal: AbortSignal; log: JobLogger; onSpawn?: (pid: number) => void },
 ): Promise<SubprocessResult> {
-  const [file, ...args] = argv;
-  if (!file) throw new Error("empty argv");
+  const program = argv[0];
+  if (!program) throw new Error("empty argv");
+  const limits = childLimits(options.outputLimit?.bytes);
+  let limited: string[];
+  try {
+    limited = limitedArgv([locate(program, options.cwd), ...argv.slice(1)], limits);
+  } catch (error) {
+    if (!(error instanceof CannotStart) && !(error instanceof MissingPrlimitError)) throw error;
+    options.log.error(`could not start: ${error.message}`);
+    return { exitCode: null, signal: null, timedOut: false, cancelled: false, startError: error.message };
+  }
+  const [file, ...args] = limited as [string, ...string[]];
   // Loaded on first use: an empty cron run never pays for execa's start-up.
   const { execa } = await import("execa");
   const child = execa(file, args, {
     cwd: options.cwd,
-    env: childEnvironment(),
+    env: childEnvironment(options.env),
     extendEnv: false,
     detached: process.platform !== "win32",
     stdin: "ignore",
@@ -43,11 +49,22 @@ export async function runSubprocess(
   });
   if (child.pid) options.onSpawn?.(child.pid);
   let captured = "";
+  let printed = 0;
+  let limit: LimitHit | undefined;
+  let reported: "memory" | "output" | undefined;
   child.stdout?.setEncoding("utf8").on("data", (text: string) => {
+    printed += Buffer.byteLength(text);
+    if (options.outputLimit && printed > options.outputLimit.bytes && !limit) {
+      limit = fileHit(limits, options.outputLimit.setting);
+      stop();
+    }
     if (!options.captureStdout) options.log.output("stdout", text);
     else if (captured.length < MAX_CAPTURE) captured += text.slice(0, MAX_CAPTURE - captured.length);
   });
-  child.stderr?.setEncoding("utf8").on("data", (text: string) => options.log.output("stderr", text));
+  child.stderr?.setEncoding("utf8").on("data", (text: string) => {
+    reported ??= limitInMessage(text);
+    options.log.output("stderr", text);
+  });
 
   let timedOut = false;
   let cancelled = false;
@@ -75,16 +92,39 @@ export async function runSubprocess(
     if (result.failed && result.exitCode === undefined && !result.signal) {
       // Could not start at all (ENOENT, EACCES): say so plainly.
       const code = (result.cause as NodeJS.ErrnoException | undefined)?.code;
-      const startError = code === "ENOENT" ? `${file} was not found` : code === "EACCES" ? `${file} is not executable` : result.shortMessage;
+      const startError = code === "ENOENT" ? `${program} was not found` : code === "EACCES" ? `${program} is not executable` : result.shortMessage;
       options.log.error(`could not start: ${startError}`);
       return { exitCode: null, signal: null, timedOut, cancelled, startError };
     }
-    return { exitCode: result.exitCode ?? null, signal: result.signal ?? null, timedOut, cancelled, ...(options.captureStdout ? { stdout: captured } : {}) };
+    const failed = result.exitCode !== 0;
+    if (!limit && failed && limits.fileBytes > 0 && (result.signal === "SIGXFSZ" || reported === "output")) limit = fileHit(limits, options.outputLimit?.setting);
+    if (!limit && failed && limits.memoryBytes > 0 && reported === "memory") limit = memoryHit(limits);
+    return {
+      exitCode: result.exitCode ?? null,
+      signal: result.signal ?? null,
+      timedOut,
+      cancelled,
+      ...(options.captureStdout ? { stdout: captured } : {}),
+      ...(limit ? { limit } : {}),
+    };
   } finally {
     clearTimeout(timeout);
     clearTimeout(killTimer);
     options.signal.removeEventListener("abort", onAbort);
   }
+}
+
+class CannotStart extends Error {}
+
+/**
+ * The program's path, found as the kernel would (PATH, or relative to cwd): prlimit starts it,
+ * so a missing program would otherwise only show as prlimit's exit code 127.
+ */
+function locate(program: string, cwd: string | undefined): string {
+  const name = cwd && program.includes("/") ? path.resolve(cwd, program) : program;
+  const found = findExecutable(name);
+  if (found) return found;
+  throw new CannotStart(program.includes("/") && fs.existsSync(name) ? `${program} is not executable` : `${program} was not found`);
 }
 
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {

@@ -65,3 +65,45 @@ export function childFfmpegs(): Array<{ pid: number; argv: string[] }> {
   }
   return found;
 }
+
+/**
+ * A PDF of `pages` pages that all draw the one content stream (`lines` lines of text): a few
+ * hundred KB that pdftotext turns into text without end (SECURITY.md, "Decompression bombs").
+ */
+export function makeSharedStreamPdf(file: string, pages: number, lines = 60): string {
+  const text = Array.from({ length: lines }, (_, i) => `BT /F1 9 Tf 40 ${770 - i * 12} Td (Line ${i} of the page that every page shares, repeated to fill it.) Tj ET`).join("\n");
+  const objects = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    `<< /Type /Pages /Kids [${Array.from({ length: pages }, (_, i) => `${5 + i} 0 R`).join(" ")}] /Count ${pages} >>`,
+    `<< /Length ${text.length} >>\nstream\n${text}\nendstream`,
+    "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ...Array.from({ length: pages }, () => "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R /Resources << /Font << /F1 4 0 R >> >> >>"),
+  ];
+  let body = "%PDF-1.4\n";
+  const offsets: number[] = [];
+  objects.forEach((object, i) => {
+    offsets.push(Buffer.byteLength(body));
+    body += `${i + 1} 0 obj\n${object}\nendobj\n`;
+  });
+  const xref = Buffer.byteLength(body);
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
+  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  fs.writeFileSync(file, body);
+  return file;
+}
+
+/** The largest peak resident size (VmHWM, bytes) among running ffmpeg processes whose command line mentions `marker`. */
+export function ffmpegPeakRss(marker: string): number {
+  let peak = 0;
+  for (const pid of fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "ffmpeg") continue;
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker)) continue;
+      const kb = Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+      peak = Math.max(peak, kb * 1024);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return peak;
+}

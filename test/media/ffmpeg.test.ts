@@ -3,7 +3,6 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, test } from "node:test";
 import { PermanentError } from "../../src/errors.js";
@@ -194,22 +193,4 @@ test("aborting makeVideoClip kills ffmpeg and leaves nothing behind", async () =
   // Aborted before it starts: rejects with the reason, runs nothing.
   await assert.rejects(makeVideoClip(file("video.mp4"), out, { maxSeconds: 2, maxWidth: 640, crf: 28, audioBitrate: "96k" }, () => {}, AbortSignal.abort(reason), 4), (e: unknown) => e === reason);
   assert.equal(fs.existsSync(out), false);
-});
-
-test("importing the module (and probing) does not load fluent-ffmpeg", async () => {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const moduleUrl = new URL(`file://${path.join(here, "../../src/media/ffmpeg.js")}`).href;
-  const probeUrl = new URL(`file://${path.join(here, "../../src/media/ffprobe.js")}`).href;
-  const script = `
-    const m = await import(${JSON.stringify(moduleUrl)});
-    const probe = await import(${JSON.stringify(probeUrl)});
-    await probe.probeMedia(${JSON.stringify(file("sound.wav"))});
-    const { createRequire } = await import("node:module");
-    const cache = createRequire(import.meta.url).cache;
-    const loaded = () => Object.keys(cache).some((k) => k.includes("fluent-ffmpeg"));
-    const before = loaded();
-    await m.makeWaveform(${JSON.stringify(file("sound.wav"))}, ${JSON.stringify(file("w2.png"))}, { width: 50, height: 20 });
-    console.log(before, loaded());`;
-  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script]);
-  assert.equal(stdout.trim(), "false true", "loaded only when ffmpeg runs");
 });

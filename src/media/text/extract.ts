@@ -5,7 +5,7 @@ import { detectType } from "../detect.js";
 import { htmlToText } from "./html.js";
 import { capText, normaliseText, rawBudget, TextCollector } from "./normalise.js";
 import { extractOffice, isOfficeCandidate } from "./office.js";
-import { extractPdf, type PdfEngine } from "./pdf.js";
+import { extractPdf, type PdfEngine, type PdfLimits } from "./pdf.js";
 import { isHtml, readTextFile, utf16Bom, type TextEncoding } from "./plain.js";
 
 /**
@@ -27,6 +27,8 @@ export interface ExtractOptions {
   maxChars: number;
   /** "auto": pdftotext when installed, else pdfjs-dist. */
   pdfEngine?: PdfEngine | "auto";
+  /** pdftotext's bounds (extractText.maxPages, extractText.maxOutputBytes); the schema's defaults when absent. */
+  pdfLimits?: PdfLimits;
 }
 
 export interface ExtractedText {
@@ -65,7 +67,7 @@ export async function extractText(file: string, context: TextContext, options: E
   context.log.info(`${file}: ${detected.mime}`);
 
   if (detected.mime === "application/pdf") {
-    const pdf = await extractPdf(file, context, out, options.pdfEngine);
+    const pdf = await extractPdf(file, context, out, options.pdfEngine, options.pdfLimits);
     const scanned = pdf.pages !== 0 ? "no text layer; OCR is not available" : "the PDF has no pages";
     return finish(out, { engine: pdf.engine, mime: detected.mime, ...(pdf.pages !== undefined ? { pages: pdf.pages } : {}) }, options, scanned);
   }

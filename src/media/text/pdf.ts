@@ -2,6 +2,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
+import { limitSentence } from "../../child-sandbox.js";
 import { PermanentError, TransientError } from "../../errors.js";
 import type { SubprocessResult } from "../../handlers/handler.js";
 import type { TextContext } from "./extract.js";
@@ -25,9 +26,27 @@ export interface PdfText {
 /** What exec captures of stdout at most (src/runner/subprocess.ts); more goes through a file. */
 const CAPTURE_LIMIT = 1024 * 1024;
 
-export async function extractPdf(file: string, context: TextContext, out: TextCollector, engine: PdfEngine | "auto" = "auto"): Promise<PdfText> {
+/**
+ * How far pdftotext may go. Pages can share one content stream, so a PDF of a few hundred KB
+ * can print text without end: it reads at most `maxPages` pages, and its text passing
+ * `maxOutputBytes` fails the job (the text kept is far smaller anyway: extractText.maxChars).
+ */
+export interface PdfLimits {
+  maxPages: number;
+  maxOutputBytes: number;
+}
+
+export const DEFAULT_PDF_LIMITS: PdfLimits = { maxPages: 10_000, maxOutputBytes: 64 * 1024 * 1024 };
+
+export async function extractPdf(
+  file: string,
+  context: TextContext,
+  out: TextCollector,
+  engine: PdfEngine | "auto" = "auto",
+  limits: PdfLimits = DEFAULT_PDF_LIMITS,
+): Promise<PdfText> {
   if (engine !== "pdfjs") {
-    const result = await pdftotext(file, context, out);
+    const result = await pdftotext(file, context, out, limits);
     if (result) return result;
     if (engine === "pdftotext") throw new PermanentError("pdftotext is not installed (poppler-utils)");
     context.log.info("pdftotext is not installed (poppler-utils); reading the PDF with pdfjs-dist, which is much slower");
@@ -36,19 +55,22 @@ export async function extractPdf(file: string, context: TextContext, out: TextCo
 }
 
 /** null when pdftotext cannot be started (not installed). */
-async function pdftotext(file: string, context: TextContext, out: TextCollector): Promise<PdfText | null> {
-  const result = await context.exec(["pdftotext", "-enc", "UTF-8", file, "-"], { captureStdout: true });
+async function pdftotext(file: string, context: TextContext, out: TextCollector, limits: PdfLimits): Promise<PdfText | null> {
+  const argv = (to: string) => ["pdftotext", "-enc", "UTF-8", "-l", String(limits.maxPages), file, to];
+  // First into memory, stopped as soon as it prints more than the capture holds.
+  const result = await context.exec(argv("-"), { captureStdout: true, outputLimit: { bytes: CAPTURE_LIMIT, setting: "capture" } });
   if (result.startError) return null;
-  check(result);
-  const text = result.stdout ?? "";
-  if (text.length < CAPTURE_LIMIT) {
+  if (!result.limit || result.limit.what !== "output") {
+    check(result);
+    const text = result.stdout ?? "";
     out.push(text);
     return { engine: "pdftotext", pages: (text.match(/\f/g) ?? []).length };
   }
-  // The capture was cut: run it again into a temporary file and read as much as the budget needs.
+  // More than the capture: again into a temporary file, which may grow to maxOutputBytes and
+  // no further, and read as much of it as the budget needs.
   const temp = path.join(os.tmpdir(), `offline-jobs-pdftotext-${randomBytes(8).toString("hex")}.txt`);
   try {
-    check(await context.exec(["pdftotext", "-enc", "UTF-8", file, temp]));
+    check(await context.exec(argv(temp), { outputLimit: { bytes: limits.maxOutputBytes, setting: "extractText.maxOutputBytes" } }));
     const decoded = await readTextFile(temp, out.budget * 3 + 4);
     out.push(decoded?.text ?? "");
     const all = decoded && !decoded.cut;
@@ -60,6 +82,7 @@ async function pdftotext(file: string, context: TextContext, out: TextCollector)
 
 function check(result: SubprocessResult): void {
   if (result.startError) throw new PermanentError(`pdftotext could not be started: ${result.startError}`);
+  if (result.limit) throw new PermanentError(limitSentence("pdftotext", result.limit));
   if (result.timedOut) throw new TransientError("pdftotext timed out");
   if (result.cancelled) throw new TransientError("pdftotext was stopped");
   if (result.signal) throw new TransientError(`pdftotext was killed by ${result.signal}`);
