@@ -1,3 +1,4 @@
+import type { FileHandle } from "node:fs/promises";
 import type { z } from "zod";
 import type { Config } from "../config/schema.js";
 
@@ -54,6 +55,12 @@ export interface JobContext {
     readable(p: string): Promise<string>;
     /** Same for outputs, under paths.writeRoots; the file itself need not exist. */
     writable(p: string): Promise<string>;
+    /**
+     * Opens a path readable() returned and checks that the opened file itself still lies under
+     * paths.readRoots (a folder swapped for a symlink since the check is refused with a
+     * PermanentError); undefined when it is gone or no longer a regular file.
+     */
+    open(resolved: string): Promise<FileHandle | undefined>;
     /**
      * For deletion, under paths.writeRoots: the parent is resolved (symlinks too), the last
      * component is not followed (a symlink is itself the thing deleted); never a root itself.

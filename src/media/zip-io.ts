@@ -51,16 +51,24 @@ export class ChunkPool {
 /** A source ready to go into the zip: small files already read (and closed). */
 export type Prepared = { stat: fs.Stats; data: Buffer } | { stat: fs.Stats; handle: fsp.FileHandle };
 
-/** Opens a source (and reads it when small); undefined when it is gone or not a regular file. */
-export async function prepareFile(source: string): Promise<Prepared | undefined> {
-  let handle: fsp.FileHandle;
+/** How a source is opened: undefined when it is gone; a rejection fails the whole zip. */
+export type OpenSource = (source: string) => Promise<fsp.FileHandle | undefined>;
+
+/** A plain open, for callers that checked nothing (tests, a trusted list). */
+export const openPlain: OpenSource = async (source) => {
   try {
-    handle = await fsp.open(source, "r");
+    return await fsp.open(source, "r");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
     throw readError(source, error);
   }
+};
+
+/** Opens a source (and reads it when small); undefined when it is gone or not a regular file. */
+export async function prepareFile(source: string, open: OpenSource = openPlain): Promise<Prepared | undefined> {
+  const handle = await open(source);
+  if (!handle) return undefined;
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) {

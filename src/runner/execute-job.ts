@@ -12,6 +12,7 @@ import { jsonSyntaxProblem, quote, shorten, visible } from "../quote.js";
 import { backoffSeconds } from "./backoff.js";
 import type { JobLog } from "./job-log.js";
 import { renderNotice } from "./notice.js";
+import { openInside } from "./open-source.js";
 import { resolveDeletable, resolveInside } from "./path-guard.js";
 import type { StopSwitch } from "./stop-switch.js";
 import { runSubprocess } from "./subprocess.js";
@@ -180,6 +181,7 @@ function pathGuards(config: Config): JobContext["paths"] {
     guards = {
       readable: (p) => resolveInside(p, paths.readRoots, "source"),
       writable: (p) => resolveInside(p, paths.writeRoots, "output"),
+      open: (resolved) => openInside(resolved, paths.readRoots),
       deletable: (p) => resolveDeletable(p, paths.writeRoots),
     };
     guardsByConfig.set(config, guards);

@@ -1,0 +1,66 @@
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { PermanentError } from "../errors.js";
+import { quote } from "../quote.js";
+import { isInsideRoots, realRoots } from "./path-guard.js";
+
+/**
+ * Opens a source that resolveInside() already checked, and checks again what was opened: the
+ * check and the open are two steps, and a folder on the way swapped for a symlink between them
+ * would otherwise hand over a file outside the roots (SECURITY.md, "Paths"). The last component
+ * is opened with O_NOFOLLOW (a file swapped for a symlink fails to open); a folder above it
+ * cannot be pinned that way, so the opened descriptor's own path (Linux: /proc/self/fd/N) must
+ * still lie under a root. Where /proc is missing, the descriptor's device and inode must be
+ * those of a fresh realpath that lies under a root.
+ *
+ * O_NONBLOCK: a FIFO put in the file's place opens at once instead of waiting for a writer,
+ * and is then refused as not a regular file. Returns undefined when the file is gone or is
+ * no longer a regular file; throws a PermanentError when it now lies outside the roots.
+ */
+export async function openInside(resolved: string, roots: string[], shown = resolved): Promise<fsp.FileHandle | undefined> {
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = fs.constants;
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(resolved, O_RDONLY | (O_NOFOLLOW ?? 0) | (O_NONBLOCK ?? 0) | (O_NOCTTY ?? 0));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR" || code === "ENXIO") return undefined;
+    if (code === "ELOOP") throw movedOut(shown);
+    throw new PermanentError(`could not read ${quote(shown)}: ${code ?? (error as Error).message}`);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      await handle.close();
+      return undefined;
+    }
+    const real = await openedPath(handle, resolved, stat);
+    if (real === undefined || !isInsideRoots(real, await realRoots(roots))) throw movedOut(shown);
+    return handle;
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Where the descriptor really points; undefined when that cannot be established. */
+async function openedPath(handle: fsp.FileHandle, resolved: string, stat: fs.Stats): Promise<string | undefined> {
+  try {
+    const linked = await fsp.readlink(`/proc/self/fd/${handle.fd}`);
+    if (path.isAbsolute(linked)) return linked;
+  } catch {
+    // no /proc (macOS, a container without it): compare the inode instead
+  }
+  try {
+    const real = await fsp.realpath(resolved);
+    const now = await fsp.stat(real);
+    return now.dev === stat.dev && now.ino === stat.ino ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function movedOut(shown: string): PermanentError {
+  return new PermanentError(`the source ${quote(shown)} was replaced by a link leading outside the allowed roots while the job ran`);
+}
