@@ -4,7 +4,9 @@ import { z } from "zod";
 import { FatalError } from "../errors.js";
 import { createLogger } from "../logger.js";
 import { jsonSyntaxProblem } from "../quote.js";
-import { warnIfSecretsReadable } from "./file-permissions.js";
+import { placementProblems } from "./config-placement.js";
+import { databaseUrlProblem } from "./database-url.js";
+import { urlCarriesCredential, warnIfSecretsReadable, writableByOthers } from "./file-permissions.js";
 import { configSchema, type Config } from "./schema.js";
 
 export interface LoadConfigOptions {
@@ -34,11 +36,27 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   } else if (fs.existsSync(path.join(cwd, "config.json"))) {
     configPath = path.join(cwd, "config.json");
   }
+  const warn = options.warn ?? ((message: string) => createLogger().warn(message));
   if (configPath) {
+    const writable = writableByOthers(configPath);
+    if (writable) throw new FatalError(writable);
     raw = readJsonFile(configPath);
-    warnIfSecretsReadable(configPath, raw, options.warn ?? ((message) => createLogger().warn(message)));
+    warnIfSecretsReadable(configPath, raw, warn);
   }
-  return parseConfig(raw, { configPath, env });
+  const config = parseConfig(raw, { configPath, env });
+  warnOnce(placementProblems(config), warn);
+  return config;
+}
+
+/** Placement warnings already given: once per process, however often the config is read (enqueue() in a loop). */
+const placementWarned = new Set<string>();
+
+function warnOnce(problems: string[], warn: (message: string) => void): void {
+  for (const problem of problems) {
+    if (placementWarned.has(problem)) continue;
+    placementWarned.add(problem);
+    warn(problem);
+  }
 }
 
 export function parseConfig(raw: unknown, where: { configPath?: string; env?: NodeJS.ProcessEnv } = {}): Config {
@@ -48,6 +66,11 @@ export function parseConfig(raw: unknown, where: { configPath?: string; env?: No
   if (!parsed.success) throw new FatalError(`${source}: ${describeIssue(parsed.error.issues[0])}`);
   const config: Config = { ...parsed.data, configPath: where.configPath };
   if (env.OFFLINE_JOBS_DATABASE_URL) config.database = { ...config.database, url: env.OFFLINE_JOBS_DATABASE_URL };
+  if (config.database.url) {
+    const key = env.OFFLINE_JOBS_DATABASE_URL ? "OFFLINE_JOBS_DATABASE_URL" : `${source}: database.url`;
+    const problem = databaseUrlProblem(config.database.url, key);
+    if (problem) throw new FatalError(problem);
+  }
   resolvePaths(config, where.configPath ? path.dirname(where.configPath) : process.cwd());
   return config;
 }
@@ -103,12 +126,19 @@ function resolvePaths(config: Config, base: string): void {
   if (typeof config.maintenance === "string") config.maintenance = abs(config.maintenance);
 }
 
-/** mysql://user:secret@host/db → mysql://user:***@host/db, for anything that is printed. */
+/**
+ * mysql://user:secret@host/db → mysql://user:***@host/db, for anything that is printed; in an
+ * http(s) URL (a webhook) the user name, often a token, and credential-like query values too.
+ */
 export function redactUrl(url: string | undefined): string {
   if (!url) return "(none)";
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
+    if (/^https?:$/.test(u.protocol)) {
+      if (u.username) u.username = "***";
+      for (const name of [...u.searchParams.keys()]) if (urlCarriesCredential(`https://x/?${encodeURIComponent(name)}=1`)) u.searchParams.set(name, "***");
+    }
     return u.toString();
   } catch {
     return "(unparsable URL)";
