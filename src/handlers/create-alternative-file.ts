@@ -22,7 +22,7 @@ const transformSchema = z
   .strict();
 
 /**
- * Source → an alternative file (DESIGN §6): a built-in image transform (format, size,
+ * Source → an alternative file (README, "Built-in job types"): a built-in image transform (format, size,
  * quality; sharp), a video/audio transcode with one of the config's ffmpegPresets, or a
  * command template from the config that reads {source} and writes {output}. Either way the output is written under a temporary name and renamed when whole.
  */
@@ -51,21 +51,28 @@ export default defineHandler({
     await ensureDir(path.dirname(output));
     const temporary = path.join(path.dirname(output), `.${path.basename(output)}.tmp-${randomBytes(6).toString("hex")}${path.extname(output)}`);
     try {
+      // sharp and ffmpeg read through the file opened and checked now, not its name (a folder
+      // swapped for a symlink since). A command template gets the name: its program may need it.
       if (data.transform) {
         const { previews } = context.config;
-        await convertImage(source, temporary, {
-          ...data.transform,
-          quality: data.transform.quality ?? previews.quality,
-          background: previews.background,
-          pixelLimit: Math.round(previews.maxMegapixels * 1e6),
-        });
+        const transform = data.transform;
+        await context.paths.withSource(source, (readPath) =>
+          convertImage(readPath, temporary, {
+            ...transform,
+            quality: transform.quality ?? previews.quality,
+            background: previews.background,
+            pixelLimit: Math.round(previews.maxMegapixels * 1e6),
+          }),
+        );
       } else if (data.preset !== undefined) {
         const presets = context.config.ffmpegPresets;
         const preset = Object.hasOwn(presets, data.preset) ? presets[data.preset]! : undefined;
         if (!preset) throw new PermanentError(`unknown ffmpeg preset ${quote(data.preset, 40)}: the config defines ${Object.keys(presets).join(", ") || "none"}`);
-        // Probe first: it refuses what is not media (ffmpeg alone would read a text file as ANSI art).
-        const media = await probeMedia(source, context.signal);
-        await transcode(source, temporary, preset, (percent) => context.progress(percent), context.signal, media.duration ?? 0);
+        await context.paths.withSource(source, async (readPath) => {
+          // Probe first: it refuses what is not media (ffmpeg alone would read a text file as ANSI art).
+          const media = await probeMedia(readPath, context.signal);
+          await transcode(readPath, temporary, preset, (percent) => context.progress(percent), context.signal, media.duration ?? 0);
+        });
       } else {
         await runTemplate(context, data.command!, { ...data.args, source, output: temporary });
       }

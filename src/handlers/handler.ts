@@ -62,6 +62,12 @@ export interface JobContext {
      */
     open(resolved: string): Promise<FileHandle | undefined>;
     /**
+     * Runs `use` with a path that reaches the file readable() checked, opened and checked again
+     * now (on Linux /proc/<pid>/fd/<n>): for sources handed to sharp, ffmpeg or pdftotext, which
+     * open them by name later. The file is closed when `use` settles; messages get the source's name.
+     */
+    withSource<T>(resolved: string, use: (readPath: string) => Promise<T>): Promise<T>;
+    /**
      * For deletion, under paths.writeRoots: the parent is resolved (symlinks too), the last
      * component is not followed (a symlink is itself the thing deleted); never a root itself.
      */

@@ -64,3 +64,40 @@ async function openedPath(handle: fsp.FileHandle, resolved: string, stat: fs.Sta
 function movedOut(shown: string): PermanentError {
   return new PermanentError(`the source ${quote(shown)} was replaced by a link leading outside the allowed roots while the job ran`);
 }
+
+/** A checked source held open for a job: `path` reaches the opened file whatever happens to its name since. */
+export interface PinnedSource {
+  /** /proc/<pid>/fd/<n> where that works (this process and its children open the same file through it), else the checked path. */
+  path: string;
+  close(): Promise<void>;
+}
+
+/**
+ * For handlers that give a source to sharp, ffmpeg or pdftotext, which open it by name later:
+ * the file is opened and checked now (openInside), and they get the descriptor's /proc path,
+ * which opens that very file, not whatever the name leads to by then. A child process of the
+ * same user may open it too. Where /proc is missing the checked path is given, as before.
+ */
+export async function pinInside(resolved: string, roots: string[], shown = resolved): Promise<PinnedSource> {
+  const handle = await openInside(resolved, roots, shown);
+  // Not the name instead: it may lead elsewhere by the time it is opened. The handlers' wording.
+  if (!handle) {
+    const missing = await fsp.lstat(resolved).then(() => false, () => true);
+    throw new PermanentError(missing ? `source file not found: ${shown}` : `source is not a file: ${shown}`);
+  }
+  const pinned = `/proc/${process.pid}/fd/${handle.fd}`;
+  try {
+    const [viaProc, opened] = await Promise.all([fsp.stat(pinned), handle.stat()]);
+    if (viaProc.ino === opened.ino && viaProc.dev === opened.dev) return { path: pinned, close: () => handle.close() };
+  } catch {
+    // no /proc: fall back to the name
+  }
+  await handle.close();
+  return { path: resolved, close: async () => undefined };
+}
+
+/** An error whose message names the /proc path instead of the source gets the source's name back. */
+export function unpin(error: unknown, pinned: PinnedSource, source: string): unknown {
+  if (error instanceof Error && pinned.path !== source && error.message.includes(pinned.path)) error.message = error.message.split(pinned.path).join(source);
+  return error;
+}

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import sharp from "sharp";
 import { collect, startCli, writeConfig } from "../helpers/cli.js";
 import { tail, useTestEnvironment } from "../helpers/environment.js";
 import { readZip } from "../helpers/zip.js";
@@ -22,13 +23,18 @@ const CANARY = "CANARY-outside-the-roots";
 let inbox: string;
 let outside: string;
 let downloads: string;
+let out: string;
 let config: string;
 
-const env = useTestEnvironment("oj-collection-race-", ({ dir, db }) => {
+const env = useTestEnvironment("oj-collection-race-", async ({ dir, db }) => {
   inbox = path.join(dir, "in");
   outside = path.join(dir, "outside");
   downloads = path.join(dir, "downloads");
-  for (const folder of [path.join(inbox, "swap"), path.join(outside, "swap"), downloads]) fs.mkdirSync(folder, { recursive: true });
+  out = path.join(dir, "out");
+  for (const folder of [path.join(inbox, "swap"), path.join(outside, "swap"), downloads, out]) fs.mkdirSync(folder, { recursive: true });
+  // A blue photo inside, a red one of the same name outside: a red output was read outside.
+  await sharp({ create: { width: 40, height: 30, channels: 3, background: "#3366cc" } }).png().toFile(path.join(inbox, "swap", "photo.png"));
+  await sharp({ create: { width: 40, height: 30, channels: 3, background: "#ff0000" } }).png().toFile(path.join(outside, "swap", "photo.png"));
   // Same names on both sides: only the content tells which side was read.
   for (let i = 0; i < FILES_PER_JOB; i++) {
     fs.writeFileSync(path.join(inbox, "swap", `f${i}.txt`), `inside ${i}\n`.repeat(2000));
@@ -37,37 +43,38 @@ const env = useTestEnvironment("oj-collection-race-", ({ dir, db }) => {
   config = writeConfig(dir, {
     database: { url: db.url },
     lockDir: path.join(dir, "locks"),
-    paths: { readRoots: [inbox], writeRoots: [downloads] },
+    paths: { readRoots: [inbox], writeRoots: [downloads, out] },
     downloads: { dir: downloads, baseUrl: "https://example.org/dl/" },
-    types: { collection_download: { maxAttempts: 1 } },
+    previews: { sizes: { thm: { width: 16, height: 16 } } },
+    types: Object.fromEntries(["collection_download", "extract_text", "create_previews", "create_alternative_file"].map((type) => [type, { maxAttempts: 1 }])),
   });
 });
 
 /**
  * Flips in/swap between the real folder and a symlink to outside/swap, holding each state a
- * random 0–2 ms, until killed. Renames, not copies: the real folder is never lost.
+ * random 0–realMs and 0–linkMs, until killed. Renames, not copies: the real folder is never lost.
  */
-function startFlipper(): ChildProcess {
+function startFlipper(realMs = 2, linkMs = 2): ChildProcess {
   const script = `
     const fs = require("node:fs");
-    const [swap, aside, target] = process.argv.slice(1);
+    const [swap, aside, target, realMs, linkMs] = process.argv.slice(1);
     const nap = new Int32Array(new SharedArrayBuffer(4));
-    const pause = () => Atomics.wait(nap, 0, 0, Math.random() * 2);
+    const pause = (ms) => Atomics.wait(nap, 0, 0, Math.random() * Number(ms));
     for (;;) {
       fs.renameSync(swap, aside);
       fs.symlinkSync(target, swap);
-      pause();
+      pause(linkMs);
       fs.unlinkSync(swap);
       fs.renameSync(aside, swap);
-      pause();
+      pause(realMs);
     }`;
-  return spawn(process.execPath, ["-e", script, path.join(inbox, "swap"), path.join(inbox, ".swap-aside"), path.join(outside, "swap")], { stdio: "ignore" });
+  const args = [path.join(inbox, "swap"), path.join(inbox, ".swap-aside"), path.join(outside, "swap"), String(realMs), String(linkMs)];
+  return spawn(process.execPath, ["-e", script, ...args], { stdio: "ignore" });
 }
 
-test("a folder flipped to a symlink out of the roots while collections are zipped never puts an outside file in a zip", async (t) => {
-  const files = Array.from({ length: FILES_PER_JOB }, (_, i) => ({ path: path.join(inbox, "swap", `f${i}.txt`) }));
-  for (let i = 0; i < JOBS; i++) await env.db.insertJob("collection_download", { files, compression: "store" }, { user: "ann" });
-  const flipper = startFlipper();
+/** Runs the queue while the flipper flips; the real folder is back in place afterwards. */
+async function runUnderFlipper(realMs?: number, linkMs?: number): Promise<void> {
+  const flipper = startFlipper(realMs, linkMs);
   let run;
   try {
     run = await collect(startCli(["run", "--max-jobs", "4"], { config }), 180_000);
@@ -82,8 +89,14 @@ test("a folder flipped to a symlink out of the roots while collections are zippe
     fs.renameSync(aside, path.join(inbox, "swap"));
   }
   assert.equal(run.code, 0, `the run failed:\n${tail(run.stderr)}`);
+}
 
-  const jobs = await env.db.query<{ ref: number; status: string; error: string | null }>("SELECT ref, status, error FROM job_queue");
+test("a folder flipped to a symlink out of the roots while collections are zipped never puts an outside file in a zip", async (t) => {
+  const files = Array.from({ length: FILES_PER_JOB }, (_, i) => ({ path: path.join(inbox, "swap", `f${i}.txt`) }));
+  for (let i = 0; i < JOBS; i++) await env.db.insertJob("collection_download", { files, compression: "store" }, { user: "ann" });
+  await runUnderFlipper();
+
+  const jobs = await env.db.query<{ ref: number; status: string; error: string | null }>("SELECT ref, status, error FROM job_queue WHERE type = 'collection_download'");
   const leaked: string[] = [];
   let zips = 0;
   for (const name of fs.readdirSync(downloads).filter((n) => n.endsWith(".zip"))) {
@@ -101,4 +114,29 @@ test("a folder flipped to a symlink out of the roots while collections are zippe
   assert.deepEqual(other.map((j) => `${j.ref}: ${j.error}`), [], "a job failed for another reason than the swap");
   assert.ok(jobs.every((j) => j.status === "complete" || j.status === "failed"), "every job ended");
   assert.ok(complete > 0, "some jobs must have been zipped, or the race was never open");
+});
+
+test("extract_text, create_previews and create_alternative_file read the file they checked, not what a flipped folder leads to", async (t) => {
+  await env.db.query("DELETE FROM job_queue");
+  for (let i = 0; i < 30; i++) {
+    await env.db.insertJob("extract_text", { source: path.join(inbox, "swap", `f${i % FILES_PER_JOB}.txt`) });
+    await env.db.insertJob("create_alternative_file", { source: path.join(inbox, "swap", "photo.png"), output: path.join(out, `alt-${i}.png`), transform: { format: "png", width: 8 } });
+    await env.db.insertJob("create_previews", { source: path.join(inbox, "swap", "photo.png"), outputDir: path.join(out, `previews-${i}`) });
+  }
+  // Real most of the time, so that most checks pass and the open comes during a flip.
+  await runUnderFlipper(4, 1);
+  const jobs = await env.db.query<{ ref: number; type: string; status: string; error: string | null; result: string | null }>("SELECT ref, type, status, error, result FROM job_queue");
+  const leaked = jobs.filter((j) => (j.result ?? "").includes(CANARY)).map((j) => `${j.ref} ${j.type}`);
+  const red: string[] = [];
+  for (const entry of fs.readdirSync(out, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !/\.(png|jpe?g)$/.test(entry.name)) continue;
+    const [r, , b] = (await sharp(path.join(entry.parentPath, entry.name)).stats()).channels.map((c) => c.mean);
+    if (r! > 180 && b! < 60) red.push(path.relative(out, path.join(entry.parentPath, entry.name)));
+  }
+  const complete = (type: string) => jobs.filter((j) => j.type === type && j.status === "complete").length;
+  t.diagnostic(`under the flipper: extract_text ${complete("extract_text")}/30, create_alternative_file ${complete("create_alternative_file")}/30, create_previews ${complete("create_previews")}/30 complete`);
+  assert.deepEqual(leaked, [], "these jobs' results hold the outside file's text");
+  assert.deepEqual(red, [], "these outputs were made from the red photo outside the roots");
+  assert.ok(jobs.every((j) => j.status === "complete" || j.status === "failed"), "every job ended");
+  assert.ok(["extract_text", "create_alternative_file", "create_previews"].every((type) => complete(type) > 0), "some jobs of each type completed, or the race was never open");
 });
