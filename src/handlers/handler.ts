@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import type { z } from "zod";
 import type { Config } from "../config/schema.js";
@@ -60,7 +61,7 @@ export interface JobContext {
      * paths.readRoots (a folder swapped for a symlink since the check is refused with a
      * PermanentError); undefined when it is gone or no longer a regular file.
      */
-    open(resolved: string): Promise<FileHandle | undefined>;
+    open(resolved: string): Promise<{ handle: FileHandle; stat: Stats } | undefined>;
     /**
      * Runs `use` with a path that reaches the file readable() checked, opened and checked again
      * now (on Linux /proc/<pid>/fd/<n>): for sources handed to sharp, ffmpeg or pdftotext, which

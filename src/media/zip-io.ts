@@ -51,30 +51,36 @@ export class ChunkPool {
 /** A source ready to go into the zip: small files already read (and closed). */
 export type Prepared = { stat: fs.Stats; data: Buffer } | { stat: fs.Stats; handle: fsp.FileHandle };
 
-/** How a source is opened: undefined when it is gone; a rejection fails the whole zip. */
-export type OpenSource = (source: string) => Promise<fsp.FileHandle | undefined>;
+/** How a source is opened: undefined when it is gone or not a regular file; a rejection fails the whole zip. */
+export type OpenSource = (source: string) => Promise<{ handle: fsp.FileHandle; stat: fs.Stats } | undefined>;
 
 /** A plain open, for callers that checked nothing (tests, a trusted list). */
 export const openPlain: OpenSource = async (source) => {
+  let handle: fsp.FileHandle;
   try {
-    return await fsp.open(source, "r");
+    handle = await fsp.open(source, "r");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
+    throw readError(source, error);
+  }
+  try {
+    const stat = await handle.stat();
+    if (stat.isFile()) return { handle, stat };
+    await handle.close();
+    return undefined;
+  } catch (error) {
+    await handle.close().catch(() => undefined);
     throw readError(source, error);
   }
 };
 
 /** Opens a source (and reads it when small); undefined when it is gone or not a regular file. */
 export async function prepareFile(source: string, open: OpenSource = openPlain): Promise<Prepared | undefined> {
-  const handle = await open(source);
-  if (!handle) return undefined;
+  const opened = await open(source);
+  if (!opened) return undefined;
+  const { handle, stat } = opened;
   try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) {
-      await handle.close();
-      return undefined;
-    }
     if (stat.size > SMALL) return { stat, handle };
     const data = await handle.readFile();
     await handle.close();
