@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { loadConfig, parseConfig, redactUrl } from "../config/load-config.js";
+import { placementProblems } from "../config/config-placement.js";
 import { secretsReadable } from "../config/file-permissions.js";
 import type { Config } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
@@ -39,6 +40,7 @@ export async function runChecks(configPath: string | undefined): Promise<CheckRe
     return results;
   }
   results.push(checkConfigMode(config));
+  results.push(checkPlacement(config));
   results.push(...(await checkDatabase(config)));
   let registry: Registry | undefined;
   try {
@@ -82,10 +84,17 @@ function checkConfigMode(config: Config): CheckResult {
     return { name, status: "ok", detail: "the config was read but is no longer there" };
   }
   const problem = secretsReadable(file, raw);
-  if (problem) return { name, status: "warn", detail: `${problem}, or move the URL to OFFLINE_JOBS_DATABASE_URL` };
+  if (problem) return { name, status: "warn", detail: /database\.url's password/.test(problem) ? `${problem}, or move the URL to OFFLINE_JOBS_DATABASE_URL` : problem };
   const mode = fs.statSync(file).mode & 0o777;
   const octal = mode.toString(8).padStart(4, "0");
   return { name, status: "ok", detail: (mode & 0o044) === 0 ? `mode ${octal}: not readable by other users` : `mode ${octal}, but it holds no secrets` };
+}
+
+/** The config file and the lock folder out of the jobs' reach (the loader only warns). */
+function checkPlacement(config: Config): CheckResult {
+  const problems = placementProblems(config);
+  if (problems.length) return { name: "config-placement", status: "fail", detail: problems.join("; ") };
+  return { name: "config-placement", status: "ok", detail: "the config file and lockDir are outside paths.readRoots and paths.writeRoots" };
 }
 
 async function checkDatabase(config: Config): Promise<CheckResult[]> {

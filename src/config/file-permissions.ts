@@ -7,6 +7,25 @@ import fs from "node:fs";
  * hold secrets and the file's mode, never a value.
  */
 
+/**
+ * A config file that its group or other users can write is refused, not warned about: it
+ * names the programs the runner starts (command templates, handler modules), so whoever can
+ * write it can run anything as the runner's user. Unlike a readable file (a leak that a chmod
+ * stops), this is code execution, and starting anyway would carry it out.
+ */
+export function writableByOthers(file: string): string | undefined {
+  if (process.platform === "win32") return undefined;
+  let mode: number;
+  try {
+    mode = fs.statSync(file).mode;
+  } catch {
+    return undefined; // the read that follows says what is wrong
+  }
+  if ((mode & 0o022) === 0) return undefined;
+  const who = (mode & 0o002) !== 0 ? "other users" : "its group";
+  return `config ${file} is writable by ${who} (mode ${(mode & 0o777).toString(8)}), who could make the runner start any program; refusing it: chmod go-w ${file}`;
+}
+
 /** Files already warned about: once per file and process, however often it is read (enqueue() in a loop). */
 const warned = new Set<string>();
 
@@ -49,6 +68,7 @@ export function secretKeys(raw: unknown, at: string[] = []): string[] {
     if (typeof raw !== "string" || raw === "") return [];
     const key = at.join(".");
     if (hasPassword(raw)) return [`${key}'s password`];
+    if (urlCarriesCredential(raw)) return [`${key}'s credentials`];
     if (SECRET_KEY.test(at.at(-1) ?? "")) return [key];
     return [];
   }
@@ -62,4 +82,24 @@ function hasPassword(text: string): boolean {
   } catch {
     return true; // unparsable, but it looks like user:password@host
   }
+}
+
+/** Query parameters that carry a credential: ?token=…, ?access_token=…, ?sig=…, ?api_key=… */
+const SECRET_PARAM = /pass|secret|token|key|sig|auth|code|credential|session/i;
+
+/**
+ * An http(s) URL that carries a credential: a user name in it (https://user@host: a token used
+ * as the user, as many webhook services do), or a query parameter named like one. Such a URL
+ * (notify.webhook.url) is a secret like the database password.
+ */
+export function urlCarriesCredential(text: string): boolean {
+  if (!/^https?:\/\//i.test(text)) return false;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (url.username !== "" || url.password !== "") return true;
+  return [...url.searchParams.keys()].some((name) => SECRET_PARAM.test(name));
 }

@@ -5,7 +5,9 @@ import { FatalError } from "../errors.js";
 import { createLogger } from "../logger.js";
 import { jsonSyntaxProblem } from "../quote.js";
 import { didYouMean } from "../suggest.js";
-import { warnIfSecretsReadable } from "./file-permissions.js";
+import { placementProblems } from "./config-placement.js";
+import { databaseUrlProblem } from "./database-url.js";
+import { urlCarriesCredential, warnIfSecretsReadable, writableByOthers } from "./file-permissions.js";
 import { keysAt } from "./schema-keys.js";
 import { configSchema, type Config } from "./schema.js";
 import { declarationWarning } from "./template-declarations.js";
@@ -40,25 +42,32 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   const warn = options.warn ?? ((message: string) => createLogger().warn(message));
   if (configPath) {
+    const writable = writableByOthers(configPath);
+    if (writable) throw new FatalError(writable);
     raw = readJsonFile(configPath);
     warnIfSecretsReadable(configPath, raw, warn);
   }
   const config = parseConfig(raw, { configPath, env });
-  warnOfUndeclaredPlaceholders(config, warn);
+  warnOnce([...placementProblems(config), ...undeclaredPlaceholderWarnings(config)], warn);
   return config;
 }
 
-/** Warnings already given, once per config file and process (enqueue() may load it in a loop). */
-const warnedTemplates = new Set<string>();
-
 /** Old-style command templates load as before, read the safe way; this says what to declare. */
-function warnOfUndeclaredPlaceholders(config: Config, warn: (message: string) => void): void {
-  for (const [name, template] of Object.entries(config.commands)) {
+function undeclaredPlaceholderWarnings(config: Config): string[] {
+  return Object.entries(config.commands).flatMap(([name, template]) => {
     const message = declarationWarning(name, template);
-    const key = `${config.configPath ?? ""}\0${message}`;
-    if (!message || warnedTemplates.has(key)) continue;
-    warnedTemplates.add(key);
-    warn(`config${config.configPath ? ` ${config.configPath}` : ""}: ${message}`);
+    return message ? [`config${config.configPath ? ` ${config.configPath}` : ""}: ${message}`] : [];
+  });
+}
+
+/** Warnings already given: once per process, however often the config is read (enqueue() in a loop). */
+const warned = new Set<string>();
+
+function warnOnce(problems: string[], warn: (message: string) => void): void {
+  for (const problem of problems) {
+    if (warned.has(problem)) continue;
+    warned.add(problem);
+    warn(problem);
   }
 }
 
@@ -69,6 +78,11 @@ export function parseConfig(raw: unknown, where: { configPath?: string; env?: No
   if (!parsed.success) throw new FatalError(`${source}: ${describeIssue(parsed.error.issues[0])}`);
   const config: Config = { ...parsed.data, configPath: where.configPath };
   if (env.OFFLINE_JOBS_DATABASE_URL) config.database = { ...config.database, url: env.OFFLINE_JOBS_DATABASE_URL };
+  if (config.database.url) {
+    const key = env.OFFLINE_JOBS_DATABASE_URL ? "OFFLINE_JOBS_DATABASE_URL" : `${source}: database.url`;
+    const problem = databaseUrlProblem(config.database.url, key);
+    if (problem) throw new FatalError(problem);
+  }
   resolvePaths(config, where.configPath ? path.dirname(where.configPath) : process.cwd());
   return config;
 }
@@ -125,12 +139,19 @@ function resolvePaths(config: Config, base: string): void {
   if (typeof config.maintenance === "string") config.maintenance = abs(config.maintenance);
 }
 
-/** mysql://user:secret@host/db → mysql://user:***@host/db, for anything that is printed. */
+/**
+ * mysql://user:secret@host/db → mysql://user:***@host/db, for anything that is printed; in an
+ * http(s) URL (a webhook) the user name, often a token, and credential-like query values too.
+ */
 export function redactUrl(url: string | undefined): string {
   if (!url) return "(none)";
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
+    if (/^https?:$/.test(u.protocol)) {
+      if (u.username) u.username = "***";
+      for (const name of [...u.searchParams.keys()]) if (urlCarriesCredential(`https://x/?${encodeURIComponent(name)}=1`)) u.searchParams.set(name, "***");
+    }
     return u.toString();
   } catch {
     return "(unparsable URL)";

@@ -217,6 +217,9 @@ export const metricsSchema = z
   })
   .strict();
 
+/** 20 GiB: more than any collection a person clicks together, far less than a file store. */
+const DEFAULT_MAX_COLLECTION_BYTES = 20 * 1024 ** 3;
+
 export const configSchema = z
   .object({
     database: z
@@ -247,9 +250,11 @@ export const configSchema = z
         dir: z.string().optional(),
         baseUrl: z.string().optional(),
         ttlHours: z.number().positive().default(72),
+        /** collection_download refuses a collection whose files add up to more (a row could name the whole file store). */
+        maxCollectionBytes: z.number().int().positive().default(DEFAULT_MAX_COLLECTION_BYTES),
       })
       .strict()
-      .default({ ttlHours: 72 }),
+      .default({ ttlHours: 72, maxCollectionBytes: DEFAULT_MAX_COLLECTION_BYTES }),
     commands: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "command names use letters, digits, _ . -"), commandTemplateSchema).default({}),
     allowArbitraryCommands: z.boolean().default(false),
     types: z.record(z.string(), typeOptionsSchema).default({}),

@@ -16,7 +16,7 @@ const MANIFEST = "manifest.csv";
 const PARALLEL = 16;
 
 /**
- * A list of files → one zip for a user to download (DESIGN §6). Every path is checked against
+ * A list of files → one zip for a user to download (README, "Built-in job types"). Every path is checked against
  * the read roots before anything is written; files that are not there are listed in `missing`
  * (the job completes unless none were found). The zip is written to a temporary name in
  * downloads.dir and renamed when whole to an unguessable name (128 random bits, then the
@@ -66,6 +66,10 @@ export default defineHandler({
       entries.push(entry);
     });
     if (entries.length === 0) throw new PermanentError(`none of the ${data.files.length} files were found`);
+    const { maxCollectionBytes } = context.config.downloads;
+    const tooLarge = (bytes: number) =>
+      new PermanentError(`the files add up to ${bytesInWords(bytes)}, more than downloads.maxCollectionBytes (${bytesInWords(maxCollectionBytes)}) allows`);
+    if (totalBytes > maxCollectionBytes) throw tooLarge(totalBytes);
     if (missing.length) context.log.warn(`${missing.length} of ${data.files.length} files not found: ${preview(missing)}`);
 
     const rows = ["name,source,bytes,sha256"];
@@ -82,6 +86,11 @@ export default defineHandler({
         signal: context.signal,
         totalBytes,
         sha256: data.manifest,
+        // Checked again while streaming (a file may grow after it was measured), and each file
+        // is checked again once opened (a folder may have been swapped for a symlink).
+        maxBytes: maxCollectionBytes,
+        tooLarge: () => tooLarge(maxCollectionBytes + 1),
+        open: context.paths.open,
         // 99 at most until the rename: 100 means the download is there.
         onProgress: (done, total) => context.progress(total > 0 ? Math.min(99, (done / total) * 100) : 99),
         onFile: ({ entry, bytes, sha256 }) => rows.push([entry.name, given.get(entry)!, bytes, sha256 ?? ""].map(csvField).join(",")),
@@ -112,6 +121,18 @@ async function fileSize(file: string): Promise<number | undefined> {
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
     throw new PermanentError(`cannot read ${file}: ${code ?? (error as Error).message}`);
   }
+}
+
+/** 21474836480 → "20 GiB", 1536 → "1.5 KiB", 10 → "10 bytes". */
+function bytesInWords(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} bytes` : `${Number(value.toFixed(1))} ${units[unit]}`;
 }
 
 /** The first few of a long list, for one log line. */

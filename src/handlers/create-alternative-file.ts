@@ -51,21 +51,28 @@ export default defineHandler({
     await ensureDir(path.dirname(output));
     const temporary = path.join(path.dirname(output), `.${path.basename(output)}.tmp-${randomBytes(6).toString("hex")}${path.extname(output)}`);
     try {
+      // sharp and ffmpeg read through the file opened and checked now, not its name (a folder
+      // swapped for a symlink since). A command template gets the name: its program may need it.
       if (data.transform) {
         const { previews } = context.config;
-        await convertImage(source, temporary, {
-          ...data.transform,
-          quality: data.transform.quality ?? previews.quality,
-          background: previews.background,
-          pixelLimit: Math.round(previews.maxMegapixels * 1e6),
-        });
+        const transform = data.transform;
+        await context.paths.withSource(source, (readPath) =>
+          convertImage(readPath, temporary, {
+            ...transform,
+            quality: transform.quality ?? previews.quality,
+            background: previews.background,
+            pixelLimit: Math.round(previews.maxMegapixels * 1e6),
+          }),
+        );
       } else if (data.preset !== undefined) {
         const presets = context.config.ffmpegPresets;
         const preset = Object.hasOwn(presets, data.preset) ? presets[data.preset]! : undefined;
         if (!preset) throw new PermanentError(`unknown ffmpeg preset ${quote(data.preset, 40)}: the config defines ${Object.keys(presets).join(", ") || "none"}`);
-        // Probe first: it refuses what is not media (ffmpeg alone would read a text file as ANSI art).
-        const probed = await probeSource(source, context.signal);
-        await transcode(probed, temporary, preset, (percent) => context.progress(percent), context.signal, probed.info.duration ?? 0);
+        await context.paths.withSource(source, async (readPath) => {
+          // Probe first: it refuses what is not media (ffmpeg alone would read a text file as ANSI art).
+          const probed = await probeSource(readPath, context.signal);
+          await transcode(probed, temporary, preset, (percent) => context.progress(percent), context.signal, probed.info.duration ?? 0);
+        });
       } else {
         await runTemplate(context, { name: data.command!, type: "create_alternative_file", args: data.args, filled: { source, output: temporary } });
       }

@@ -14,7 +14,7 @@ import { defineHandler, type JobContext } from "./handler.js";
 import { baseName, ensureDir, renderName } from "./output-names.js";
 
 /**
- * Source file → preview images at the configured sizes (DESIGN §6): images through sharp,
+ * Source file → preview images at the configured sizes (README, "Built-in job types"): images through sharp,
  * video as a poster frame plus a short H.264 clip, audio as an MP3 plus a waveform, PDF as
  * its first page. The file's real type comes from its content, not its name.
  */
@@ -30,36 +30,42 @@ export default defineHandler({
     .strict(),
   defaults: { timeoutSeconds: 3600 },
   async run(context, data) {
-    const config = context.config.previews;
     const source = await context.paths.readable(data.source);
-    // Also refuses a missing, non-regular or empty source, before any output folder is made.
-    const detected = await detectType(source);
-    context.log.info(`${source}: ${detected.mime}`);
-    const sizes = pickSizes(config, data.sizes);
-    const outputDir = await context.paths.writable(data.outputDir ?? config.outputDir ?? path.dirname(source));
-    await ensureDir(outputDir);
-    const output = (size: string, ext: string) =>
-      path.join(outputDir, renderName(config.namePattern, { base: baseName(source), size, ext, ref: context.ref }));
-    const imageOptions: ImageOutputOptions = {
-      format: config.format,
-      quality: config.quality,
-      background: config.background,
-      pixelLimit: Math.round(config.maxMegapixels * 1e6),
-    };
-    const images = (file: string) => makeImagePreviews(file, sizes, imageOptions, (size, ext) => output(size.name, ext), context.signal);
-    switch (detected.kind) {
-      case "image": {
-        const { previews, media } = await images(source);
-        return { previews, media };
-      }
-      case "pdf":
-        return pdfPreviews(context, source, outputDir, sizes, images);
-      default:
-        // Video, audio, or something file-type does not know: ffprobe decides.
-        return mediaPreviews(context, source, outputDir, config, images, output);
-    }
+    // sharp, ffmpeg and pdftoppm read through the file opened and checked now, not its name (a
+    // folder swapped for a symlink since); the outputs are named after the source.
+    return context.paths.withSource(source, (readPath) => previewsOf(context, data, source, readPath));
   },
 });
+
+async function previewsOf(context: JobContext, data: { outputDir?: string; sizes?: string[] }, source: string, readPath: string) {
+  const config = context.config.previews;
+  // Also refuses a missing, non-regular or empty source, before any output folder is made.
+  const detected = await detectType(readPath);
+  context.log.info(`${source}: ${detected.mime}`);
+  const sizes = pickSizes(config, data.sizes);
+  const outputDir = await context.paths.writable(data.outputDir ?? config.outputDir ?? path.dirname(source));
+  await ensureDir(outputDir);
+  const output = (size: string, ext: string) =>
+    path.join(outputDir, renderName(config.namePattern, { base: baseName(source), size, ext, ref: context.ref }));
+  const imageOptions: ImageOutputOptions = {
+    format: config.format,
+    quality: config.quality,
+    background: config.background,
+    pixelLimit: Math.round(config.maxMegapixels * 1e6),
+  };
+  const images = (file: string) => makeImagePreviews(file, sizes, imageOptions, (size, ext) => output(size.name, ext), context.signal);
+  switch (detected.kind) {
+    case "image": {
+      const { previews, media } = await images(readPath);
+      return { previews, media };
+    }
+    case "pdf":
+      return pdfPreviews(context, readPath, outputDir, sizes, images);
+    default:
+      // Video, audio, or something file-type does not know: ffprobe decides.
+      return mediaPreviews(context, readPath, outputDir, config, images, output);
+  }
+}
 
 type Images = (file: string) => Promise<{ previews: PreviewFile[]; media: MediaInfo }>;
 

@@ -26,7 +26,8 @@ export default defineHandler({
   async run(context, data) {
     const { maxChars, excerptChars, maxPages, maxOutputBytes } = context.config.extractText;
     const source = await context.paths.readable(data.source);
-    const found = await extractText(source, context, { maxChars, pdfLimits: { maxPages, maxOutputBytes } });
+    // Read through the file opened and checked now, not its name (a folder swapped for a symlink since).
+    const found = await context.paths.withSource(source, (readPath) => extractText(readPath, context, { maxChars, pdfLimits: { maxPages, maxOutputBytes } }));
     context.progress(90);
     context.log.info(
       `${found.text.length} characters by ${found.engine}${found.truncated ? ` (capped at ${maxChars})` : ""}${found.note ? `; ${found.note}` : ""}`,

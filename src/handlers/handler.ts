@@ -1,3 +1,5 @@
+import type { Stats } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import type { z } from "zod";
 import type { LimitHit } from "../child-sandbox.js";
 import type { Config } from "../config/schema.js";
@@ -61,6 +63,18 @@ export interface JobContext {
     readable(p: string): Promise<string>;
     /** Same for outputs, under paths.writeRoots; the file itself need not exist. */
     writable(p: string): Promise<string>;
+    /**
+     * Opens a path readable() returned and checks that the opened file itself still lies under
+     * paths.readRoots (a folder swapped for a symlink since the check is refused with a
+     * PermanentError); undefined when it is gone or no longer a regular file.
+     */
+    open(resolved: string): Promise<{ handle: FileHandle; stat: Stats } | undefined>;
+    /**
+     * Runs `use` with a path that reaches the file readable() checked, opened and checked again
+     * now (on Linux /proc/<pid>/fd/<n>): for sources handed to sharp, ffmpeg or pdftotext, which
+     * open them by name later. The file is closed when `use` settles; messages get the source's name.
+     */
+    withSource<T>(resolved: string, use: (readPath: string) => Promise<T>): Promise<T>;
     /**
      * For deletion, under paths.writeRoots: the parent is resolved (symlinks too), the last
      * component is not followed (a symlink is itself the thing deleted); never a root itself.

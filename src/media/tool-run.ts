@@ -49,7 +49,10 @@ const STDERR_LINES = 100;
 async function openSource(file: string): Promise<fs.FileHandle> {
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    // A descriptor path (/proc/<pid>/fd/N, from the path guard's withSource) is a link by
+    // design: the kernel resolves it to the very file that was opened and checked.
+    const pinned = /^\/proc\/\d+\/fd\/\d+$/.test(file);
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK | (pinned ? 0 : constants.O_NOFOLLOW));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") throw new PermanentError("source file not found");

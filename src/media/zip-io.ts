@@ -51,8 +51,11 @@ export class ChunkPool {
 /** A source ready to go into the zip: small files already read (and closed). */
 export type Prepared = { stat: fs.Stats; data: Buffer } | { stat: fs.Stats; handle: fsp.FileHandle };
 
-/** Opens a source (and reads it when small); undefined when it is gone or not a regular file. */
-export async function prepareFile(source: string): Promise<Prepared | undefined> {
+/** How a source is opened: undefined when it is gone or not a regular file; a rejection fails the whole zip. */
+export type OpenSource = (source: string) => Promise<{ handle: fsp.FileHandle; stat: fs.Stats } | undefined>;
+
+/** A plain open, for callers that checked nothing (tests, a trusted list). */
+export const openPlain: OpenSource = async (source) => {
   let handle: fsp.FileHandle;
   try {
     handle = await fsp.open(source, "r");
@@ -63,10 +66,21 @@ export async function prepareFile(source: string): Promise<Prepared | undefined>
   }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) {
-      await handle.close();
-      return undefined;
-    }
+    if (stat.isFile()) return { handle, stat };
+    await handle.close();
+    return undefined;
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw readError(source, error);
+  }
+};
+
+/** Opens a source (and reads it when small); undefined when it is gone or not a regular file. */
+export async function prepareFile(source: string, open: OpenSource = openPlain): Promise<Prepared | undefined> {
+  const opened = await open(source);
+  if (!opened) return undefined;
+  const { handle, stat } = opened;
+  try {
     if (stat.size > SMALL) return { stat, handle };
     const data = await handle.readFile();
     await handle.close();

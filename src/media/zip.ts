@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import type { Readable } from "node:stream";
 import zlib from "node:zlib";
 import { PermanentError } from "../errors.js";
-import { ArchiveWriter, CHUNK, ChunkPool, fileReader, prepareFile, readError, writeError, type Prepared } from "./zip-io.js";
+import { ArchiveWriter, CHUNK, ChunkPool, fileReader, prepareFile, readError, writeError, type OpenSource, type Prepared } from "./zip-io.js";
 
 export { writeError } from "./zip-io.js";
 
@@ -53,6 +53,14 @@ export interface WriteZipOptions {
    */
   level?: number;
   onFile?(file: WrittenFile): void;
+  /**
+   * Opens each source; by default a plain open. A caller that checked the paths passes one that
+   * checks the opened file again (a folder swapped for a symlink since the check).
+   */
+  open?: OpenSource;
+  /** The zip fails with tooLarge() once more than this many bytes of files went in (a file that grew since it was listed). */
+  maxBytes?: number;
+  tooLarge?(): Error;
 }
 
 export interface WriteZipResult {
@@ -120,6 +128,9 @@ export async function writeZip(entries: ZipEntry[], target: string, options: Wri
   const step = Math.max(total / 200, CHUNK);
   const progress = (bytes: number) => {
     done += bytes;
+    if (options.maxBytes !== undefined && done > options.maxBytes) {
+      fail(options.tooLarge?.() ?? new PermanentError(`the files hold more than ${options.maxBytes} bytes`));
+    }
     if (options.onProgress && (done - reported >= step || done === total)) {
       reported = done;
       options.onProgress(done, total);
@@ -131,7 +142,7 @@ export async function writeZip(entries: ZipEntry[], target: string, options: Wri
   const prepare = (i: number) => {
     const entry = entries[i];
     if (!entry || "content" in entry || ahead.has(i)) return;
-    const promise = prepareFile(entry.source);
+    const promise = prepareFile(entry.source, options.open);
     promise.catch(() => undefined); // awaited in turn; an early rejection is not unhandled
     ahead.set(i, promise);
   };

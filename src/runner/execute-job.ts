@@ -13,6 +13,7 @@ import { jsonSyntaxProblem, quote, shorten, visible } from "../quote.js";
 import { backoffSeconds } from "./backoff.js";
 import type { JobLog } from "./job-log.js";
 import { renderNotice } from "./notice.js";
+import { openInside, pinInside, unpin } from "./open-source.js";
 import type { OutcomeBounds } from "./outcome-bounds.js";
 import { resolveDeletable, resolveInside } from "./path-guard.js";
 import type { StopSwitch } from "./stop-switch.js";
@@ -196,6 +197,17 @@ function pathGuards(config: Config): JobContext["paths"] {
     guards = {
       readable: (p) => resolveInside(p, paths.readRoots, "source"),
       writable: (p) => resolveInside(p, paths.writeRoots, "output"),
+      open: (resolved) => openInside(resolved, paths.readRoots),
+      withSource: async (resolved, use) => {
+        const pinned = await pinInside(resolved, paths.readRoots);
+        try {
+          return await use(pinned.path);
+        } catch (error) {
+          throw unpin(error, pinned, resolved);
+        } finally {
+          await pinned.close();
+        }
+      },
       deletable: (p) => resolveDeletable(p, paths.writeRoots),
     };
     guardsByConfig.set(config, guards);

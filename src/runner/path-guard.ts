@@ -5,7 +5,7 @@ import { quote } from "../quote.js";
 
 /**
  * Every path in job_data must lie under a configured root once resolved, symlinks included
- * (DESIGN §7). A path that does not exist yet (an output) is checked through its nearest
+ * (SECURITY.md, "Paths"). A path that does not exist yet (an output) is checked through its nearest
  * existing ancestor, so a symlinked directory cannot smuggle it out either. What exists must
  * be a regular file or a folder: opening a FIFO blocks for ever, a device never ends.
  * Paths appear in messages through quote(): shortened, control and bidi characters escaped.
@@ -18,14 +18,21 @@ export async function resolveInside(candidate: string, roots: string[], role: "s
     throw new PermanentError(`no ${role === "source" ? "paths.readRoots" : "paths.writeRoots"} are configured, so no ${role} path is allowed`);
   }
   const resolved = await realpathAllowMissing(path.resolve(candidate));
-  for (const root of roots) {
-    const realRoot = await fs.realpath(root).catch(() => path.resolve(root));
-    if (resolved === realRoot || resolved.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep)) {
-      await requireFileOrFolder(resolved, candidate, role);
-      return resolved;
-    }
+  if (isInsideRoots(resolved, await realRoots(roots))) {
+    await requireFileOrFolder(resolved, candidate, role);
+    return resolved;
   }
   throw new PermanentError(`the ${role} ${quote(candidate)} is outside the allowed roots`);
+}
+
+/** The roots with their own symlinks resolved (a root that does not exist stays as given). */
+export function realRoots(roots: string[]): Promise<string[]> {
+  return Promise.all(roots.map((root) => fs.realpath(root).catch(() => path.resolve(root))));
+}
+
+/** A resolved path is a root or lies under one; "/srv/files-evil" is not under "/srv/files". */
+export function isInsideRoots(resolved: string, realRootList: string[]): boolean {
+  return realRootList.some((root) => resolved === root || isUnder(resolved, root));
 }
 
 async function requireFileOrFolder(resolved: string, candidate: string, role: "source" | "output"): Promise<void> {
@@ -68,11 +75,11 @@ export async function resolveDeletable(candidate: string, roots: string[]): Prom
   if (roots.length === 0) throw new PermanentError("no paths.writeRoots are configured, so nothing may be deleted");
   const absolute = path.resolve(candidate);
   const target = path.join(await realpathAllowMissing(path.dirname(absolute)), path.basename(absolute));
-  const realRoots = await Promise.all(roots.map((root) => fs.realpath(root).catch(() => path.resolve(root))));
-  if (realRoots.some((root) => root === target || isUnder(root, target))) {
+  const resolvedRoots = await realRoots(roots);
+  if (resolvedRoots.some((root) => root === target || isUnder(root, target))) {
     throw new PermanentError(`the path to delete ${shown} is an allowed root or holds one; a root is never deleted`);
   }
-  if (realRoots.some((root) => isUnder(target, root))) return target;
+  if (resolvedRoots.some((root) => isUnder(target, root))) return target;
   throw new PermanentError(`the path to delete ${shown} is outside the allowed roots`);
 }
 

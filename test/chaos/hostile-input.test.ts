@@ -5,11 +5,12 @@ import { test } from "node:test";
 import { collect, startCli, type CliResult } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 import { readZip } from "../helpers/zip.js";
+import { addClassWorld, addClip, classRows, PRESETS, redDerived, startSwapFlipper, type ClassWorld } from "./hostile-classes.js";
 import { hostileRows, type HostileRow } from "./hostile-rows.js";
 import { addPhoto, filesUnder, makeHostileWorld, snapshot, snapshotDiff, type HostileWorld } from "./hostile-world.js";
 
 /**
- * Issue 6, "Hostile input": over a thousand rows of hostile job_data across every built-in
+ * SECURITY.md's promises under attack: over a thousand rows of hostile job_data across every built-in
  * type, inserted as an application would (plain INSERT), run by real `offline-jobs run
  * --max-jobs 4` processes until the queue is drained. Every job must end, every failure must
  * read as one clear sentence, and nothing outside the roots may be read, written or deleted:
@@ -22,6 +23,9 @@ const TYPES = ["noop", "command", "create_previews", "create_alternative_file", 
 const UNTOUCHED_RESOURCE = 7777;
 
 let world: HostileWorld;
+let classWorld: ClassWorld;
+/** swap-out (where a swapped folder leads outputs and deletions) before the drain. */
+let swapOutBefore: Map<string, string>;
 let rows: HostileRow[];
 /** After the drain: the runs, and each row's job (same order as rows). */
 let runs: CliResult[];
@@ -29,13 +33,15 @@ let jobs: JobRow[];
 /** Snapshots taken before the rows were inserted. */
 let canaryBefore: Map<string, string>;
 let outsideBefore: Map<string, string>;
-const skipOutside = (relative: string) => relative === "roots" || relative.startsWith("locks-");
+const skipOutside = (relative: string) => relative === "roots" || relative.startsWith("locks-") || relative === "swap-out";
 
 // Everything happens in the environment's setup (Node 20 runs a file's before hooks
 // concurrently); the tests then look at what the drained queue and the disk show.
 const env = useTestEnvironment("oj-hostile-", async ({ dir, db }) => {
   world = makeHostileWorld(dir);
   await addPhoto(world);
+  addClip(world);
+  classWorld = await addClassWorld(world);
   await db.query("CREATE TABLE resource_text (resource BIGINT PRIMARY KEY, body LONGTEXT)");
   await db.query("INSERT INTO resource_text VALUES (1, 'original'), (?, 'original')", [UNTOUCHED_RESOURCE]);
   // A shell script whose job values are positional parameters ("$1"), never part of the script text.
@@ -56,6 +62,7 @@ const env = useTestEnvironment("oj-hostile-", async ({ dir, db }) => {
       convert: { argv: writeArg, args: { a: anyText }, usableBy: ["create_alternative_file"] },
       download: { argv: writeArg, args: { a: anyText }, usableBy: ["create_download_file"] },
     },
+    ffmpegPresets: PRESETS,
     extractText: { sink: { sql: "UPDATE resource_text SET body = :text WHERE resource = :resource" } },
     // A transient failure is retried at once, so that one run drains the queue and the
     // attempts column shows whether bad input was (wrongly) treated as worth retrying.
@@ -63,11 +70,18 @@ const env = useTestEnvironment("oj-hostile-", async ({ dir, db }) => {
   });
 
   rows = hostileRows(world);
+  rows.push(...classRows(world, classWorld, rows.length + 1));
   canaryBefore = snapshot(world.canary);
   outsideBefore = snapshot(world.dir, skipOutside);
+  swapOutBefore = snapshot(classWorld.swapOut);
   const refs = await insertRows(rows);
-  runs = await drain(config);
-  const byRef = new Map((await db.query<JobRow>("SELECT ref, type, status, attempts, error, user FROM job_queue")).map((j) => [Number(j.ref), j]));
+  const flipper = startSwapFlipper(classWorld.swaps);
+  try {
+    runs = await drain(config);
+  } finally {
+    await flipper.stop();
+  }
+  const byRef = new Map((await db.query<JobRow>("SELECT ref, type, status, attempts, error, user FROM job_queue")).map((j) => [String(j.ref), j]));
   jobs = refs.map((ref) => byRef.get(ref)!);
 });
 
@@ -82,7 +96,7 @@ interface JobRow {
 
 test("over a thousand hostile rows cover every built-in type", () => {
   assert.ok(rows.length >= 1000, `the suite should have at least 1,000 hostile rows, it has ${rows.length}`);
-  assert.deepEqual([...new Set(rows.map((r) => r.type))].sort(), [...TYPES].sort(), "every built-in type gets hostile rows");
+  assert.deepEqual([...new Set(rows.filter((r) => r.expect !== "pending").map((r) => r.type))].sort(), [...TYPES].sort(), "every built-in type gets hostile rows");
 });
 
 test("nothing outside the roots is written, changed or deleted: the canary reachable through symlinks is byte-for-byte the same", () => {
@@ -92,7 +106,8 @@ test("nothing outside the roots is written, changed or deleted: the canary reach
 });
 
 test("nothing outside the roots is read: the canary's secret is in no file inside them, no job row and no sink row", async () => {
-  for (const file of filesUnder(path.join(world.dir, "roots"))) {
+  // The "-evil" siblings of the roots hold the secret themselves: they are outside the roots.
+  for (const file of filesUnder(path.join(world.dir, "roots")).filter((f) => !f.includes("-evil/"))) {
     assert.ok(!fs.readFileSync(file).includes(world.secret), `${file} holds the canary's secret: a job read outside the roots`);
   }
   const leaked = await env.db.query("SELECT ref FROM job_queue WHERE LOCATE(?, CONCAT_WS('', result, log, error)) > 0", [world.secret]);
@@ -120,15 +135,32 @@ test("every job ends as it should, bad input fails at its first attempt, and eve
   rows.forEach((row, i) => {
     const job = jobs[i]!;
     const where = `job ${job.ref} (${row.label})`;
+    if (row.expect === "pending") {
+      if (job.status !== "pending" || Number(job.attempts) !== 0) problems.push(`${where}: a type no handler takes must stay pending and untouched, is ${job.status} after ${job.attempts} attempts`);
+      return;
+    }
     if (job.status !== "complete" && job.status !== "failed") return void problems.push(`${where} ended ${job.status}`);
     if (row.expect && job.status !== row.expect) problems.push(`${where} should be ${row.expect}, is ${job.status}${job.error ? `: ${job.error}` : ""}`);
     if (job.status !== "failed") return;
     const why = unclear(job.error, row);
     if (why) problems.push(`${where}: its error is not one clear sentence (${why}): ${JSON.stringify(job.error?.slice(0, 300))}`);
-    if (Number(job.attempts) !== 1 && !row.transient) problems.push(`${where} was retried (${job.attempts} attempts): bad input must fail at once, but got ${job.error}`);
+    const attempts = Number(row.columns?.attempts ?? 0) + 1; // a row may come with attempts already counted
+    if (Number(job.attempts) !== attempts && !row.transient) problems.push(`${where} was retried (${job.attempts} attempts): bad input must fail at once, but got ${job.error}`);
   });
   const complete = jobs.filter((job) => job.status === "complete").length;
-  t.diagnostic(`${rows.length} hostile rows: ${complete} complete, ${jobs.length - complete} failed`);
+  t.diagnostic(`${rows.length} hostile rows: ${complete} complete, ${jobs.filter((job) => job.status === "failed").length} failed, ${jobs.filter((job) => job.status === "pending").length} pending (types no handler takes)`);
+  // Rows per class, and the problems found in each, so that a failing class is named at once.
+  const classes = new Map<string, { rows: number; complete: number; failed: number; problems: number }>();
+  rows.forEach((row, i) => {
+    const klass = row.klass ?? "instances";
+    const entry = classes.get(klass) ?? { rows: 0, complete: 0, failed: 0, problems: 0 };
+    entry.rows++;
+    if (jobs[i]!.status === "complete") entry.complete++;
+    if (jobs[i]!.status === "failed") entry.failed++;
+    if (problems.some((p) => p.startsWith(`job ${jobs[i]!.ref} (`))) entry.problems++;
+    classes.set(klass, entry);
+  });
+  for (const [klass, c] of [...classes].sort()) t.diagnostic(`class ${klass}: ${c.rows} rows, ${c.complete} complete, ${c.failed} failed, ${c.problems} ended wrongly`);
   // HOSTILE_REPORT=file: every row's outcome, for reading the messages by eye.
   if (process.env.HOSTILE_REPORT) {
     const lines = rows.map((row, i) => [jobs[i]!.ref, row.label.replace(/[\s\S]{80,}/, (l) => `${l.slice(0, 80)}…`), jobs[i]!.status, jobs[i]!.attempts, jobs[i]!.error].map((v) => JSON.stringify(v)).join("\t"));
@@ -162,11 +194,56 @@ test("downloads have unguessable plain names; zip entries cannot climb out or hi
       assert.ok(!item.data!.includes(world.secret), `zip entry ${entry} in ${name} holds the canary's secret`);
     }
   }
-  for (const file of filesUnder(path.join(world.dir, "roots"))) assert.doesNotMatch(path.basename(file), /\.tmp/, `${file}: a temporary file was left behind`);
+  // In a swapped folder the clean-up itself can be led outside: the test below reports those.
+  for (const file of filesUnder(path.join(world.dir, "roots")).filter((f) => !f.includes("/swap/"))) {
+    assert.doesNotMatch(path.basename(file), /\.tmp/, `${file}: a temporary file was left behind`);
+  }
+});
+
+// Sources of the built-in handlers are checked again once opened (SECURITY.md, "Paths");
+// outputs and deletions are not yet (a handler writes, renames and removes by path, and Node has
+// no openat()/renameat() to pin the folder), nor a command template's read paths (its program
+// opens them by name). Kept as a todo so that the suite shows what still gets through.
+const WRITE_RACE = "outputs, deletions and command templates' read paths through a folder swapped after the check are a residual risk (SECURITY.md, \"Paths\")";
+
+test("a folder swapped for a symlink while jobs run never leads an output or a deletion outside the roots", { todo: WRITE_RACE }, () => {
+  const changed = snapshotDiff(swapOutBefore, snapshot(classWorld.swapOut));
+  const inRoots = filesUnder(path.join(world.dir, "roots")).filter((f) => !f.includes("-evil/"));
+  const left = inRoots.filter((f) => f.includes("/swap/") && /\.tmp/.test(path.basename(f)));
+  // Command templates get their read paths by name: a swap can still feed them the outside file.
+  const read = inRoots.filter((f) => fs.readFileSync(f).includes(classWorld.swapSecret));
+  const found = [...changed, ...left.map((f) => `temporary left: ${path.relative(world.dir, f)}`), ...read.map((f) => `read through a swap by a command template: ${path.relative(world.dir, f)}`)];
+  assert.deepEqual(found.slice(0, 20), [], `${found.length} outputs, deletions, leftovers or template reads through a swapped folder (first 20 shown)`);
+});
+
+test("no output derives from outside content: no image made from the red outside photo or the video a playlist names", async () => {
+  const derived = (await redDerived(path.join(world.dir, "roots"))).filter((f) => !f.includes("-evil/"));
+  // A playlist holds no media of its own: a preview or transcode of one that completed was made from what it names.
+  derived.push(...rows.flatMap((row, i) => (row.playlist && /^(create_previews|alternative-preset): source /.test(row.label) && jobs[i]!.status === "complete" ? [`job ${jobs[i]!.ref} (${row.label}) completed`] : [])));
+  const sources = rows.flatMap((row, i) => ((row.swap || row.playlist) && jobs[i]!.status === "complete" && row.type !== "collection_download" ? [`${jobs[i]!.ref} ${row.label}`] : []));
+  assert.deepEqual(derived.map((file) => (file.startsWith("/") ? path.relative(world.dir, file) : file)), [], `outputs derived from outside content; completed swap/playlist jobs: ${sources.slice(0, 10).join("; ")}`);
+});
+
+test("list and show print the control class's type, user, notice and error texts with every terminal control escaped", async () => {
+  const config = path.join(env.dir, "hostile.json");
+  // The row columns (type, user, the notice texts) and a job_data string, a few of each: every show is a process.
+  const picked = new Map<string, JobRow>();
+  rows.forEach((row, i) => {
+    const column = row.columns ? Object.keys(row.columns)[0]! : row.field === "type" || row.field === "user" || row.field === "source" ? row.field : undefined;
+    if (row.klass === "text:controls" && column && !picked.has(`${column}-${i % 3}`)) picked.set(`${column}-${i % 3}`, jobs[i]!);
+  });
+  const outputs: Array<[string, CliResult]> = [["list", await collect(startCli(["list", "--limit", "5000"], { config, cwd: world.cwd }))]];
+  for (const job of picked.values()) outputs.push([`show ${job.ref}`, await collect(startCli(["show", String(job.ref)], { config, cwd: world.cwd }))]);
+  const raw = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/;
+  const found = outputs.flatMap(([command, run]) => {
+    const line = (run.stdout + run.stderr).split("\n").find((l) => raw.test(l));
+    return line === undefined ? [] : [`${command}: ${JSON.stringify(line.slice(0, 160))}`];
+  });
+  assert.deepEqual(found, [], `${found.length} of ${outputs.length} commands printed raw terminal or bidi controls`);
 });
 
 /** INSERTs the rows in order, a few megabytes per statement, and returns their refs. */
-async function insertRows(rows: HostileRow[]): Promise<number[]> {
+async function insertRows(rows: HostileRow[]): Promise<string[]> {
   let batch: unknown[][] = [];
   let bytes = 0;
   const flush = async () => {
@@ -175,12 +252,19 @@ async function insertRows(rows: HostileRow[]): Promise<number[]> {
     bytes = 0;
   };
   for (const row of rows) {
+    if (row.columns) {
+      // A row with columns of its own (a class row at a column's limit) goes in alone, in its place.
+      await flush();
+      const names = ["type", "job_data", "user", ...Object.keys(row.columns)];
+      await env.db.query(`INSERT INTO job_queue (${names.join(", ")}) VALUES (?)`, [[row.type, row.jobData, row.user, ...Object.values(row.columns)]]);
+      continue;
+    }
     if (bytes + row.jobData.length > 6_000_000) await flush();
     batch.push([row.type, row.jobData, row.user]);
     bytes += row.jobData.length;
   }
   await flush();
-  const refs = (await env.db.query<{ ref: number }>("SELECT ref FROM job_queue ORDER BY ref")).map((r) => Number(r.ref));
+  const refs = (await env.db.query<{ ref: number }>("SELECT ref FROM job_queue ORDER BY ref")).map((r) => String(r.ref));
   assert.equal(refs.length, rows.length, "every hostile row was inserted");
   return refs;
 }
@@ -190,7 +274,7 @@ async function drain(config: string): Promise<CliResult[]> {
   const start = () => collect(startCli(["run", "--max-jobs", "4"], { config, cwd: world.cwd }), 200_000);
   const runs = await Promise.all([start(), start()]);
   for (let round = 0; round < 5; round++) {
-    const [left] = await env.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM job_queue WHERE status IN ('pending', 'running')");
+    const [left] = await env.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM job_queue WHERE status IN ('pending', 'running') AND type IN (?)", [TYPES]);
     if (Number(left!.n) === 0) break;
     runs.push(await start());
   }

@@ -17,8 +17,18 @@ export interface HostileRow {
   label: string;
   /** The field that was changed, dotted as the schema error names it. */
   field?: string;
-  /** What must happen; undefined when either is right as long as the job ends clearly. */
-  expect?: "complete" | "failed";
+  /** What must happen; undefined when either is right as long as the job ends clearly ("pending": a type no handler takes, never claimed). */
+  expect?: "complete" | "failed" | "pending";
+  /** The class it belongs to (hostile-classes.ts), for the counts; undefined for the instance rows. */
+  klass?: string;
+  /** Other columns of the row, as the application could set them (priority, attempts, success_text…). */
+  columns?: Record<string, string | number | null>;
+  /** Its path goes through a folder the flipper swaps for a symlink out of the roots. */
+  swap?: boolean;
+  /** Its source is a playlist naming a file outside the roots. */
+  playlist?: boolean;
+  /** Inserted after every other row (an explicit ref near the column's limit). */
+  last?: boolean;
   /** Honouring this job's path would reach outside the roots: it must fail. */
   escapes?: boolean;
   /** The argv-dumping template wrote here: its argv must arrive literally. */

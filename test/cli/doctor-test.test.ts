@@ -47,7 +47,7 @@ async function doctorJson(config: string, envVars: NodeJS.ProcessEnv = {}): Prom
   return { code: run.code, ok: report.ok, checks: new Map(report.checks.map((c) => [c.name, c])), stderr: run.stderr };
 }
 
-const ESSENTIAL = ["config", "config-access", "database", "skip-locked", "schema", "handlers", "lock-dir", "read-roots", "write-roots", "downloads-dir"];
+const ESSENTIAL = ["config", "config-access", "config-placement", "database", "skip-locked", "schema", "handlers", "lock-dir", "read-roots", "write-roots", "downloads-dir"];
 
 test("doctor passes a good config: every essential check ok, one line each, exit 0", async () => {
   const config = goodConfig("good");
@@ -100,6 +100,31 @@ test("doctor FAILs a lock folder that cannot be written and exits 1", async () =
   assert.equal(checks.get("lock-dir")?.status, "fail");
   assert.match(checks.get("lock-dir")!.detail, /is not a folder/);
   assert.equal(checks.get("database")?.status, "ok", "the database check is unaffected");
+});
+
+test("doctor FAILs a config file inside a read root and a lockDir inside a write root, where jobs could read or rewrite them", async () => {
+  const root = path.join(env.dir, "files");
+  // The config inside the read root (a collection_download could zip it, password and all).
+  const inside = writeConfig(root, { database: { url: env.db.url }, lockDir: path.join(env.dir, "locks-placed"), paths: { readRoots: ["."], writeRoots: ["../downloads"] } }, "placed.json");
+  const placed = await doctorJson(inside);
+  assert.equal(placed.code, 1, `exit 1; stderr:\n${placed.stderr}`);
+  assert.equal(placed.checks.get("config-placement")?.status, "fail");
+  assert.match(placed.checks.get("config-placement")!.detail, /^the config file \S+placed\.json is inside paths\.readRoots \S+ where jobs can read or write it; move it out of the roots$/);
+  assert.doesNotMatch(placed.stderr, /"level":"warn"/, "doctor reports it as a check, not also as a warning line");
+  // A lock folder not made yet, inside a write root (delete_file could remove the locks).
+  const locks = await doctorJson(goodConfig("locks-inside", { lockDir: path.join(env.dir, "downloads", "locks") }));
+  assert.equal(locks.code, 1);
+  assert.equal(locks.checks.get("config-placement")?.status, "fail");
+  assert.match(locks.checks.get("config-placement")!.detail, /^lockDir \S+downloads\/locks is inside paths\.writeRoots/);
+});
+
+test("doctor FAILs a config file its group or other users can write: such a config is refused", async () => {
+  const config = goodConfig("group-writable");
+  fs.chmodSync(config, 0o660);
+  const { code, checks } = await doctorJson(config);
+  assert.equal(code, 1);
+  assert.equal(checks.get("config")?.status, "fail");
+  assert.equal(checks.get("config")!.detail, `config ${config} is writable by its group (mode 660), who could make the runner start any program; refusing it: chmod go-w ${config}`);
 });
 
 test("doctor FAILs missing roots, ffmpeg when ffmpegPresets need it, and a command template's missing program", async () => {

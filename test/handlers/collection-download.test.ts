@@ -169,6 +169,25 @@ test("a path outside the read roots (or a symlink out of them) fails the whole j
   assert.deepEqual(fs.existsSync(downloads) ? fs.readdirSync(downloads) : [], before, "nothing written");
 });
 
+test("a collection larger than downloads.maxCollectionBytes fails at once with a sentence naming the setting, and writes nothing", async () => {
+  const capped = writeConfig(
+    env.dir,
+    { ...JSON.parse(fs.readFileSync(config, "utf8")), downloads: { dir: downloads, baseUrl: "https://example.org/dl/", maxCollectionBytes: 1_000_000 } },
+    "capped.json",
+  );
+  const before = fs.existsSync(downloads) ? fs.readdirSync(downloads) : [];
+  // 300 KB + 2.5 MB: over the 1 MB cap; the same file named many times counts every time.
+  for (const files of [[inInbox("photo.jpg"), inInbox("movie.mp4")], Array.from({ length: 4 }, () => inInbox("photo.jpg"))]) {
+    const { row } = await runJob({ files: files.map((file) => ({ path: file })) }, capped);
+    assert.equal(row.status, "failed", "a collection over the cap must not be zipped");
+    assert.match(row.error, /^the files add up to [\d.]+ (KiB|MiB), more than downloads\.maxCollectionBytes \(976\.6 KiB\) allows$/);
+    assert.equal(row.attempts, 1, "permanent: not retried");
+  }
+  assert.deepEqual(fs.existsSync(downloads) ? fs.readdirSync(downloads) : [], before, "nothing written");
+  const { row } = await runJob({ files: [{ path: inInbox("photo.jpg") }] }, capped);
+  assert.equal(row.status, "complete", `a collection under the cap is zipped: ${row.error}`);
+});
+
 test("when none of the files exist the job fails permanently and leaves nothing", async () => {
   const before = fs.existsSync(downloads) ? fs.readdirSync(downloads).length : 0;
   const { row } = await runJob({ files: [{ path: inInbox("a.txt") }, { path: inInbox("sub") }] });

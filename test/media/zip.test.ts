@@ -155,3 +155,15 @@ test("ZIP64 for an entry over 4 GiB (a sparse file; set OJ_TEST_ZIP64_LARGE=1, t
     fs.rmSync(file("huge.zip"), { force: true });
   }
 });
+
+test("writeZip: maxBytes stops a zip whose files turn out larger than listed (a file that grew), with the caller's error", async () => {
+  await assert.rejects(
+    writeZip([{ source: file("a.bin"), name: "a.bin", store: true }], file("grown.zip"), {
+      totalBytes: 1000,
+      maxBytes: 1 << 20,
+      tooLarge: () => new Error("over the cap"),
+    }),
+    /over the cap/,
+  );
+});
+

@@ -1,0 +1,30 @@
+/**
+ * A database URL whose password holds a "/", "?", "#" or "@" that is not percent-encoded
+ * parses as something else: "mysql://u:pa/ss@host/db" is host "u" with port "pa" (refused by
+ * the URL parser with a message that does not say why), "mysql://u:12/ss@host/db" even
+ * connects to a host named "u". This says what is wrong in words and never shows the URL.
+ * Undefined when the URL is fine.
+ */
+export function databaseUrlProblem(url: string, key: string): string | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
+  if (!scheme) return `${key} must look like mysql://user:password@host:3306/database`;
+  const rest = url.slice(scheme[0].length);
+  const authority = rest.split(/[/?#]/, 1)[0]!;
+  const encodeHint = 'percent-encode special characters in the user name and password ("/" as %2F, "?" as %3F, "#" as %23, "@" as %40, "%" as %25)';
+  // The "@" that ends the user and password is after the authority: a "/", "?" or "#" before it cut it short.
+  if (!authority.includes("@") && rest.includes("@")) return `${key}: the user name or password holds a "/", "?" or "#" that is not percent-encoded; ${encodeHint}`;
+  if (authority.split("@").length > 2) return `${key}: the user name or password holds an "@" that is not percent-encoded; ${encodeHint}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `${key} is not a valid URL; ${encodeHint}`;
+  }
+  try {
+    decodeURIComponent(parsed.password);
+    decodeURIComponent(parsed.username);
+  } catch {
+    return `${key}: the user name or password holds a "%" that does not start a percent-encoded character; ${encodeHint}`;
+  }
+  return undefined;
+}
