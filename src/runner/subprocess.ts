@@ -121,10 +121,20 @@ class CannotStart extends Error {}
  * so a missing program would otherwise only show as prlimit's exit code 127.
  */
 function locate(program: string, cwd: string | undefined): string {
+  // Checked first: spawn reports a missing cwd as ENOENT, which reads as a missing program.
+  if (cwd !== undefined && !isFolder(cwd)) throw new CannotStart(`its working folder ${cwd} (the template's cwd) does not exist or is not a folder`);
   const name = cwd && program.includes("/") ? path.resolve(cwd, program) : program;
   const found = findExecutable(name);
   if (found) return found;
   throw new CannotStart(program.includes("/") && fs.existsSync(name) ? `${program} is not executable` : `${program} was not found`);
+}
+
+function isFolder(dir: string): boolean {
+  try {
+    return fs.statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {

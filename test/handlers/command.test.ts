@@ -31,6 +31,7 @@ before(async () => {
       // A shell that starts a grandchild and waits: the timeout must kill both.
       hang: { argv: ["sh", "-c", "sleep 300 & echo $! > {pidfile}; wait"], args: { pidfile: "write" }, timeoutSeconds: 1 },
       missing: { argv: ["/nonexistent/program"] },
+      elsewhere: { argv: ["echo", "hi"], cwd: "/var/www/no-such-app" },
       env: { argv: ["env"] },
     },
   });
@@ -122,6 +123,12 @@ test("a program that does not exist fails clearly", async () => {
   const { row } = await runJob({ command: "missing" });
   assert.equal(row.status, "failed");
   assert.equal(row.error, 'command "missing" could not start: /nonexistent/program was not found');
+});
+
+test("a template whose working folder is missing says so, not that its program was not found", async () => {
+  const { row } = await runJob({ command: "elsewhere" });
+  assert.equal(row.status, "failed");
+  assert.equal(row.error, 'command "elsewhere" could not start: its working folder /var/www/no-such-app (the template\'s cwd) does not exist or is not a folder');
 });
 
 test("the database URL and other secrets are not passed to subprocesses", async () => {
