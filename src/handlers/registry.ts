@@ -13,7 +13,7 @@ import extractText from "./extract-text.js";
 import noop from "./noop.js";
 
 /** The built-in job types. Adding one is one file plus one line here. */
-const BUILT_IN: Handler<any>[] = [noop, command, createPreviews, createAlternativeFile, createDownloadFile, collectionDownload, deleteFile, extractText];
+const BUILT_IN: Handler<unknown>[] = [noop, command, createPreviews, createAlternativeFile, createDownloadFile, collectionDownload, deleteFile, extractText];
 
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
@@ -32,11 +32,11 @@ export interface TypeSettings {
 export const GLOBAL_DEFAULTS = { timeoutSeconds: 3600, maxAttempts: 3, backoff: { initialSeconds: 10, maxSeconds: 3600 } };
 
 export class Registry {
-  private readonly handlers = new Map<string, Handler<any>>();
+  private readonly handlers = new Map<string, Handler<unknown>>();
 
   constructor(private readonly config: Config) {}
 
-  add(handler: Handler<any>, source = "built-in"): void {
+  add(handler: Handler<unknown>, source = "built-in"): void {
     if (!handler || typeof handler.run !== "function" || !handler.schema || typeof handler.name !== "string") {
       throw new FatalError(`handlers: ${source} does not export a handler (name, schema, run); use defineHandler()`);
     }
@@ -44,7 +44,7 @@ export class Registry {
     this.handlers.set(handler.name, handler);
   }
 
-  get(type: string): Handler<any> | undefined {
+  get(type: string): Handler<unknown> | undefined {
     return this.handlers.get(type);
   }
 
