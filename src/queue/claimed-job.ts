@@ -25,7 +25,7 @@ export const MAX_REF = Number.MAX_SAFE_INTEGER;
 /** attempts is SMALLINT UNSIGNED: a row already at this count cannot have an attempt counted. */
 export const MAX_ATTEMPTS_COUNT = 65_535;
 
-/** Why a claim fails a row instead of running it, or undefined when it can run (see refusalSql). */
+/** Why a claim fails a row instead of running it, or undefined when it can run (see REFUSAL_SQL). */
 export function refusalOf(row: { ref: number | string; attempts: number }): string | undefined {
   if (!Number.isSafeInteger(Number(row.ref)) || Number(row.ref) > MAX_REF) return refRefusal(String(row.ref));
   if (row.attempts >= MAX_ATTEMPTS_COUNT) return ATTEMPTS_REFUSAL;
@@ -39,13 +39,18 @@ const ATTEMPTS_REFUSAL = `its attempts count is ${MAX_ATTEMPTS_COUNT}, the most 
 
 /**
  * The same test in SQL, over the row's columns: 0 when the row can run, else the reason's
- * number for refusalErrorSql. Written with no parameters: it is spliced into the claim.
+ * number for refusalErrorSql. Written with no parameters: it is spliced into the claims.
  */
 export const REFUSAL_SQL = `CASE WHEN ref > ${MAX_REF} THEN 1 WHEN attempts >= ${MAX_ATTEMPTS_COUNT} THEN 2 ELSE 0 END`;
 
-/** The error a refused row gets, from refusalSql's number (`reason`) and the row's columns (`alias`). */
+/** The error a refused row gets, from REFUSAL_SQL's number (`reason`) and the row's columns (`alias`). */
 export function refusalErrorSql(reason: string, alias: string, otherwise: string): string {
-  return `CASE ${reason} WHEN 1 THEN CONCAT('${REF_REFUSAL[0]}', ${alias}.ref, '${REF_REFUSAL[1]}') WHEN 2 THEN '${ATTEMPTS_REFUSAL}' ELSE ${otherwise} END`;
+  return `CASE ${reason} WHEN 1 THEN ${refRefusalSql(`${alias}.ref`)} WHEN 2 THEN '${ATTEMPTS_REFUSAL}' ELSE ${otherwise} END`;
+}
+
+/** refusalOf's sentence for a ref beyond MAX_REF, in SQL around the column `ref`. */
+export function refRefusalSql(ref: string): string {
+  return `CONCAT('${REF_REFUSAL[0]}', ${ref}, '${REF_REFUSAL[1]}')`;
 }
 
 /** The columns a claim reads of each job it takes. */
