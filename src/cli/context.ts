@@ -101,5 +101,4 @@ export const positiveIntString = z
   .string()
   .regex(/^\d+$/, "must be a whole number")
   .transform(Number)
-  // At most 2^53 − 1: a larger value would be rounded, and `--job` would act on another ref.
-  .pipe(z.number().int().min(1, "must be at least 1").max(Number.MAX_SAFE_INTEGER, `must be at most ${Number.MAX_SAFE_INTEGER}`));
+  .pipe(z.number().int().min(1, "must be at least 1"));
