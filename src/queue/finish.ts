@@ -223,10 +223,7 @@ export interface RecoveryPolicy {
   onLost(type: string): "retry" | "fail";
   /** The notice of a job failed here (its failure_text rendered), stored in its result. */
   failureNotice?(job: { ref: number; type: string; user: string | null; failureText: string | null; error: string }): string;
-  /**
-   * A lease further ahead than this was not granted by a runner (they grant leaseSeconds):
-   * the row was written so, and is recovered as lost. Default: 10 days, 10 × the largest lease.
-   */
+  /** A lease further ahead than this no runner granted: recovered as lost. Default 10 × the largest leaseSeconds. */
   maxLeaseSeconds?: number;
 }
 
@@ -249,11 +246,7 @@ export const LOST_ERROR = "worker lost: lease expired";
  * beyond 2^53 − 1 is failed, never re-queued (no claim would take it); `refused` names those,
  * as the server wrote them.
  */
-export async function recoverExpiredJobs(
-  db: Database,
-  policy: RecoveryPolicy,
-  limit = 500,
-): Promise<{ requeued: number[]; failed: LostJobFailure[]; refused?: string[] }> {
+export async function recoverExpiredJobs(db: Database, policy: RecoveryPolicy, limit = 500): Promise<{ requeued: number[]; failed: LostJobFailure[]; refused?: string[] }> {
   return withTransaction(db, async (sql) => {
     const expired = await rows<{ ref: number | string; type: string; user: string | null; failure_text: string | null; attempts: number; max_attempts: number | null }>(
       sql,
@@ -266,8 +259,7 @@ export async function recoverExpiredJobs(
     const failed: LostJobFailure[] = [];
     // As the server sent them: a ref beyond 2^53 arrives as a string and must go back unrounded.
     const refused = expired.filter((job) => !Number.isSafeInteger(Number(job.ref))).map((job) => String(job.ref));
-    for (const job of expired) {
-      if (!Number.isSafeInteger(Number(job.ref))) continue;
+    for (const job of expired.filter((job) => Number.isSafeInteger(Number(job.ref)))) {
       const ref = Number(job.ref);
       const max = job.max_attempts ?? policy.maxAttempts(job.type);
       if (policy.onLost(job.type) === "retry" && job.attempts < max) requeued.push(ref);
@@ -299,14 +291,8 @@ export async function recoverExpiredJobs(
       );
     }
     if (refused.length) {
-      await execute(
-        sql,
-        `UPDATE ${db.quoted()}
-            SET status = 'failed', error = ${refRefusalSql("ref")},
-                finished_at = NOW(3), lease_until = NULL, log = ${note("failed")}
-          WHERE ref IN (?)`,
-        [refused],
-      );
+      const fail = `status = 'failed', error = ${refRefusalSql("ref")}, finished_at = NOW(3), lease_until = NULL, log = ${note("failed")}`;
+      await execute(sql, `UPDATE ${db.quoted()} SET ${fail} WHERE ref IN (?)`, [refused]);
     }
     return { requeued, failed, ...(refused.length ? { refused } : {}) };
   });
