@@ -235,13 +235,13 @@ export function countsByType(stats: Stats): Map<string, Record<JobStatus, number
   return byType;
 }
 
-/** What a claim would take first (for --dry-run): no locks, nothing changed. */
+/** What a claim would take first (for --dry-run): no locks, nothing changed. Types compare exactly, as the claim's do. */
 export async function peekDueJobs(db: Database, types: string[], limit: number): Promise<Array<Pick<JobRow, "ref" | "type" | "priority" | "attempts">>> {
   if (types.length === 0) return [];
   return rows(
     db.pool,
     `SELECT ref, type, priority, attempts FROM ${db.quoted()}
-      WHERE status = 'pending' AND run_after <= NOW(3) AND type IN (?) ORDER BY priority, ref LIMIT ?`,
+      WHERE status = 'pending' AND run_after <= NOW(3) AND CAST(type AS BINARY) IN (?) ORDER BY priority, ref LIMIT ?`,
     [types, limit],
   );
 }
@@ -251,7 +251,7 @@ export async function countDueJobs(db: Database, types: string[]): Promise<numbe
   if (types.length === 0) return 0;
   const [row] = await rows<{ due: number }>(
     db.pool,
-    `SELECT COUNT(*) AS due FROM ${db.quoted()} WHERE status = 'pending' AND run_after <= NOW(3) AND type IN (?)`,
+    `SELECT COUNT(*) AS due FROM ${db.quoted()} WHERE status = 'pending' AND run_after <= NOW(3) AND CAST(type AS BINARY) IN (?)`,
     [types],
   );
   return Number(row?.due ?? 0);

@@ -1,5 +1,5 @@
-import { setRunning, type ClaimOptions } from "./claim.js";
-import { CLAIM_COLUMNS, toClaimedJob, type ClaimedJob, type ClaimRow } from "./claimed-job.js";
+import { failRefused, setRunning, type ClaimOptions } from "./claim.js";
+import { CLAIM_COLUMNS, refusalOf, toClaimedJob, type ClaimedJob, type ClaimRow } from "./claimed-job.js";
 import { rows, withTransaction, type Database } from "./db.js";
 import { lockLimitedTypes } from "./type-slots.js";
 
@@ -20,6 +20,11 @@ export async function claimJobByRef(
     );
     if (!row) return { reason: `job ${ref} does not exist (\`offline-jobs list\` shows the jobs there are)` };
     if (row.status !== "pending") return { reason: notPending(ref, row.status, row.locked_by) };
+    const refusal = refusalOf(row);
+    if (refusal) {
+      await failRefused(db, sql, [row]);
+      return { reason: `${refusal}; it is failed now` };
+    }
     if (row.type in options.limits) {
       const room = await lockLimitedTypes(db, sql, [row.type], options.limits, "WAIT");
       if ((room.get(row.type) ?? 0) <= 0) {

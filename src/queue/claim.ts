@@ -1,6 +1,16 @@
 import type { ClaimCursor } from "./claim-cursor.js";
-import { CLAIM_COLUMNS, newToken, toClaimedJob, type ClaimedJob, type ClaimRow } from "./claimed-job.js";
-import { execute, rows, withRetry, withTransaction, type Database, type PoolConnection, type RowDataPacket } from "./db.js";
+import {
+  CLAIM_COLUMNS,
+  MAX_ATTEMPTS_COUNT,
+  newToken,
+  REFUSAL_SQL,
+  refusalErrorSql,
+  refusalOf,
+  toClaimedJob,
+  type ClaimedJob,
+  type ClaimRow,
+} from "./claimed-job.js";
+import { execute, rows, withRetry, withTransaction, type Database, type PoolConnection, type RowDataPacket, type Sql } from "./db.js";
 import { lockLimitedTypes } from "./type-slots.js";
 
 export interface ClaimOptions {
@@ -56,9 +66,25 @@ const UNSUPPORTED_ERRNOS = new Set([1064, 1235, 1093]);
 
 export async function claimJobs(db: Database, options: ClaimOptions): Promise<Claim> {
   if (options.max <= 0 || options.types.length === 0) return { jobs: [], contended: [], full: [] };
+  const jobs: ClaimedJob[] = [];
+  for (let round = 0; ; round++) {
+    const claim = await claimRound(db, { ...options, max: options.max - jobs.length });
+    jobs.push(...claim.jobs);
+    // Rows the round failed instead of taking (see refusalOf) filled places of its LIMIT: ask
+    // again for those places, so that a short claim still means "nothing more is due" to the
+    // run. Each such round fails at least one row for good, so this ends.
+    if (claim.refused === 0 || jobs.length >= options.max) {
+      if (round > 0) jobs.sort((a, b) => a.priority - b.priority || a.ref - b.ref);
+      return { jobs, contended: claim.contended, full: claim.full };
+    }
+  }
+}
+
+/** One claim; `refused`: rows it failed instead of taking, because the runner cannot carry them. */
+async function claimRound(db: Database, options: ClaimOptions): Promise<Claim & { refused: number }> {
   if (options.types.some((t) => t in options.limits) || refusedBatchClaims.has(db)) return claimInTransaction(db, options);
   try {
-    return { jobs: await claimBatch(db, options), contended: [], full: [] };
+    return { ...(await claimBatch(db, options)), contended: [], full: [] };
   } catch (error) {
     if (!UNSUPPORTED_ERRNOS.has((error as { errno?: number }).errno ?? -1)) throw error;
     // Written for MariaDB ≥ 10.6 and MySQL ≥ 8.0.1; should a server still refuse the shape,
@@ -82,37 +108,60 @@ export async function claimJobs(db: Database, options: ClaimOptions): Promise<Cl
  * how a server treats a locking read inside a derived table: the UPDATE locks each row it
  * changes and checks the condition again on the row as it is then, so a row another claim
  * took meanwhile is left alone, and the read-back by token returns only what this one took.
+ *
+ * The join order is forced (the derived table first, STRAIGHT_JOIN, then the job rows by
+ * primary key): on a table of a few rows MariaDB otherwise read the job table first, in a full
+ * scan that locks as it reads, and so waited behind any row another transaction held (an
+ * application updating it, an open session), SKIP LOCKED or not. With the order forced, the
+ * only rows the UPDATE touches are those the SKIP LOCKED read chose.
+ *
+ * Types compare byte for byte (CAST … AS BINARY): through the column's collation `NOOP`,
+ * `noop ` and a full-width `ｎｏｏｐ` were all "noop". The claim index still drives the read
+ * (the type was never part of it).
+ *
+ * A row the runner cannot carry (refusalOf: a ref beyond 2^53 − 1, or attempts at the
+ * column's maximum) is not run on a rounded ref, nor does it overflow `attempts + 1` (which
+ * failed the whole statement, and so every claim, for as long as the row was there): the
+ * UPDATE keeps attempts at its maximum and marks the row with its refusal in `progress`, and
+ * failRefused fails it with its reason, in a second round trip that only such rows cost.
+ * (Setting `error` in the UPDATE itself made every claim 15–20 % slower: it is a TEXT column.)
  */
-async function claimBatch(db: Database, options: ClaimOptions): Promise<ClaimedJob[]> {
+async function claimBatch(db: Database, options: ClaimOptions): Promise<{ jobs: ClaimedJob[]; refused: number }> {
   const { cursor } = options;
   const from = cursor?.condition();
-  const jobs = await claimOnce(db, options, options.max, from);
-  cursor?.moved(jobs.at(-1), from === undefined);
-  if (!from || jobs.length >= options.max) return jobs;
+  const first = await claimOnce(db, options, options.max, from);
+  cursor?.moved(first.jobs.at(-1), from === undefined);
+  if (!from || first.jobs.length + first.refused >= options.max) return first;
   // Short from the cursor: rows behind it may be due (see ClaimCursor). Look from the head.
-  const more = await claimOnce(db, options, options.max - jobs.length, undefined);
-  cursor?.moved(more.at(-1), true);
-  return [...jobs, ...more].sort((a, b) => a.priority - b.priority || a.ref - b.ref);
+  const more = await claimOnce(db, options, options.max - first.jobs.length - first.refused, undefined);
+  cursor?.moved(more.jobs.at(-1), true);
+  const jobs = [...first.jobs, ...more.jobs].sort((a, b) => a.priority - b.priority || a.ref - b.ref);
+  return { jobs, refused: first.refused + more.refused };
 }
 
-async function claimOnce(db: Database, options: ClaimOptions, max: number, from: [string, unknown[]] | undefined): Promise<ClaimedJob[]> {
+async function claimOnce(
+  db: Database,
+  options: ClaimOptions,
+  max: number,
+  from: [string, unknown[]] | undefined,
+): Promise<{ jobs: ClaimedJob[]; refused: number }> {
   const token = newToken();
   const [after, afterParams] = from ?? ["", []];
   const claimIndex = db.quoted("_claim");
   const claimed = await withRetry(async () => {
     const [results] = await db.claimPool.query<RowDataPacket[][]>(
-      `UPDATE ${db.quoted()} AS job
-         JOIN (SELECT ref FROM ${db.quoted()} FORCE INDEX (${claimIndex})
-                WHERE status = 'pending' ${after} AND run_after <= NOW(3) AND type IN (?)
-                ORDER BY priority, ref LIMIT ? FOR UPDATE SKIP LOCKED) AS chosen USING (ref)
-          SET job.status = 'running', job.attempts = job.attempts + 1, job.locked_by = ?, job.lock_token = ?,
-              job.lease_until = NOW(3) + INTERVAL ? SECOND, job.started_at = NOW(3), job.progress = NULL
+      `UPDATE (SELECT ref, ${REFUSAL_SQL} AS refusal FROM ${db.quoted()} FORCE INDEX (${claimIndex})
+                WHERE status = 'pending' ${after} AND run_after <= NOW(3) AND CAST(type AS BINARY) IN (?)
+                ORDER BY priority, ref LIMIT ? FOR UPDATE SKIP LOCKED) AS chosen
+         STRAIGHT_JOIN ${db.quoted()} AS job FORCE INDEX (PRIMARY) ON job.ref = chosen.ref
+          SET job.status = 'running', job.attempts = LEAST(job.attempts, ${MAX_ATTEMPTS_COUNT - 1}) + 1, job.locked_by = ?, job.lock_token = ?,
+              job.lease_until = NOW(3) + INTERVAL ? SECOND, job.started_at = NOW(3), job.progress = NULLIF(chosen.refusal, 0)
         WHERE job.status = 'pending';
-       SELECT ${CLAIM_COLUMNS} FROM ${db.quoted()} FORCE INDEX (${claimIndex})
+       SELECT ${CLAIM_COLUMNS}, progress AS refusal FROM ${db.quoted()} FORCE INDEX (${claimIndex})
         WHERE status = 'running' ${after} AND lock_token = ? ORDER BY priority, ref`,
       [...afterParams, options.types, max, options.workerId, token, options.leaseSeconds, ...afterParams, token],
     );
-    return results[1] as unknown as ClaimRow[];
+    return results[1] as unknown as Array<ClaimRow & { refusal: number | null }>;
   }).catch(async (error) => {
     // The UPDATE may have committed before the SELECT failed: give back what the token took.
     // Not to a database the run gave up on (it would wait out a connect timeout): there the
@@ -120,8 +169,15 @@ async function claimOnce(db: Database, options: ClaimOptions, max: number, from:
     if (!db.abandoned) await releaseToken(db, token).catch(() => undefined);
     throw error;
   });
+  const refused = claimed.filter((row) => row.refusal !== null);
+  if (refused.length) {
+    await failRefused(db, db.pool, refused, token).catch(async (error) => {
+      if (!db.abandoned) await releaseToken(db, token).catch(() => undefined);
+      throw error;
+    });
+  }
   // attempts was read after the claim's increment: it is this attempt's number.
-  return claimed.map((row) => toClaimedJob(row, token, row.attempts));
+  return { jobs: claimed.filter((row) => row.refusal === null).map((row) => toClaimedJob(row, token, row.attempts)), refused: refused.length };
 }
 
 /**
@@ -137,33 +193,54 @@ async function claimOnce(db: Database, options: ClaimOptions, max: number, from:
  *    FOR UPDATE SKIP LOCKED.
  * 3. UPDATE those rows by primary key to running, with a fresh token, lease and attempt.
  */
-export async function claimInTransaction(db: Database, options: ClaimOptions): Promise<Claim> {
+export async function claimInTransaction(db: Database, options: ClaimOptions): Promise<Claim & { refused: number }> {
   return withTransaction(db, async (sql) => {
     const room = await lockLimitedTypes(db, sql, options.types, options.limits, "SKIP LOCKED");
     const limited = options.types.filter((t) => t in options.limits);
     const contended = limited.filter((t) => !room.has(t));
     const full = limited.filter((t) => room.get(t) === 0);
     const types = options.types.filter((t) => !(t in options.limits) || (room.get(t) ?? 0) > 0);
-    if (types.length === 0) return { jobs: [], contended, full };
+    if (types.length === 0) return { jobs: [], contended, full, refused: 0 };
     const candidates = await rows<ClaimRow>(
       sql,
       `SELECT ${CLAIM_COLUMNS} FROM ${db.quoted()}
-        WHERE status = 'pending' AND run_after <= NOW(3) AND type IN (?)
+        WHERE status = 'pending' AND run_after <= NOW(3) AND CAST(type AS BINARY) IN (?)
         ORDER BY priority, ref LIMIT ? FOR UPDATE SKIP LOCKED`,
       [types, options.max],
     );
+    const refused = candidates.filter((row) => refusalOf(row) !== undefined);
+    if (refused.length) await failRefused(db, sql, refused);
     // Rows of a limited type beyond its room stay pending (their row locks end at commit).
     const chosen = candidates.filter((row) => {
+      if (refusalOf(row) !== undefined) return false;
       if (!room.has(row.type)) return true;
       const left = room.get(row.type)!;
       room.set(row.type, left - 1);
       return left > 0;
     });
-    if (chosen.length === 0) return { jobs: [], contended, full };
-    const token = await setRunning(db, sql, chosen.map((row) => row.ref), options);
+    if (chosen.length === 0) return { jobs: [], contended, full, refused: refused.length };
+    const token = await setRunning(db, sql, chosen.map((row) => Number(row.ref)), options);
     const fullNow = limited.filter((t) => room.has(t) && room.get(t)! <= 0);
-    return { jobs: chosen.map((row) => toClaimedJob(row, token, row.attempts + 1)), contended, full: fullNow };
+    return { jobs: chosen.map((row) => toClaimedJob(row, token, row.attempts + 1)), contended, full: fullNow, refused: refused.length };
   });
+}
+
+/**
+ * Fails rows the runner cannot carry (refusalOf), each with its reason: pending rows the
+ * caller's transaction holds locked, or (with `token`) rows the one-statement claim just set
+ * running under that token, marked by its refusal in `progress`. Refs go back to the server as
+ * it sent them (a string beyond 2^53). Should this fail, those rows' leases expire, and
+ * recovery fails them (attempts used up, or a ref it cannot carry).
+ */
+export async function failRefused(db: Database, sql: Sql, refused: Array<Pick<ClaimRow, "ref">>, token?: string): Promise<void> {
+  await execute(
+    sql,
+    `UPDATE ${db.quoted()}
+        SET status = 'failed', error = ${refusalErrorSql(REFUSAL_SQL, db.quoted(), "error")}, finished_at = NOW(3),
+            lease_until = NULL, progress = NULL
+      WHERE ref IN (?) AND ${token === undefined ? "status = 'pending'" : "status = 'running' AND lock_token = ?"}`,
+    [refused.map((row) => row.ref), ...(token === undefined ? [] : [token])],
+  );
 }
 
 /**

@@ -39,12 +39,13 @@ export async function clearInactiveJobs(db: Database, options: { user?: string }
 }
 
 /** What `clear --everything` is about to delete, for its warning. */
-export async function countJobs(db: Database): Promise<{ total: number; running: number; maxRef: number }> {
-  const [row] = await rows<{ total: number; running: number | null; maxRef: number | null }>(
+export async function countJobs(db: Database): Promise<{ total: number; running: number; maxRef: number | string }> {
+  const [row] = await rows<{ total: number; running: number | null; maxRef: number | string | null }>(
     db.pool,
     `SELECT COUNT(*) AS total, SUM(status = 'running') AS running, MAX(ref) AS maxRef FROM ${db.quoted()}`,
   );
-  return { total: Number(row?.total ?? 0), running: Number(row?.running ?? 0), maxRef: Number(row?.maxRef ?? 0) };
+  // maxRef as the server sent it: beyond 2^53 a string, which clearEverything passes back unrounded.
+  return { total: Number(row?.total ?? 0), running: Number(row?.running ?? 0), maxRef: row?.maxRef ?? 0 };
 }
 
 /**
@@ -52,7 +53,7 @@ export async function countJobs(db: Database): Promise<{ total: number; running:
  * confirmed), whatever its status, so that jobs added meanwhile survive. Running jobs' processes
  * find their rows gone at their next heartbeat and abandon them.
  */
-export async function clearEverything(db: Database, maxRef: number): Promise<number> {
+export async function clearEverything(db: Database, maxRef: number | string): Promise<number> {
   return deleteWhere(db, "ref <= ?", [maxRef]);
 }
 

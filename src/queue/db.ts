@@ -94,6 +94,10 @@ interface ConnectionTracker {
   gone(connection: CoreConnection): void;
 }
 
+/** The session's sql_mode as the server's, less NO_BACKSLASH_ESCAPES (the only flag that changes how a quoted value is read). */
+export const SQL_MODE_WITH_BACKSLASH_ESCAPES =
+  "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))";
+
 /** Pools open their connections when first used, so an idle claim pool costs nothing. */
 function createPool(url: string, connectionLimit: number, multipleStatements: boolean, tracker: ConnectionTracker): Pool {
   const pool = mysql.createPool({
@@ -116,6 +120,16 @@ function createPool(url: string, connectionLimit: number, multipleStatements: bo
   // INSERT is never blocked behind a claim, and rows that fail the WHERE are unlocked at once.
   pool.on("connection", (connection) => {
     connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    // mysql2 escapes `?` values on this side, with backslashes. A server whose sql_mode has
+    // NO_BACKSLASH_ESCAPES reads `\'` as a backslash and the end of the string, so a value
+    // could close its literal and write SQL (SECURITY.md, "SQL"): this session takes the
+    // server's mode without that flag. The commands of a connection run in order, so this
+    // runs before any statement of ours; if it fails, the connection is not used at all.
+    // (The event hands over mysql2's callback connection, whatever the promise types say.)
+    const callbacks = connection as unknown as { query(sql: string, done: (error: unknown) => void): void; destroy(): void };
+    callbacks.query(SQL_MODE_WITH_BACKSLASH_ESCAPES, (error) => {
+      if (error) callbacks.destroy();
+    });
     // Destroying the socket (not end(), which waits for the server's reply) fails the query
     // in flight with PROTOCOL_CONNECTION_LOST, and mysql2 drops the connection from its pool.
     const core = connection as unknown as CoreConnection;

@@ -1,3 +1,4 @@
+import { refRefusalSql } from "./claimed-job.js";
 import { execute, rows, withRetry, withTransaction, type Database } from "./db.js";
 
 /** What became of one attempt, as the runner reports it. */
@@ -222,6 +223,8 @@ export interface RecoveryPolicy {
   onLost(type: string): "retry" | "fail";
   /** The notice of a job failed here (its failure_text rendered), stored in its result. */
   failureNotice?(job: { ref: number; type: string; user: string | null; failureText: string | null; error: string }): string;
+  /** A lease further ahead than this no runner granted: recovered as lost. Default 10 × the largest leaseSeconds. */
+  maxLeaseSeconds?: number;
 }
 
 /** A job failed by recovery, with what its notice needs. */
@@ -238,19 +241,25 @@ export const LOST_ERROR = "worker lost: lease expired";
  * Recovers running jobs whose lease expired (their process died or their host vanished):
  * back to pending while attempts remain and the type allows re-running, else failed with
  * "worker lost: lease expired". Called by every run, so whichever host runs next cleans up.
+ * A running row with no lease, or one further ahead than any runner grants, counts as expired:
+ * no process holds it, and it would otherwise keep its job_code for ever. A row whose ref is
+ * beyond 2^53 − 1 is failed, never re-queued (no claim would take it); `refused` names those,
+ * as the server wrote them.
  */
-export async function recoverExpiredJobs(db: Database, policy: RecoveryPolicy, limit = 500): Promise<{ requeued: number[]; failed: LostJobFailure[] }> {
+export async function recoverExpiredJobs(db: Database, policy: RecoveryPolicy, limit = 500): Promise<{ requeued: number[]; failed: LostJobFailure[]; refused?: string[] }> {
   return withTransaction(db, async (sql) => {
-    const expired = await rows<{ ref: number; type: string; user: string | null; failure_text: string | null; attempts: number; max_attempts: number | null }>(
+    const expired = await rows<{ ref: number | string; type: string; user: string | null; failure_text: string | null; attempts: number; max_attempts: number | null }>(
       sql,
       `SELECT ref, type, user, failure_text, attempts, max_attempts FROM ${db.quoted()}
-        WHERE status = 'running' AND lease_until < NOW(3)
+        WHERE status = 'running' AND (lease_until IS NULL OR lease_until < NOW(3) OR lease_until > NOW(3) + INTERVAL ? SECOND)
         ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED`,
-      [limit],
+      [policy.maxLeaseSeconds ?? 864_000, limit],
     );
     const requeued: number[] = [];
     const failed: LostJobFailure[] = [];
-    for (const job of expired) {
+    // As the server sent them: a ref beyond 2^53 arrives as a string and must go back unrounded.
+    const refused = expired.filter((job) => !Number.isSafeInteger(Number(job.ref))).map((job) => String(job.ref));
+    for (const job of expired.filter((job) => Number.isSafeInteger(Number(job.ref)))) {
       const ref = Number(job.ref);
       const max = job.max_attempts ?? policy.maxAttempts(job.type);
       if (policy.onLost(job.type) === "retry" && job.attempts < max) requeued.push(ref);
@@ -281,7 +290,11 @@ export async function recoverExpiredJobs(db: Database, policy: RecoveryPolicy, l
         [LOST_ERROR, ...resultP, failed.map((f) => f.ref)],
       );
     }
-    return { requeued, failed };
+    if (refused.length) {
+      const fail = `status = 'failed', error = ${refRefusalSql("ref")}, finished_at = NOW(3), lease_until = NULL, log = ${note("failed")}`;
+      await execute(sql, `UPDATE ${db.quoted()} SET ${fail} WHERE ref IN (?)`, [refused]);
+    }
+    return { requeued, failed, ...(refused.length ? { refused } : {}) };
   });
 }
 

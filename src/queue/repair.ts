@@ -1,3 +1,4 @@
+import { MAX_REF } from "./claimed-job.js";
 import { execute, rows, withTransaction, type Database, type PoolConnection } from "./db.js";
 
 /**
@@ -129,8 +130,9 @@ export async function retryJobs(db: Database, refs: number[], logMaxChars: numbe
 export async function retryFailedJobs(db: Database, options: { types?: string[] }, logMaxChars: number): Promise<RetryResult> {
   const total: RetryResult = { retried: [], skipped: [] };
   for (let after = 0; ; ) {
-    const where = ["status = 'failed'", "ref > ?"];
-    const params: unknown[] = [after];
+    // Not beyond 2^53 − 1: such a ref cannot be carried exactly, and no claim would run it.
+    const where = ["status = 'failed'", "ref > ?", "ref <= ?"];
+    const params: unknown[] = [after, MAX_REF];
     if (options.types?.length) {
       where.push("type IN (?)");
       params.push(options.types);

@@ -31,7 +31,7 @@ export async function lockLimitedTypes(
   if (held.length === 0) return room;
   const running = await rows<{ type: string; n: number }>(
     sql,
-    `SELECT type, COUNT(*) AS n FROM ${db.quoted()} WHERE status = 'running' AND type IN (?) GROUP BY type`,
+    `SELECT type, COUNT(*) AS n FROM ${db.quoted()} WHERE status = 'running' AND CAST(type AS BINARY) IN (?) GROUP BY type`,
     [[...room.keys()]],
   );
   for (const { type, n } of running) room.set(type, Math.max(0, room.get(type)! - Number(n)));

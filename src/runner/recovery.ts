@@ -7,19 +7,29 @@ import type { Database } from "../queue/db.js";
 import { recoverExpiredJobs } from "../queue/finish.js";
 import { renderNotice } from "./notice.js";
 
+/** How far ahead of now a running row's lease may be before recovery takes it as lost (× leaseSeconds). */
+export const LEASE_AHEAD_FACTOR = 10;
+
 /**
  * Recovers jobs whose worker was lost (their lease expired): each type's attempt limit and
  * `onLost` policy decide between pending again and failed. A job failed here gets its
  * failure_text rendered into its result and delivered, like any other failure. Returns how
  * many were re-queued.
  */
-export async function recoverLostJobs(deps: { db: Database; registry: Registry; logger: Logger }, notifier?: Notifier): Promise<number> {
+export async function recoverLostJobs(
+  deps: { db: Database; registry: Registry; logger: Logger; config: { leaseSeconds: number } },
+  notifier?: Notifier,
+): Promise<number> {
   const { registry, logger } = deps;
-  const { requeued, failed } = await recoverExpiredJobs(deps.db, {
+  const { requeued, failed, refused } = await recoverExpiredJobs(deps.db, {
+    // Runners grant leaseSeconds (hosts sharing a table may differ, within this factor): a
+    // lease further ahead was written by hand, and would hold its row and job_code for ever.
+    maxLeaseSeconds: deps.config.leaseSeconds * LEASE_AHEAD_FACTOR,
     maxAttempts: (type) => registry.settings(type).maxAttempts,
     onLost: (type) => registry.settings(type).onLost,
     failureNotice: (job) => renderNotice(job.failureText, { ref: job.ref, type: job.type, user: job.user, error: job.error }, true),
   });
+  if (refused?.length) logger.warn(`failed ${refused.length} running job(s) whose ref is beyond 2^53 - 1, which offline-jobs cannot carry: ${refused.join(", ")}`);
   if (requeued.length) logger.info(`re-queued ${requeued.length} job(s) whose worker was lost: ${requeued.join(", ")}`);
   if (failed.length) {
     logger.warn(`failed ${failed.length} job(s) whose worker was lost: ${failed.map((f) => f.ref).join(", ")}`);
