@@ -8,8 +8,8 @@ import { loadConfig, type LoadConfigOptions } from "./config/load-config.js";
 import { openDatabase } from "./queue/db.js";
 import { enqueueJobs, type Enqueued, type NewJob } from "./queue/enqueue.js";
 
-export { defineHandler } from "./handlers/handler.js";
-export type { Handler, HandlerDefaults, JobContext, JobLogger, JobResult, SubprocessResult } from "./handlers/handler.js";
+export { defineHandler } from "./job/handler.js";
+export type { Handler, HandlerDefaults, JobContext, JobLogger, JobResult, SubprocessResult } from "./job/handler.js";
 export { PermanentError, TransientError } from "./errors.js";
 export type { NewJob, Enqueued } from "./queue/enqueue.js";
 export type { JobRow, JobStatus } from "./queue/admin.js";

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { loadConfig, parseConfig, redactUrl } from "../config/load-config.js";
+import { loadConfig, parseConfig } from "../config/load-config.js";
+import { redactUrl } from "../config/redact-url.js";
 import { placementProblems } from "../config/config-placement.js";
 import { secretsReadable } from "../config/file-permissions.js";
 import type { Config } from "../config/schema.js";
@@ -10,16 +11,9 @@ import { openDatabase, type Database } from "../queue/db.js";
 import { checkSchema, checkServerVersion, SCHEMA_VERSION } from "../queue/migrations.js";
 import { serverVersion } from "../queue/server-info.js";
 import { exitCodeFor } from "./errors.js";
+import type { CheckResult } from "./doctor-result.js";
 import { checkCommandTemplates, checkTools } from "./doctor-tools.js";
 
-/** fail: something needed is missing (exit 1). skip: not checked because a check it depends on failed. */
-export type CheckStatus = "ok" | "warn" | "fail" | "skip";
-
-export interface CheckResult {
-  name: string;
-  status: CheckStatus;
-  detail: string;
-}
 
 /**
  * Every check of `doctor`, in order. None of them throws: a failure becomes a "fail" line and

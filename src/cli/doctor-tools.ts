@@ -5,7 +5,7 @@ import type { Config } from "../config/schema.js";
 import { declarationWarning } from "../config/template-declarations.js";
 import { findExecutable } from "../find-executable.js";
 import type { Registry } from "../handlers/registry.js";
-import type { CheckResult } from "./doctor-checks.js";
+import type { CheckResult } from "./doctor-result.js";
 
 /**
  * `doctor`'s look at the programs the handlers run. A program is *needed* (FAIL when missing)

@@ -1,4 +1,4 @@
-import type { RunCounts } from "../runner/run-report.js";
+import type { RunCounts } from "../metrics/run-counts.js";
 
 /** "3 complete, 1 failed, 0 to retry" plus the rarer outcomes when they happened. */
 export function describeCounts(c: RunCounts): string {

@@ -7,7 +7,7 @@ import { jsonSyntaxProblem } from "../quote.js";
 import { didYouMean } from "../suggest.js";
 import { placementProblems } from "./config-placement.js";
 import { databaseUrlProblem } from "./database-url.js";
-import { urlCarriesCredential, warnIfSecretsReadable, writableByOthers } from "./file-permissions.js";
+import { warnIfSecretsReadable, writableByOthers } from "./file-permissions.js";
 import { keysAt } from "./schema-keys.js";
 import { configSchema, type Config } from "./schema.js";
 import { declarationWarning } from "./template-declarations.js";
@@ -137,23 +137,4 @@ function resolvePaths(config: Config, base: string): void {
   config.handlers = config.handlers.map((h) => (h.startsWith(".") || path.isAbsolute(h) ? abs(h) : h));
   for (const template of Object.values(config.commands)) if (template.cwd) template.cwd = abs(template.cwd);
   if (typeof config.maintenance === "string") config.maintenance = abs(config.maintenance);
-}
-
-/**
- * mysql://user:secret@host/db → mysql://user:***@host/db, for anything that is printed; in an
- * http(s) URL (a webhook) the user name, often a token, and credential-like query values too.
- */
-export function redactUrl(url: string | undefined): string {
-  if (!url) return "(none)";
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    if (/^https?:$/.test(u.protocol)) {
-      if (u.username) u.username = "***";
-      for (const name of [...u.searchParams.keys()]) if (urlCarriesCredential(`https://x/?${encodeURIComponent(name)}=1`)) u.searchParams.set(name, "***");
-    }
-    return u.toString();
-  } catch {
-    return "(unparsable URL)";
-  }
 }

@@ -6,7 +6,7 @@ import { PermanentError } from "../errors.js";
 import { writeZip, type FileEntry, type ZipEntry } from "../media/zip.js";
 import { csvField, isCompressedFormat, sanitizeEntryName, UniqueNames } from "./collection-names.js";
 import { safeFileName } from "./create-download-file.js";
-import { defineHandler } from "./handler.js";
+import { defineHandler } from "../job/handler.js";
 import { ensureDir } from "./output-names.js";
 
 /** Enough for any collection a person would click together; bounds job_data and the result. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { limitSentence } from "../child-sandbox.js";
+import { limitSentence } from "../job/child-sandbox.js";
 import { PermanentError, TransientError } from "../errors.js";
 import { quote } from "../quote.js";
 import {
@@ -14,7 +14,7 @@ import {
   type Declaration,
   type TemplateUser,
 } from "../config/template-declarations.js";
-import type { JobContext } from "./handler.js";
+import type { JobContext } from "../job/handler.js";
 
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { PermanentError } from "../errors.js";
 import { runArgv, runTemplate, templateArgsSchema, templateTimeout } from "./command-template.js";
-import { defineHandler } from "./handler.js";
+import { defineHandler } from "../job/handler.js";
 
 /**
  * Runs a command template from the config: a job row names the template and gives its

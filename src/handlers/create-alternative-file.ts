@@ -9,7 +9,7 @@ import { transcode } from "../media/ffmpeg.js";
 import { probeSource } from "../media/ffprobe.js";
 import { convertImage } from "../media/image.js";
 import { runTemplate, templateArgsSchema, templateTimeout } from "./command-template.js";
-import { defineHandler } from "./handler.js";
+import { defineHandler } from "../job/handler.js";
 import { ensureDir, outputIsFolder, requireFile, requireFileName } from "./output-names.js";
 
 const transformSchema = z

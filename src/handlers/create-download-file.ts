@@ -4,7 +4,7 @@ import path from "node:path";
 import { z } from "zod";
 import { PermanentError } from "../errors.js";
 import { runTemplate, templateArgsSchema, templateTimeout } from "./command-template.js";
-import { defineHandler } from "./handler.js";
+import { defineHandler } from "../job/handler.js";
 
 /**
  * A command template writes a file for a user to download (README, "Built-in job types"): the file lands in

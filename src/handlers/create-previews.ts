@@ -10,7 +10,7 @@ import { probeSource, type ProbedSource } from "../media/ffprobe.js";
 import { makeImagePreviews } from "../media/image.js";
 import { pdfInfo, rasterizeFirstPage } from "../media/pdf.js";
 import type { ImageOutputOptions, MediaInfo, PreviewFile, PreviewSize } from "../media/types.js";
-import { defineHandler, type JobContext } from "./handler.js";
+import { defineHandler, type JobContext } from "../job/handler.js";
 import { baseName, ensureDir, renderName } from "./output-names.js";
 
 /**

@@ -4,7 +4,7 @@ import path from "node:path";
 import { z } from "zod";
 import { errorMessage, PermanentError, pathErrorInWords } from "../errors.js";
 import { quote } from "../quote.js";
-import { defineHandler } from "./handler.js";
+import { defineHandler } from "../job/handler.js";
 
 const MAX_PATHS = 10_000;
 const filePath = z.string().min(1).max(4096);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { excerptOf } from "../media/text/normalise.js";
 import { extractText } from "../media/text/extract.js";
-import { defineHandler } from "./handler.js";
+import { defineHandler } from "../job/handler.js";
 
 /** An application's id: a number or a short string, passed to the sink as it is. */
 const id = z.union([z.number().int(), z.string().min(1).max(255)]);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PermanentError, TransientError } from "../errors.js";
-import { defineHandler } from "./handler.js";
+import { defineHandler } from "../job/handler.js";
 
 /** Does nothing, optionally after a pause or with a failure: for smoke tests and benchmarks. */
 export default defineHandler({

@@ -2,7 +2,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { FatalError } from "../errors.js";
 import type { Config, TypeOptions } from "../config/schema.js";
-import type { Handler } from "./handler.js";
+import type { Handler } from "../job/handler.js";
 import collectionDownload from "./collection-download.js";
 import command from "./command.js";
 import createAlternativeFile from "./create-alternative-file.js";

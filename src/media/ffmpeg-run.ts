@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { limitSentence } from "../child-sandbox.js";
+import { limitSentence } from "../job/child-sandbox.js";
 import { PermanentError, TransientError } from "../errors.js";
 import { findExecutable } from "../find-executable.js";
 import { CONFINED_INPUT, inputProblem, isProgressLine, type MediaError, mediaError } from "./ffmpeg-shared.js";

@@ -1,5 +1,5 @@
 import fs from "node:fs/promises";
-import { limitSentence } from "../child-sandbox.js";
+import { limitSentence } from "../job/child-sandbox.js";
 import { PermanentError, TransientError } from "../errors.js";
 import { findExecutable } from "../find-executable.js";
 import { CONFINED_INPUT, inputProblem, mediaError, UNREADABLE } from "./ffmpeg-shared.js";

@@ -1,9 +1,9 @@
 import fs from "node:fs/promises";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { limitSentence } from "../child-sandbox.js";
+import { limitSentence } from "../job/child-sandbox.js";
 import { PermanentError, TransientError } from "../errors.js";
-import type { JobContext } from "../handlers/handler.js";
+import type { JobContext } from "../job/handler.js";
 import type { MediaInfo } from "./types.js";
 
 /**

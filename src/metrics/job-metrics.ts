@@ -1,5 +1,5 @@
 import { countsByType, STATUSES, type Stats } from "../queue/admin.js";
-import type { RunCounts } from "../runner/run-report.js";
+import type { RunCounts } from "./run-counts.js";
 import type { MetricFamily } from "./prometheus.js";
 
 /** What one run (or one iteration of `work`) did, for the textfile's last-run gauges. */

@@ -1,6 +1,6 @@
 import mysql from "mysql2/promise";
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
-import { redactUrl } from "../config/load-config.js";
+import { redactUrl } from "../config/redact-url.js";
 import { FatalError } from "../errors.js";
 
 export type { Pool, PoolConnection, ResultSetHeader, RowDataPacket };

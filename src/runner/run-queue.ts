@@ -15,7 +15,7 @@ import { LogFlusher } from "./log-flusher.js";
 import { OutcomeBounds } from "./outcome-bounds.js";
 import { LeaseRecovery } from "./recovery.js";
 import { RunSlots } from "./run-slots.js";
-import { emptyCounts, type RunCounts } from "./run-report.js";
+import { emptyCounts, type RunCounts } from "../metrics/run-counts.js";
 import type { RunnerDeps, RunOptions } from "./runner-deps.js";
 
 /** Claims in a row that found a limited type's slot row held, before the run stops asking at once. */

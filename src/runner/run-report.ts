@@ -1,20 +1,7 @@
 import type { Level, Logger } from "../logger.js";
 import type { ClaimedJob } from "../queue/claimed-job.js";
+import type { RunCounts } from "../metrics/run-counts.js";
 import type { AttemptEnd } from "./execute-job.js";
-
-export interface RunCounts {
-  complete: number;
-  failed: number;
-  retried: number;
-  cancelled: number;
-  lost: number;
-  /** Interrupted by a stop after the grace period and put back to pending. */
-  released: number;
-}
-
-export function emptyCounts(): RunCounts {
-  return { complete: 0, failed: 0, retried: 0, cancelled: 0, lost: 0, released: 0 };
-}
 
 /** How each end of an attempt is counted, and the level of its line in the process's log. */
 const ENDS = {

@@ -6,7 +6,7 @@ import { maintenanceReason } from "./maintenance.js";
 import { QueueRunner } from "./run-queue.js";
 import type { RunOptions } from "./runner-deps.js";
 import { writeMetricsTextfile } from "../metrics/textfile.js";
-import { emptyCounts, type RunCounts } from "./run-report.js";
+import { emptyCounts, type RunCounts } from "../metrics/run-counts.js";
 import { runHousekeeping } from "./housekeeping.js";
 import { openHostLocks, type RunDeps } from "./run.js";
 

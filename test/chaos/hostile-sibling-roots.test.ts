@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import sharp from "sharp";
-import { resolveDeletable, resolveInside } from "../../src/runner/path-guard.js";
+import { resolveDeletable, resolveInside } from "../../src/job/path-guard.js";
 import { runCli, writeConfig } from "../helpers/cli.js";
 import { tail, useTestEnvironment } from "../helpers/environment.js";
 

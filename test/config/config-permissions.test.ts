@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { after, test } from "node:test";
-import { loadConfig, redactUrl } from "../../src/config/load-config.js";
+import { loadConfig } from "../../src/config/load-config.js";
+import { redactUrl } from "../../src/config/redact-url.js";
 import { makeTempDir, runCli, writeConfig } from "../helpers/cli.js";
 
 /**

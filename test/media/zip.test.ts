@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { sanitizeEntryName, UniqueNames } from "../../src/handlers/collection-names.js";
 import collectionDownload from "../../src/handlers/collection-download.js";
-import type { JobContext } from "../../src/handlers/handler.js";
+import type { JobContext } from "../../src/job/handler.js";
 import { writeZip } from "../../src/media/zip.js";
 import { DEFLATED, hasZip64End, readZip, STORED } from "../helpers/zip.js";
 

@@ -2,7 +2,8 @@ import { Command } from "commander";
 import { z } from "zod";
 import { FatalError } from "../../errors.js";
 import { parseOptions, type GlobalOptions } from "../context.js";
-import { runChecks, type CheckStatus } from "../doctor-checks.js";
+import { runChecks } from "../doctor-checks.js";
+import type { CheckStatus } from "../doctor-result.js";
 
 const optionsSchema = z.object({ json: z.boolean().optional(), strict: z.boolean().optional() });
 

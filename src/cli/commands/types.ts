@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { z } from "zod";
 import { FatalError } from "../../errors.js";
-import type { Handler } from "../../handlers/handler.js";
+import type { Handler } from "../../job/handler.js";
 import { loadRegistry, type Registry } from "../../handlers/registry.js";
 import { loadCommandConfig, makeLogger, parseOptions, type GlobalOptions } from "../context.js";
 import { summariseFields } from "../schema-summary.js";

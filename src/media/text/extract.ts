@@ -1,8 +1,8 @@
 import fs from "node:fs/promises";
 import { PermanentError } from "../../errors.js";
-import type { JobContext } from "../../handlers/handler.js";
 import { detectType } from "../detect.js";
 import { htmlToText } from "./html.js";
+import type { TextContext } from "./text-context.js";
 import { capText, normaliseText, rawBudget, TextCollector } from "./normalise.js";
 import { extractOffice, isOfficeCandidate } from "./office.js";
 import { extractPdf, type PdfEngine, type PdfLimits } from "./pdf.js";
@@ -15,13 +15,6 @@ import { isHtml, readTextFile, utf16Bom, type TextEncoding } from "./plain.js";
  * else is refused. The format libraries are imported only by the module that needs them.
  */
 
-/** What the extractors need of a job's context (the benchmark builds one of its own). */
-export interface TextContext {
-  exec: JobContext["exec"];
-  signal: AbortSignal;
-  log: Pick<JobContext["log"], "info" | "warn">;
-  progress?(percent: number): void;
-}
 
 export interface ExtractOptions {
   maxChars: number;

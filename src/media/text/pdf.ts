@@ -2,10 +2,10 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { limitSentence } from "../../child-sandbox.js";
+import { limitSentence } from "../../job/child-sandbox.js";
 import { PermanentError, TransientError } from "../../errors.js";
-import type { SubprocessResult } from "../../handlers/handler.js";
-import type { TextContext } from "./extract.js";
+import type { SubprocessResult } from "../../job/handler.js";
+import type { TextContext } from "./text-context.js";
 import type { TextCollector } from "./normalise.js";
 import { readTextFile } from "./plain.js";
 

@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, limitInMessage, memoryHit, MissingPrlimitError } from "../child-sandbox.js";
+import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, limitInMessage, memoryHit, MissingPrlimitError } from "./child-sandbox.js";
 import { findExecutable } from "../find-executable.js";
-import type { ExecOptions, JobLogger, SubprocessResult } from "../handlers/handler.js";
+import type { ExecOptions, JobLogger, SubprocessResult } from "./handler.js";
 
 /** Seconds between SIGTERM and SIGKILL when a job's processes are stopped. */
 export const KILL_GRACE_MS = 3000;

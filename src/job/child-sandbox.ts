@@ -1,4 +1,4 @@
-import { findExecutable } from "./find-executable.js";
+import { findExecutable } from "../find-executable.js";
 
 /**
  * What every subprocess runs under (SECURITY.md, "Subprocesses"): an environment built from

@@ -1,7 +1,7 @@
 import type { Stats } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import type { z } from "zod";
-import type { LimitHit } from "../child-sandbox.js";
+import type { LimitHit } from "./child-sandbox.js";
 import type { Config } from "../config/schema.js";
 
 /** Defaults a handler declares; `types.<name>` in the config overrides each. */

@@ -1,4 +1,4 @@
-import type { JobLogger } from "../handlers/handler.js";
+import type { JobLogger } from "./handler.js";
 
 let lastMs = 0;
 let lastIso = "";

@@ -1,0 +1,75 @@
+/**
+ * Which module may import what (docs/architecture.md, "The wings and what each may import").
+ * Checked by `npm run lint` in CI. The wings, from the ground up:
+ *
+ *   src/*.ts (errors, quote, logger…) < config < queue, locks < job < media < handlers
+ *   < notify, metrics < runner < cli, and src/index.ts / src/submit.ts (the library's face)
+ *
+ * A wing imports only from wings below it. On top of that, each native or heavy library has
+ * one home, so that it can be replaced in one place: SQL (mysql2) lives in src/queue, sharp,
+ * archiver, pdfjs-dist, yauzl, file-type and htmlparser2 in src/media, proper-lockfile in
+ * src/locks, execa in src/job, commander in src/cli, nodemailer in src/notify.
+ */
+const WINGS = ["config", "queue", "locks", "job", "media", "handlers", "notify", "metrics", "runner", "cli"];
+/** What each wing may NOT import: every wing at or above it, but itself. */
+const ABOVE = {
+  config: ["queue", "locks", "job", "media", "handlers", "notify", "metrics", "runner", "cli"],
+  queue: ["locks", "job", "media", "handlers", "notify", "metrics", "runner", "cli"],
+  locks: ["queue", "job", "media", "handlers", "notify", "metrics", "runner", "cli"],
+  job: ["queue", "media", "handlers", "notify", "metrics", "runner", "cli"],
+  media: ["queue", "locks", "handlers", "notify", "metrics", "runner", "cli"],
+  handlers: ["queue", "locks", "notify", "metrics", "runner", "cli"],
+  notify: ["locks", "job", "media", "handlers", "metrics", "runner", "cli"],
+  metrics: ["locks", "job", "media", "handlers", "notify", "runner", "cli"],
+  runner: ["cli"],
+  cli: [],
+};
+
+const layering = WINGS.filter((wing) => ABOVE[wing].length > 0).map((wing) => ({
+  name: `${wing}-imports-only-lower-wings`,
+  comment: `src/${wing} may not import from ${ABOVE[wing].map((w) => `src/${w}`).join(", ")}`,
+  severity: "error",
+  from: { path: `^src/${wing}/` },
+  to: { path: `^src/(${ABOVE[wing].join("|")})/` },
+}));
+
+/** A library imported outside its home. */
+const home = (name, packages, folder) => ({
+  name,
+  comment: `${packages.join(", ")} may be imported only in ${folder}`,
+  severity: "error",
+  from: { path: "^src/", pathNot: `^${folder}` },
+  to: { dependencyTypes: ["npm"], path: `node_modules/(${packages.join("|")})/` },
+});
+
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      comment: "no import cycle, type-only ones included: a cycle means two modules are one thing, or a wall is missing",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "ground-imports-no-wing",
+      comment: "the top-level helpers of src (errors, quote, logger, suggest, find-executable) import no wing",
+      severity: "error",
+      from: { path: "^src/[^/]+\\.ts$", pathNot: "^src/(index|submit)\\.ts$" },
+      to: { path: `^src/(${WINGS.join("|")})/` },
+    },
+    ...layering,
+    home("sql-only-in-queue", ["mysql2"], "src/queue/"),
+    home("media-libraries-only-in-media", ["sharp", "archiver", "pdfjs-dist", "yauzl", "file-type", "htmlparser2"], "src/media/"),
+    home("lockfile-only-in-locks", ["proper-lockfile"], "src/locks/"),
+    home("subprocesses-only-in-job", ["execa"], "src/job/"),
+    home("commander-only-in-cli", ["commander"], "src/cli/"),
+    home("mail-only-in-notify", ["nodemailer"], "src/notify/"),
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    exclude: { path: "^dist/" },
+  },
+};
