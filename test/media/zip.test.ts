@@ -76,7 +76,10 @@ test("writeZip: an abort stops at once with the signal's reason and closes every
       signal: controller.signal,
       totalBytes: 20 * (48 << 20),
       onProgress: (done) => {
-        if (!abortedAt && done > 100 << 20) (abortedAt = Date.now()), controller.abort(reason);
+        if (!abortedAt && done > 100 << 20) {
+          abortedAt = Date.now();
+          controller.abort(reason);
+        }
       },
     }),
     (error: unknown) => error === reason,
