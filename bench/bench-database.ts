@@ -25,7 +25,10 @@ export async function openBenchDatabase(where: "private" | "shared", progress: (
   if (where === "shared" || unavailable) {
     if (where === "private") progress(`no private server (${unavailable}): using the shared test server`);
     const test = await createTestDatabase({ migrate: false });
-    return { db: { ...test, query: (sql, params) => test.query(sql, params), serverPid: await localServerPid((sql) => test.query(sql)) }, where: "shared test server" };
+    return {
+      db: { ...test, query: (sql, params) => test.query(sql, params), serverPid: await localServerPid((sql) => test.query(sql)) },
+      where: "shared test server",
+    };
   }
   const server = await startPrivateMariadb({ serverOptions: PRIVATE_SERVER_OPTIONS });
   try {

@@ -170,13 +170,21 @@ function drainInChild(url: string, jobs: number, pattern: number, warm: boolean)
   child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   return new Promise((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as Drain) : reject(new Error(`the drain of "${PATTERNS[pattern]!.name}" exited with ${code}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolve(JSON.parse(out) as Drain) : reject(new Error(`the drain of "${PATTERNS[pattern]!.name}" exited with ${code}`)),
+    );
   });
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { jobs: { type: "string", default: "10000" }, repeat: { type: "string", default: "3" }, drain: { type: "string" }, url: { type: "string" }, warm: { type: "boolean" } },
+    options: {
+      jobs: { type: "string", default: "10000" },
+      repeat: { type: "string", default: "3" },
+      drain: { type: "string" },
+      url: { type: "string" },
+      warm: { type: "boolean" },
+    },
   });
   const jobs = Number(values.jobs);
   const repeat = Number(values.repeat);
@@ -201,7 +209,11 @@ async function main(): Promise<void> {
     const num = (n: number) => Math.round(n).toLocaleString("en-US");
     const rate = (drains: Drain[]) => median(drains.map((d) => d.jobsPerSecond));
     const cell = (drains: Drain[]) => `${num(rate(drains)).padStart(7)} ${`${(rate(drains) / ref).toFixed(1)}x`.padStart(6)}`;
-    const rtt = (drains: Drain[], p: number) => percentile(drains.flatMap((d) => d.claimMs), p).toFixed(2);
+    const rtt = (drains: Drain[], p: number) =>
+      percentile(
+        drains.flatMap((d) => d.claimMs),
+        p,
+      ).toFixed(2);
     const lines = [
       `the database side alone: ${num(jobs)} no-op jobs, claims and outcome writes with no runner, at most ${AHEAD} claimed ahead; median of ${repeat}`,
       "",

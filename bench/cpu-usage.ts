@@ -5,7 +5,10 @@ import os from "node:os";
 /** CPU ms (user + system) of a process (`utime`) or of its reaped children (`cutime`), from /proc; NaN elsewhere. */
 export function procCpuMs(pid: number | "self" | undefined, which: "utime" | "cutime"): number {
   try {
-    const fields = fs.readFileSync(`/proc/${pid ?? "none"}/stat`, "utf8").split(") ")[1]!.split(" ");
+    const fields = fs
+      .readFileSync(`/proc/${pid ?? "none"}/stat`, "utf8")
+      .split(") ")[1]!
+      .split(" ");
     const at = which === "utime" ? 11 : 13;
     return (Number(fields[at]) + Number(fields[at + 1])) * 10;
   } catch {

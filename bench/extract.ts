@@ -44,7 +44,9 @@ try {
       if (found.pages !== pages) throw new Error(`${engine} read ${found.pages} pages, not ${pages}`);
     }
     times[engine] = median(runs);
-    console.log(`${engine.padEnd(10)} ${times[engine]!.toFixed(0).padStart(6)} ms  ${texts[engine]!.length} chars  (runs: ${runs.map((t) => t.toFixed(0)).join(", ")} ms)`);
+    console.log(
+      `${engine.padEnd(10)} ${times[engine]!.toFixed(0).padStart(6)} ms  ${texts[engine]!.length} chars  (runs: ${runs.map((t) => t.toFixed(0)).join(", ")} ms)`,
+    );
   }
   console.log(`pdfjs-dist / pdftotext: ${(times.pdfjs! / times.pdftotext!).toFixed(1)}×`);
   // Spacing may differ between the engines; the words must not.

@@ -39,8 +39,7 @@ const TARGET_MEMORY = 0.6;
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-const previewsInto = (source: string, out: string) =>
-  makeImagePreviews(source, SIZES, OPTIONS, (size, ext) => path.join(out, `sharp_${size.name}.${ext}`));
+const previewsInto = (source: string, out: string) => makeImagePreviews(source, SIZES, OPTIONS, (size, ext) => path.join(out, `sharp_${size.name}.${ext}`));
 
 interface Measured {
   ms: number;
@@ -82,7 +81,11 @@ function measure(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<
         peakMb: (useTime ? Number(kb) : hwmKb) / 1024,
         cpuS: Number(user) + Number(system),
         code: useTime && /Command exited with non-zero status (\d+)/.exec(stderr) ? Number(/status (\d+)/.exec(stderr)![1]) : code,
-        stderr: stderr.split("\n").filter((l) => !l.startsWith(marker) && !l.startsWith("Command exited")).join("\n").trim(),
+        stderr: stderr
+          .split("\n")
+          .filter((l) => !l.startsWith(marker) && !l.startsWith("Command exited"))
+          .join("\n")
+          .trim(),
       });
     });
   });
@@ -126,7 +129,9 @@ async function main(): Promise<void> {
       await previewsInto(source, out);
       ours.push(performance.now() - started);
     }
-    const ourDims = await Promise.all(SIZES.map(async (s) => (await sharp(path.join(out, `sharp_${s.name}.jpg`)).metadata()) as { width: number; height: number }));
+    const ourDims = await Promise.all(
+      SIZES.map(async (s) => (await sharp(path.join(out, `sharp_${s.name}.jpg`)).metadata()) as { width: number; height: number }),
+    );
 
     // offline-jobs in fresh processes: peak memory (and the cold time, Node start and sharp load included).
     const script = fileURLToPath(import.meta.url);
@@ -142,7 +147,23 @@ async function main(): Promise<void> {
     let limits: string[] = [];
     let note = "";
     const magick = async (size: PreviewSize) =>
-      measure([CONVERT, ...limits, source, "-auto-orient", "-resize", `${size.width}x${size.height}>`, "-colorspace", "sRGB", "-strip", "-quality", "85", path.join(dir, `magick_${size.name}.jpg`)], env);
+      measure(
+        [
+          CONVERT,
+          ...limits,
+          source,
+          "-auto-orient",
+          "-resize",
+          `${size.width}x${size.height}>`,
+          "-colorspace",
+          "sRGB",
+          "-strip",
+          "-quality",
+          "85",
+          path.join(dir, `magick_${size.name}.jpg`),
+        ],
+        env,
+      );
     const first = await magick(SIZES[2]!);
     if (first.code !== 0) {
       if (!/policy|resource|exceeds limit|cache/i.test(first.stderr)) throw new Error(`convert failed: ${first.stderr}`);
@@ -150,7 +171,10 @@ async function main(): Promise<void> {
       // point ImageMagick at a permissive policy for this benchmark only.
       const policyDir = path.join(dir, "magick-policy");
       fs.mkdirSync(policyDir);
-      fs.writeFileSync(path.join(policyDir, "policy.xml"), `<policymap>\n${["memory 4GiB", "map 8GiB", "width 64KP", "height 64KP", "area 4GP", "disk 16GiB"].map((l) => `  <policy domain="resource" name="${l.split(" ")[0]}" value="${l.split(" ")[1]}"/>`).join("\n")}\n</policymap>\n`);
+      fs.writeFileSync(
+        path.join(policyDir, "policy.xml"),
+        `<policymap>\n${["memory 4GiB", "map 8GiB", "width 64KP", "height 64KP", "area 4GP", "disk 16GiB"].map((l) => `  <policy domain="resource" name="${l.split(" ")[0]}" value="${l.split(" ")[1]}"/>`).join("\n")}\n</policymap>\n`,
+      );
       env = { ...process.env, MAGICK_CONFIGURE_PATH: policyDir };
       limits = ["-limit", "memory", "4GiB", "-limit", "map", "8GiB", "-limit", "area", "4GP", "-limit", "width", "64KP", "-limit", "height", "64KP"];
       note = `convert refused the image under its resource limits (${first.stderr.split("\n")[0]}); it ran with raised limits (MAGICK_CONFIGURE_PATH + -limit), for this benchmark only`;
@@ -167,7 +191,9 @@ async function main(): Promise<void> {
       }
       theirs.push({ ms: runs.reduce((t, r) => t + r.ms, 0), peakMb: Math.max(...runs.map((r) => r.peakMb)), cpuS: runs.reduce((t, r) => t + r.cpuS, 0) });
     }
-    const theirDims = await Promise.all(SIZES.map(async (s) => (await sharp(path.join(dir, `magick_${s.name}.jpg`)).metadata()) as { width: number; height: number }));
+    const theirDims = await Promise.all(
+      SIZES.map(async (s) => (await sharp(path.join(dir, `magick_${s.name}.jpg`)).metadata()) as { width: number; height: number }),
+    );
 
     const ourMs = median(ours);
     const ourColdMs = median(cold.map((r) => r.ms));
@@ -180,7 +206,11 @@ async function main(): Promise<void> {
     const memory = ourPeak / imPeak;
     const n = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
     const dims = (d: { width: number; height: number }[]) => d.map((x) => `${x.width}×${x.height}`).join(", ");
-    const row = (cells: string[]) => `${cells[0]!.padEnd(44)}${cells.slice(1).map((c) => c.padStart(11)).join("")}`;
+    const row = (cells: string[]) =>
+      `${cells[0]!.padEnd(44)}${cells
+        .slice(1)
+        .map((c) => c.padStart(11))
+        .join("")}`;
 
     console.log(`\nPreviews thm+pre+scr from a 6000×4000 JPEG (${sourceMb.toFixed(1)} MB, quality 95), ${os.cpus().length} CPUs, median of ${repeat}`);
     console.log(row(["", "time ms", "peak MB", "CPU s"]));
@@ -191,8 +221,12 @@ async function main(): Promise<void> {
     console.log(row(["ImageMagick ÷ offline-jobs, time (fresh)", `${(imMs / ourColdMs).toFixed(1)}×`, "", `${n(imCpu / ourCpu, 1)}×`]));
     console.log(row(["offline-jobs ÷ ImageMagick, peak memory", "", `${memory.toFixed(2)}×`, ""]));
     console.log(`\nsizes: offline-jobs ${dims(ourDims)}; ImageMagick ${dims(theirDims)}`);
-    console.log(`target ≥ ${TARGET_SPEEDUP}× faster: ${speedup >= TARGET_SPEEDUP ? "met" : "MISSED"} (${speedup.toFixed(1)}×); target ≤ ${TARGET_MEMORY}× peak memory: ${memory <= TARGET_MEMORY ? "met" : "MISSED"} (${memory.toFixed(2)}×)`);
-    console.log(`ImageMagick: ${fs.existsSync(TIME) ? "peak from /usr/bin/time %M" : "peak from /proc VmHWM polling"}; ${note || "ran under the system policy.xml unchanged"}`);
+    console.log(
+      `target ≥ ${TARGET_SPEEDUP}× faster: ${speedup >= TARGET_SPEEDUP ? "met" : "MISSED"} (${speedup.toFixed(1)}×); target ≤ ${TARGET_MEMORY}× peak memory: ${memory <= TARGET_MEMORY ? "met" : "MISSED"} (${memory.toFixed(2)}×)`,
+    );
+    console.log(
+      `ImageMagick: ${fs.existsSync(TIME) ? "peak from /usr/bin/time %M" : "peak from /proc VmHWM polling"}; ${note || "ran under the system policy.xml unchanged"}`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

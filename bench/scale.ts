@@ -106,7 +106,16 @@ function slotsHeld(lockDir: string, pid: number): number {
 /** Every child still running, so that Ctrl-C or a failure takes them down with us. */
 const children = new Set<ChildProcess>();
 
-async function scenario(test: BenchDatabase, dir: string, index: number, runs: number, hosts: number, jobs: number, slots: number, server: number | undefined): Promise<Row> {
+async function scenario(
+  test: BenchDatabase,
+  dir: string,
+  index: number,
+  runs: number,
+  hosts: number,
+  jobs: number,
+  slots: number,
+  server: number | undefined,
+): Promise<Row> {
   await fillNoopJobs(test, jobs);
   const hostList = Array.from({ length: hosts }, (_, h) => {
     const lockDir = path.join(dir, `locks-${index}-${h + 1}`);
@@ -169,7 +178,23 @@ async function scenario(test: BenchDatabase, dir: string, index: number, runs: n
 
 function report(rows: Row[], header: string[], slots: number): void {
   const fixed = (n: number, digits = 2) => (Number.isNaN(n) ? "n/a" : n.toFixed(digits));
-  const columns = ["runs", "hosts", "slots", "jobs/s", "wall s", "queries/job", "SELECT/job", "UPDATE/job", "BEGIN/job", "COMMIT/job", "fsyncs/job", "server CPU ms/job", "server-bound jobs/s", "runs' CPU ms/job", "host CPU busy"];
+  const columns = [
+    "runs",
+    "hosts",
+    "slots",
+    "jobs/s",
+    "wall s",
+    "queries/job",
+    "SELECT/job",
+    "UPDATE/job",
+    "BEGIN/job",
+    "COMMIT/job",
+    "fsyncs/job",
+    "server CPU ms/job",
+    "server-bound jobs/s",
+    "runs' CPU ms/job",
+    "host CPU busy",
+  ];
   const table = [
     columns,
     ...rows.map((r) => [
@@ -225,7 +250,9 @@ async function main(): Promise<void> {
     const header = [
       `offline-jobs scale: ${jobs.toLocaleString("en-US")} no-op jobs per row, ${slots} slots per run (pool of 4 connections each)`,
       `server: ${where}, ${info?.v}: innodb_flush_log_at_trx_commit=${info?.f}, log_bin=${info?.b}; host ${os.cpus().length} CPU(s), load average ${os.loadavg()[0]!.toFixed(2)} at start`,
-      ...(background > 0.5 ? [`warning: other clients sent ~${background.toFixed(0)} queries/s to the server before the rows; the per-job counters include theirs.`] : []),
+      ...(background > 0.5
+        ? [`warning: other clients sent ~${background.toFixed(0)} queries/s to the server before the rows; the per-job counters include theirs.`]
+        : []),
     ];
     progress(header.join("\n"));
     const rows: Row[] = [];

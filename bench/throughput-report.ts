@@ -30,7 +30,6 @@ export interface Sample {
   hostBusy: number;
 }
 
-
 /** What the report says about the run besides its samples. */
 export interface Context {
   jobs: number;
@@ -46,7 +45,6 @@ export interface Context {
   targetRatio: number;
   coldRuns: number;
 }
-
 
 export function report(ctx: Context, reference: Sample[], ours: Sample[], held: Sample, wide: Sample, cold: { node: number[]; run: number[] }): void {
   const summarize = (samples: Sample[]) => ({
@@ -112,7 +110,9 @@ export function report(ctx: Context, reference: Sample[], ours: Sample[], held: 
     "read view held open: another connection keeps a consistent snapshot (as mysqldump --single-transaction does), so InnoDB purges nothing during the run.",
     `prefetchFactor ${ctx.widePrefetch}: a run may hold ${ctx.widePrefetch * ctx.workers} jobs ahead of its slots instead of ${ctx.defaultPrefetch * ctx.workers} (the default ${ctx.defaultPrefetch}): more per round trip, more stranded by a crash; ${(wideRow.drainPerSecond / ref.drainPerSecond).toFixed(1)}x like for like.`,
     ...(ctx.background > 0.5
-      ? [`warning: other clients sent ~${ctx.background.toFixed(0)} queries/s to the server before the runs; the per-job counters include theirs, and a loaded host slows both sides.`]
+      ? [
+          `warning: other clients sent ~${ctx.background.toFixed(0)} queries/s to the server before the runs; the per-job counters include theirs, and a loaded host slows both sides.`,
+        ]
       : []),
     "",
     `cold start, median of ${ctx.coldRuns} runs:`,

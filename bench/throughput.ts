@@ -52,10 +52,9 @@ function parseOptions(): { jobs: number; repeat: number } {
 }
 
 async function readCounters(test: TestDatabase): Promise<Counters> {
-  const rows = await test.query<{ Variable_name: string; Value: string }>(
-    `SHOW GLOBAL STATUS WHERE Variable_name IN (${COUNTERS.map(() => "?").join(", ")})`,
-    [...COUNTERS],
-  );
+  const rows = await test.query<{ Variable_name: string; Value: string }>(`SHOW GLOBAL STATUS WHERE Variable_name IN (${COUNTERS.map(() => "?").join(", ")})`, [
+    ...COUNTERS,
+  ]);
   const byName = new Map(rows.map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]));
   return Object.fromEntries(COUNTERS.map((c) => [c, byName.get(c.toLowerCase()) ?? NaN])) as Counters;
 }
@@ -75,7 +74,15 @@ async function measure(test: TestDatabase, jobs: number, client: "self" | "child
   const after = await readCounters(test);
   const perJob = Object.fromEntries(COUNTERS.map((c) => [c, (after[c] - before[c]) / jobs])) as Counters;
   const hostBusy = (cpuAfter.busy - cpu.busy) / Math.max(1, cpuAfter.total - cpu.total);
-  return { ms, jobsPerSecond: (jobs / ms) * 1000, drainPerSecond: (jobs / ms) * 1000, perJob, clientCpuMs: clientMs / jobs, serverCpuMs: serverMs / jobs, hostBusy };
+  return {
+    ms,
+    jobsPerSecond: (jobs / ms) * 1000,
+    drainPerSecond: (jobs / ms) * 1000,
+    perJob,
+    clientCpuMs: clientMs / jobs,
+    serverCpuMs: serverMs / jobs,
+    hostBusy,
+  };
 }
 
 /** The child process being waited for, so that Ctrl-C can take it down with us. */
@@ -197,7 +204,16 @@ async function main(): Promise<void> {
     const idle = await readCounters(test);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const background = (await readCounters(test)).Questions - idle.Questions - 1; // minus our own SHOW
-    const ctx: Context = { ...options, server, background, workers: WORKERS, widePrefetch: WIDE_PREFETCH, defaultPrefetch: DEFAULT_PREFETCH, targetRatio: TARGET_RATIO, coldRuns: COLD_RUNS };
+    const ctx: Context = {
+      ...options,
+      server,
+      background,
+      workers: WORKERS,
+      widePrefetch: WIDE_PREFETCH,
+      defaultPrefetch: DEFAULT_PREFETCH,
+      targetRatio: TARGET_RATIO,
+      coldRuns: COLD_RUNS,
+    };
 
     const reference: Sample[] = [];
     const ours: Sample[] = [];
@@ -207,12 +223,18 @@ async function main(): Promise<void> {
       progress(`run ${i}/${options.repeat}: reference ${Math.round(r.jobsPerSecond)} jobs/s (${(r.ms / 1000).toFixed(2)} s)`);
       const o = await offlineJobsRun(test, config, options.jobs);
       ours.push(o);
-      progress(`run ${i}/${options.repeat}: offline-jobs ${Math.round(o.drainPerSecond)} jobs/s, ${Math.round(o.jobsPerSecond)} spawn to exit (${(o.ms / 1000).toFixed(2)} s)`);
+      progress(
+        `run ${i}/${options.repeat}: offline-jobs ${Math.round(o.drainPerSecond)} jobs/s, ${Math.round(o.jobsPerSecond)} spawn to exit (${(o.ms / 1000).toFixed(2)} s)`,
+      );
     }
 
     const held = await offlineJobsRun(test, config, options.jobs, true);
     progress(`offline-jobs with a read view held open: ${Math.round(held.drainPerSecond)} jobs/s`);
-    const wideConfig = writeConfig(dir, { database: { url: test.url }, lockDir: path.join(dir, "locks"), leaseSeconds: 60, prefetchFactor: WIDE_PREFETCH }, "wide.json");
+    const wideConfig = writeConfig(
+      dir,
+      { database: { url: test.url }, lockDir: path.join(dir, "locks"), leaseSeconds: 60, prefetchFactor: WIDE_PREFETCH },
+      "wide.json",
+    );
     const wide = await offlineJobsRun(test, wideConfig, options.jobs);
     progress(`offline-jobs with prefetchFactor ${WIDE_PREFETCH}: ${Math.round(wide.drainPerSecond)} jobs/s`);
 

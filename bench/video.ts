@@ -33,11 +33,47 @@ const options = { maxSeconds: 10, maxWidth: 640, crf: 28, audioBitrate: "96k" };
 function directArgs(source: string, out: string): string[] {
   const scale = `scale=w='trunc(min(iw*sar,${options.maxWidth})/2)*2':h='max(2,trunc(ow/dar/2)*2)',setsar=1,format=yuv420p`;
   return [
-    "-nostdin", "-hide_banner", "-nostats", "-y", "-progress", "pipe:1", ...CONFINED_INPUT, "-f", "mov", "-i", `file:${source}`,
-    "-map", "0:V:0", "-map", "0:a:0?", "-t", String(options.maxSeconds), "-vf", scale,
-    "-c:v", "libx264", "-preset", "veryfast", "-crf", String(options.crf), "-pix_fmt", "yuv420p",
-    "-c:a", "aac", "-b:a", options.audioBitrate, "-ac", "2",
-    "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart", "-f", "mp4",
+    "-nostdin",
+    "-hide_banner",
+    "-nostats",
+    "-y",
+    "-progress",
+    "pipe:1",
+    ...CONFINED_INPUT,
+    "-f",
+    "mov",
+    "-i",
+    `file:${source}`,
+    "-map",
+    "0:V:0",
+    "-map",
+    "0:a:0?",
+    "-t",
+    String(options.maxSeconds),
+    "-vf",
+    scale,
+    "-c:v",
+    "libx264",
+    "-preset",
+    "veryfast",
+    "-crf",
+    String(options.crf),
+    "-pix_fmt",
+    "yuv420p",
+    "-c:a",
+    "aac",
+    "-b:a",
+    options.audioBitrate,
+    "-ac",
+    "2",
+    "-map_metadata",
+    "-1",
+    "-map_chapters",
+    "-1",
+    "-movflags",
+    "+faststart",
+    "-f",
+    "mp4",
     `file:${out}`,
   ];
 }
@@ -55,9 +91,28 @@ async function main(): Promise<void> {
     const source = path.join(dir, "source.mp4");
     process.stderr.write("generating a 20 s 1920×1080 testsrc2 + sine MP4…\n");
     await run("ffmpeg", [
-      "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25:duration=20",
-      "-f", "lavfi", "-i", "sine=frequency=440:duration=20",
-      "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", source,
+      "-v",
+      "error",
+      "-nostdin",
+      "-y",
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=1920x1080:rate=25:duration=20",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:duration=20",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-shortest",
+      source,
     ]);
     const { duration } = await probeMedia(source);
 
@@ -70,9 +125,16 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       const out = path.join(dir, `module-${i}.mp4`);
       let t = performance.now();
-      await makeVideoClip(source, out, options, () => {
-        seenArgv ??= childFfmpegs()[0]?.argv;
-      }, undefined, duration);
+      await makeVideoClip(
+        source,
+        out,
+        options,
+        () => {
+          seenArgv ??= childFfmpegs()[0]?.argv;
+        },
+        undefined,
+        duration,
+      );
       moduleMs.push(performance.now() - t);
 
       t = performance.now();
@@ -90,7 +152,9 @@ async function main(): Promise<void> {
 
     const ratio = median(moduleMs) / median(directMs);
     const row = (name: string, xs: number[]) => `${name.padEnd(18)}${xs.map(fmt).join("")}${fmt(median(xs))}`;
-    console.log(`video clip: 20 s 1920×1080 testsrc2 + sine → ≤ ${options.maxSeconds} s, ≤ ${options.maxWidth} px wide, crf ${options.crf}, AAC ${options.audioBitrate}`);
+    console.log(
+      `video clip: 20 s 1920×1080 testsrc2 + sine → ≤ ${options.maxSeconds} s, ≤ ${options.maxWidth} px wide, crf ${options.crf}, AAC ${options.audioBitrate}`,
+    );
     console.log(`${"".padEnd(18)}${Array.from({ length: RUNS }, (_, i) => `run ${i + 1}`.padStart(9)).join("")}${"median".padStart(9)}`);
     console.log(row("makeVideoClip", moduleMs));
     console.log(row("ffmpeg directly", directMs));

@@ -130,10 +130,22 @@ async function main(): Promise<number> {
     ];
     if (large) {
       rows.push(["zip -0 -q -r (Info-ZIP)", "4 GB, 400 files", `${s(large.zip.ms)} (1 run)`, "1.00×", mb(large.zip.peakMb)]);
-      rows.push(["offline-jobs writeZip, store", "4 GB, 400 files", `${s(large.ours.ms)} (1 run)`, `${(large.ours.ms / large.zip.ms).toFixed(2)}×`, mb(large.ours.peakMb)]);
+      rows.push([
+        "offline-jobs writeZip, store",
+        "4 GB, 400 files",
+        `${s(large.ours.ms)} (1 run)`,
+        `${(large.ours.ms / large.zip.ms).toFixed(2)}×`,
+        mb(large.ours.peakMb),
+      ]);
     }
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-    for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join("  ").trimEnd());
+    for (const row of rows)
+      console.log(
+        row
+          .map((cell, c) => cell.padEnd(widths[c]!))
+          .join("  ")
+          .trimEnd(),
+      );
     console.log("");
     console.log(`Node ${process.version}, ${os.cpus()[0]?.model ?? "?"} × ${os.cpus().length}, files and zips in ${os.tmpdir()}`);
     const ratio = ourMs / zipMs;

@@ -8,7 +8,10 @@ export function findExecutable(name: string): string | undefined {
   const candidates =
     name.includes("/") || (windows && name.includes("\\"))
       ? [path.resolve(name)]
-      : (process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name));
+      : (process.env.PATH ?? "")
+          .split(path.delimiter)
+          .filter(Boolean)
+          .map((dir) => path.join(dir, name));
   for (const candidate of candidates) {
     for (const extension of extensions) {
       try {

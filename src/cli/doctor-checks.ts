@@ -14,7 +14,6 @@ import { exitCodeFor } from "./errors.js";
 import type { CheckResult } from "./doctor-result.js";
 import { checkCommandTemplates, checkTools } from "./doctor-tools.js";
 
-
 /**
  * Every check of `doctor`, in order. None of them throws: a failure becomes a "fail" line and
  * the others still run (an unreachable database does not hide an unwritable lock folder).
@@ -78,7 +77,8 @@ function checkConfigMode(config: Config): CheckResult {
     return { name, status: "ok", detail: "the config was read but is no longer there" };
   }
   const problem = secretsReadable(file, raw);
-  if (problem) return { name, status: "warn", detail: /database\.url's password/.test(problem) ? `${problem}, or move the URL to OFFLINE_JOBS_DATABASE_URL` : problem };
+  if (problem)
+    return { name, status: "warn", detail: /database\.url's password/.test(problem) ? `${problem}, or move the URL to OFFLINE_JOBS_DATABASE_URL` : problem };
   const mode = fs.statSync(file).mode & 0o777;
   const octal = mode.toString(8).padStart(4, "0");
   return { name, status: "ok", detail: (mode & 0o044) === 0 ? `mode ${octal}: not readable by other users` : `mode ${octal}, but it holds no secrets` };
@@ -155,7 +155,8 @@ function checkLockDir(dir: string): CheckResult {
 
 function checkRoots(name: string, roots: string[], mode: "read" | "write"): CheckResult {
   const key = mode === "read" ? "paths.readRoots" : "paths.writeRoots";
-  if (roots.length === 0) return { name, status: "warn", detail: `no ${key} configured: jobs with file paths will refuse every ${mode === "read" ? "source" : "output"}` };
+  if (roots.length === 0)
+    return { name, status: "warn", detail: `no ${key} configured: jobs with file paths will refuse every ${mode === "read" ? "source" : "output"}` };
   const problems = roots.flatMap((root) => {
     const problem = folderProblem(root, mode);
     return problem ? [`${root} ${problem}`] : [];
@@ -167,7 +168,8 @@ function checkRoots(name: string, roots: string[], mode: "read" | "write"): Chec
 function checkDownloads(config: Config): CheckResult {
   const name = "downloads-dir";
   const { dir, baseUrl } = config.downloads;
-  if (!dir && !baseUrl) return { name, status: "warn", detail: "downloads.dir and downloads.baseUrl not set: create_download_file and collection_download will refuse their jobs" };
+  if (!dir && !baseUrl)
+    return { name, status: "warn", detail: "downloads.dir and downloads.baseUrl not set: create_download_file and collection_download will refuse their jobs" };
   if (!dir || !baseUrl) return { name, status: "fail", detail: `downloads.${dir ? "baseUrl" : "dir"} is not set, and the download types need both` };
   const problem = folderProblem(dir, "write");
   if (problem) return { name, status: "fail", detail: `${dir} ${problem}` };
@@ -180,7 +182,9 @@ function folderProblem(folder: string, mode: "read" | "write"): string | undefin
     fs.accessSync(folder, mode === "read" ? fs.constants.R_OK | fs.constants.X_OK : fs.constants.W_OK | fs.constants.X_OK);
     return undefined;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `is not ${mode === "read" ? "readable" : "writable"} (${describeFsError(error)})`;
+    return (error as NodeJS.ErrnoException).code === "ENOENT"
+      ? "does not exist"
+      : `is not ${mode === "read" ? "readable" : "writable"} (${describeFsError(error)})`;
   }
 }
 

@@ -107,7 +107,9 @@ export function checkCommandTemplates(config: Config): CheckResult {
     return {
       name: "commands",
       status: "fail",
-      detail: [...(missing.length ? [`program not found for ${missing.map((c) => `${c} (${config.commands[c]!.argv[0]})`).join(", ")}`] : []), ...badCwd].join("; "),
+      detail: [...(missing.length ? [`program not found for ${missing.map((c) => `${c} (${config.commands[c]!.argv[0]})`).join(", ")}`] : []), ...badCwd].join(
+        "; ",
+      ),
     };
   }
   // Old-style templates load and run, read the safe way; what to declare is worth a warning.

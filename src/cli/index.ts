@@ -30,12 +30,33 @@ export function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride();
   const run = runCommand();
-  for (const command of [run, initCommand(), addCommand(), listCommand(), showCommand(), statsCommand(), workCommand(), restartCommand(), retryCommand(), boostCommand(), cancelCommand(), clearCommand(), purgeCommand(), typesCommand(), exportCommand(), doctorCommand(), testCommand()]) {
+  for (const command of [
+    run,
+    initCommand(),
+    addCommand(),
+    listCommand(),
+    showCommand(),
+    statsCommand(),
+    workCommand(),
+    restartCommand(),
+    retryCommand(),
+    boostCommand(),
+    cancelCommand(),
+    clearCommand(),
+    purgeCommand(),
+    typesCommand(),
+    exportCommand(),
+    doctorCommand(),
+    testCommand(),
+  ]) {
     command.exitOverride();
     program.addCommand(command, { isDefault: command === run });
   }
   // `offline-jobs --help` shows the default command's flags too, as offline_jobs.php's help does.
-  const runOptions = run.createHelp().visibleOptions(run).filter((o) => o.long !== "--help");
+  const runOptions = run
+    .createHelp()
+    .visibleOptions(run)
+    .filter((o) => o.long !== "--help");
   const width = Math.max(...runOptions.map((o) => o.flags.length));
   program.addHelpText(
     "after",

@@ -27,8 +27,10 @@ export function describeRunJobEnd(ref: number, status: string, error: string | n
   if (status === "failed") return error ? `job ${ref} failed: ${error}` : `job ${ref} failed without an error message (${show})`;
   if (status === "cancelled") return `job ${ref} was cancelled while it ran; nothing more to run (\`offline-jobs retry ${ref}\` runs it again)`;
   if (status === "unknown") return `job ${ref} was deleted while it ran; nothing more to do`;
-  if (status === "pending" && attempt === "outcome" && error) return `job ${ref} did not complete and will be retried (${error}); \`offline-jobs run --job ${ref}\` retries it now`;
-  if (status === "pending") return `job ${ref} was interrupted before it ended and is pending again; the next run takes it, or \`offline-jobs run --job ${ref}\``;
+  if (status === "pending" && attempt === "outcome" && error)
+    return `job ${ref} did not complete and will be retried (${error}); \`offline-jobs run --job ${ref}\` retries it now`;
+  if (status === "pending")
+    return `job ${ref} was interrupted before it ended and is pending again; the next run takes it, or \`offline-jobs run --job ${ref}\``;
   if (status === "running") return `job ${ref} now runs in another process (its lease here ran out before it ended); ${show}`;
   return `job ${ref} ended ${status}; ${show}`;
 }

@@ -77,7 +77,9 @@ export class RunProgress implements RunObserver {
   }
 
   private render(): void {
-    const jobs = [...this.running].slice(0, 3).map(([ref, { type, percent }]) => `#${ref} ${type}${percent === undefined ? "" : ` ${bar(percent / 100, 10)} ${percent}%`}`);
+    const jobs = [...this.running]
+      .slice(0, 3)
+      .map(([ref, { type, percent }]) => `#${ref} ${type}${percent === undefined ? "" : ` ${bar(percent / 100, 10)} ${percent}%`}`);
     const more = this.running.size > 3 ? ` +${this.running.size - 3}` : "";
     const failed = this.failed ? ` (${this.failed} failed)` : "";
     if (this.due === undefined) {

@@ -48,7 +48,9 @@ function bareType(schema: Schema): string {
     case "object": {
       if (schema.properties) {
         const required = new Set(schema.required ?? []);
-        return `{ ${Object.keys(schema.properties).map((k) => `${k}${required.has(k) ? "" : "?"}`).join(", ")} }`;
+        return `{ ${Object.keys(schema.properties)
+          .map((k) => `${k}${required.has(k) ? "" : "?"}`)
+          .join(", ")} }`;
       }
       const values = schema.additionalProperties;
       return typeof values === "object" ? `object of ${bareType(values)}` : "object";

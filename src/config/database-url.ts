@@ -12,7 +12,8 @@ export function databaseUrlProblem(url: string, key: string): string | undefined
   const authority = rest.split(/[/?#]/, 1)[0]!;
   const encodeHint = 'percent-encode special characters in the user name and password ("/" as %2F, "?" as %3F, "#" as %23, "@" as %40, "%" as %25)';
   // The "@" that ends the user and password is after the authority: a "/", "?" or "#" before it cut it short.
-  if (!authority.includes("@") && rest.includes("@")) return `${key}: the user name or password holds a "/", "?" or "#" that is not percent-encoded; ${encodeHint}`;
+  if (!authority.includes("@") && rest.includes("@"))
+    return `${key}: the user name or password holds a "/", "?" or "#" that is not percent-encoded; ${encodeHint}`;
   if (authority.split("@").length > 2) return `${key}: the user name or password holds an "@" that is not percent-encoded; ${encodeHint}`;
   let parsed: URL;
   try {

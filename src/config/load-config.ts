@@ -104,7 +104,7 @@ function readJsonFile(file: string): unknown {
     text = fs.readFileSync(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new FatalError(`config ${file}: cannot be read (${code === "ENOENT" ? "no such file" : code ?? "error"})`);
+    throw new FatalError(`config ${file}: cannot be read (${code === "ENOENT" ? "no such file" : (code ?? "error")})`);
   }
   try {
     return JSON.parse(text);

@@ -9,21 +9,27 @@ import { declarationProblem, TEMPLATE_USERS } from "./template-declarations.js";
  * keeps the two in step. Paths are resolved relative to the config file by load-config.ts, not here.
  */
 
-const identifier = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,40}$/, "must be a plain SQL identifier (letters, digits, _; at most 41 characters)");
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,40}$/, "must be a plain SQL identifier (letters, digits, _; at most 41 characters)");
 
 const positiveInt = z.number().int().min(1);
 
 export const typeOptionsSchema = z
   .object({
     concurrency: positiveInt.optional(),
-    timeoutSeconds: z.number().positive().max(7 * 24 * 3600).optional(),
+    timeoutSeconds: z
+      .number()
+      .positive()
+      .max(7 * 24 * 3600)
+      .optional(),
     maxAttempts: z.number().int().min(1).max(100).optional(),
     backoff: z
       .object({
         initialSeconds: z.number().min(0).max(86_400).default(10),
-        maxSeconds: z.number().min(0).max(7 * 86_400).default(3600),
+        maxSeconds: z
+          .number()
+          .min(0)
+          .max(7 * 86_400)
+          .default(3600),
       })
       .strict()
       .optional(),
@@ -57,7 +63,11 @@ function compiles(pattern: string): boolean {
 export const commandTemplateSchema = z
   .object({
     argv: z.array(z.string()).min(1, "needs at least the program name"),
-    timeoutSeconds: z.number().positive().max(7 * 24 * 3600).default(600),
+    timeoutSeconds: z
+      .number()
+      .positive()
+      .max(7 * 24 * 3600)
+      .default(600),
     cwd: z.string().optional(),
     /** Exit codes that mean "try again later" (everything else non-zero fails the job at once). */
     transientExitCodes: z.array(z.number().int()).default([]),
@@ -72,7 +82,10 @@ export const commandTemplateSchema = z
     /** The job types that may run this template; see templateUsers() for the default. */
     usableBy: z.array(z.enum(TEMPLATE_USERS)).min(1).optional(),
     /** Variables of the runner's environment the command also gets (it has only PATH, HOME, LANG, LC_ALL, TZ and TMPDIR otherwise). */
-    env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a variable name")).max(64).default([]),
+    env: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a variable name"))
+      .max(64)
+      .default([]),
   })
   .strict()
   .superRefine((template, context) => {
@@ -92,7 +105,10 @@ export const previewsSchema = z
     format: z.enum(["jpeg", "png", "webp", "avif"]).default("jpeg"),
     quality: z.number().int().min(1).max(100).default(85),
     /** Transparency is flattened onto this colour for formats without alpha. */
-    background: z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be a colour like #ffffff").default("#ffffff"),
+    background: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/, "must be a colour like #ffffff")
+      .default("#ffffff"),
     /** Decompression-bomb guard, in megapixels (width × height / 1e6). */
     maxMegapixels: z.number().positive().max(10_000).default(268),
     /** Output file names: {base} (source name without extension), {size}, {ext}, {ref}. */
@@ -106,13 +122,19 @@ export const previewsSchema = z
         clipSeconds: z.number().positive().max(3600).default(10),
         clipMaxWidth: dimension.default(640),
         clipCrf: z.number().int().min(0).max(51).default(28),
-        audioBitrate: z.string().regex(/^\d+k$/, "like 96k").default("96k"),
+        audioBitrate: z
+          .string()
+          .regex(/^\d+k$/, "like 96k")
+          .default("96k"),
       })
       .strict()
       .default({ posterOffsetPercent: 10, posterMaxOffsetSeconds: 30, clipSeconds: 10, clipMaxWidth: 640, clipCrf: 28, audioBitrate: "96k" }),
     audio: z
       .object({
-        bitrate: z.string().regex(/^\d+k$/, "like 128k").default("128k"),
+        bitrate: z
+          .string()
+          .regex(/^\d+k$/, "like 128k")
+          .default("128k"),
         seconds: z.number().positive().max(3600).default(30),
         waveform: z.boolean().default(true),
         waveformWidth: dimension.default(1200),
@@ -147,7 +169,12 @@ export const extractTextSchema = z
     /** pdftotext reads at most this many pages (its -l). */
     maxPages: z.number().int().min(1).max(1_000_000).default(10_000),
     /** pdftotext fails the job when its text passes this: pages can share one content stream, so a small PDF can print without end. */
-    maxOutputBytes: z.number().int().min(64 * 1024).max(16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    maxOutputBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(16 * 1024 * 1024 * 1024)
+      .default(64 * 1024 * 1024),
     sink: z
       .object({
         /**
@@ -213,7 +240,10 @@ export const notifySchema = z
 export const metricsSchema = z
   .object({
     /** Rewritten after each run for node_exporter's textfile collector, which reads only *.prom files. */
-    textfile: z.string().regex(/\.prom$/, "must end in .prom (node_exporter's textfile collector reads only those)").optional(),
+    textfile: z
+      .string()
+      .regex(/\.prom$/, "must end in .prom (node_exporter's textfile collector reads only those)")
+      .optional(),
   })
   .strict();
 
@@ -263,7 +293,12 @@ export const configSchema = z
       .strict()
       .default({}),
     handlers: z.array(z.string()).default([]),
-    logMaxBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+    logMaxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024),
     /** Limits every subprocess (ffmpeg, poppler, command templates) starts under, through prlimit; 0: none (SECURITY.md, "Subprocesses"). */
     subprocesses: z
       .object({
@@ -288,10 +323,12 @@ export const configSchema = z
     maintenance: z
       .union([
         z.boolean(),
-        z.string().refine(
-          (value) => path.isAbsolute(value) || path.win32.isAbsolute(value),
-          "a string here is the absolute path of a flag file (maintenance is on while it exists), e.g. \"/var/lib/offline-jobs/MAINTENANCE\"; use true to turn maintenance on now",
-        ),
+        z
+          .string()
+          .refine(
+            (value) => path.isAbsolute(value) || path.win32.isAbsolute(value),
+            'a string here is the absolute path of a flag file (maintenance is on while it exists), e.g. "/var/lib/offline-jobs/MAINTENANCE"; use true to turn maintenance on now',
+          ),
       ])
       .default(false),
   })

@@ -107,7 +107,9 @@ export function declarationWarning(name: string, template: DeclaringTemplate): s
   const add: string[] = [];
   if (handlerOnly.length) {
     const users = templateUsers(template);
-    read.push(`only ${users.join(" and ")} may run it (${handlerOnly.map((n) => `{${n}}`).join(" and ")} undeclared: the job type fills ${handlerOnly.length > 1 ? "them" : "it"})`);
+    read.push(
+      `only ${users.join(" and ")} may run it (${handlerOnly.map((n) => `{${n}}`).join(" and ")} undeclared: the job type fills ${handlerOnly.length > 1 ? "them" : "it"})`,
+    );
     add.push(`"usableBy": ${JSON.stringify(users)}`);
   }
   if (text.length) {

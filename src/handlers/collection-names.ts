@@ -27,7 +27,14 @@ export function sanitizeEntryName(raw: string): string {
     .replace(/\\/g, "/")
     .replace(/^[A-Za-z]:/, "")
     .split("/")
-    .map((segment) => shorten(segment.replace(RESERVED, "_").trim().replace(/[. ]+$/, "")))
+    .map((segment) =>
+      shorten(
+        segment
+          .replace(RESERVED, "_")
+          .trim()
+          .replace(/[. ]+$/, ""),
+      ),
+    )
     .filter((segment) => segment !== "" && segment !== "." && segment !== "..")
     .join("/");
 }

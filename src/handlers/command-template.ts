@@ -57,10 +57,7 @@ export function fillTemplate(argv: string[], values: TemplateArgs, what: string)
  * checked against the template's declaration (a path under the roots, or text of the declared
  * shape; undeclared: plain text) before anything runs; {ref} and {user} come from the runner.
  */
-export async function runTemplate(
-  context: JobContext,
-  how: { name: string; type: TemplateUser; args: TemplateArgs; filled?: TemplateArgs },
-): Promise<void> {
+export async function runTemplate(context: JobContext, how: { name: string; type: TemplateUser; args: TemplateArgs; filled?: TemplateArgs }): Promise<void> {
   const { name, type, args } = how;
   const { commands } = context.config;
   const template = Object.hasOwn(commands, name) ? commands[name] : undefined;
@@ -81,14 +78,21 @@ export async function runTemplate(
   const values: TemplateArgs = {};
   const program = placeholdersOf(template.argv.slice(0, 1));
   for (const key of undeclaredRowPlaceholders(template, type)) {
-    if (program.includes(key)) throw new PermanentError(`command template "${name}" takes its program from {${key}}, which it does not declare, so no row may fill it`);
+    if (program.includes(key))
+      throw new PermanentError(`command template "${name}" takes its program from {${key}}, which it does not declare, so no row may fill it`);
   }
   for (const key of placeholdersOf(template.argv)) {
     if (RUNNER_FILLED.includes(key) || FILLED_BY[type].includes(key) || !Object.hasOwn(args, key)) continue; // a missing one: fillTemplate says so
     values[key] = await checkArgument(context, key, String(args[key]), declarationOf(template, key));
   }
   const argv = fillTemplate(template.argv, { ...values, ...how.filled, ref: context.ref, user: context.user ?? "" }, `command template "${name}"`);
-  await runArgv(context, argv, { label: `command "${name}"`, timeoutSeconds: template.timeoutSeconds, cwd: template.cwd, transientExitCodes: template.transientExitCodes, env: template.env });
+  await runArgv(context, argv, {
+    label: `command "${name}"`,
+    timeoutSeconds: template.timeoutSeconds,
+    cwd: template.cwd,
+    transientExitCodes: template.transientExitCodes,
+    env: template.env,
+  });
 }
 
 /** A row's value as its declaration allows it: a resolved path under the roots, or text of the declared shape. */

@@ -67,7 +67,8 @@ export default defineHandler({
       } else if (data.preset !== undefined) {
         const presets = context.config.ffmpegPresets;
         const preset = Object.hasOwn(presets, data.preset) ? presets[data.preset]! : undefined;
-        if (!preset) throw new PermanentError(`unknown ffmpeg preset ${quote(data.preset, 40)}: the config defines ${Object.keys(presets).join(", ") || "none"}`);
+        if (!preset)
+          throw new PermanentError(`unknown ffmpeg preset ${quote(data.preset, 40)}: the config defines ${Object.keys(presets).join(", ") || "none"}`);
         await context.paths.withSource(source, async (readPath) => {
           // Probe first: it refuses what is not media (ffmpeg alone would read a text file as ANSI art).
           const probed = await probeSource(readPath, context.signal);
@@ -77,7 +78,8 @@ export default defineHandler({
         await runTemplate(context, { name: data.command!, type: "create_alternative_file", args: data.args, filled: { source, output: temporary } });
       }
       const stat = await fs.stat(temporary).catch(() => undefined);
-      if (!stat?.isFile() || stat.size === 0) throw new PermanentError(`no output was written${data.command ? ` by command "${data.command}" at {output}` : ""}`);
+      if (!stat?.isFile() || stat.size === 0)
+        throw new PermanentError(`no output was written${data.command ? ` by command "${data.command}" at {output}` : ""}`);
       await fs.rename(temporary, output).catch((error: NodeJS.ErrnoException) => {
         // A folder of that name appeared while the job ran (checked at the start): no retry will help.
         if (error.code === "EISDIR" || error.code === "ENOTEMPTY" || error.code === "EEXIST") throw outputIsFolder(output);

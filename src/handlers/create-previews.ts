@@ -45,8 +45,7 @@ async function previewsOf(context: JobContext, data: { outputDir?: string; sizes
   const sizes = pickSizes(config, data.sizes);
   const outputDir = await context.paths.writable(data.outputDir ?? config.outputDir ?? path.dirname(source));
   await ensureDir(outputDir);
-  const output = (size: string, ext: string) =>
-    path.join(outputDir, renderName(config.namePattern, { base: baseName(source), size, ext, ref: context.ref }));
+  const output = (size: string, ext: string) => path.join(outputDir, renderName(config.namePattern, { base: baseName(source), size, ext, ref: context.ref }));
   const imageOptions: ImageOutputOptions = {
     format: config.format,
     quality: config.quality,
@@ -125,13 +124,27 @@ async function mediaPreviews(
     previews.push({ size: "video", path: clip, mime: "video/mp4", bytes: (await fs.stat(clip)).size });
   } else {
     const mp3 = output("audio", "mp3");
-    await makeAudioPreview(probed, mp3, { bitrate: config.audio.bitrate, maxSeconds: config.audio.seconds }, (p) => context.progress(5 + p * 0.8), context.signal, media.duration);
+    await makeAudioPreview(
+      probed,
+      mp3,
+      { bitrate: config.audio.bitrate, maxSeconds: config.audio.seconds },
+      (p) => context.progress(5 + p * 0.8),
+      context.signal,
+      media.duration,
+    );
     previews.push({ size: "audio", path: mp3, mime: "audio/mpeg", bytes: (await fs.stat(mp3)).size });
     if (config.audio.waveform) {
       const png = output("waveform", "png");
       const { waveformWidth: width, waveformHeight: height, waveformMaxSeconds: maxSeconds } = config.audio;
       await makeWaveform(probed, png, { width, height, maxSeconds }, context.signal);
-      previews.push({ size: "waveform", path: png, mime: "image/png", width: config.audio.waveformWidth, height: config.audio.waveformHeight, bytes: (await fs.stat(png)).size });
+      previews.push({
+        size: "waveform",
+        path: png,
+        mime: "image/png",
+        width: config.audio.waveformWidth,
+        height: config.audio.waveformHeight,
+        bytes: (await fs.stat(png)).size,
+      });
     }
   }
   return { previews, media };

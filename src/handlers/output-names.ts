@@ -29,7 +29,8 @@ export async function ensureDir(dir: string): Promise<void> {
     await fs.mkdir(dir, { recursive: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EEXIST" || code === "ENOTDIR") throw new PermanentError(`cannot create the output folder ${quote(dir)}: a file of that name (or on its way) is in the way`);
+    if (code === "EEXIST" || code === "ENOTDIR")
+      throw new PermanentError(`cannot create the output folder ${quote(dir)}: a file of that name (or on its way) is in the way`);
     throw new PermanentError(`cannot create the output folder ${quote(dir)}: ${code ?? error}`);
   }
 }

@@ -102,7 +102,10 @@ export async function pinInside(resolved: string, roots: string[], shown = resol
   const { handle } = (await openInside(resolved, roots, shown)) ?? {};
   // Not the name instead: it may lead elsewhere by the time it is opened. The handlers' wording.
   if (!handle) {
-    const missing = await fsp.lstat(resolved).then(() => false, () => true);
+    const missing = await fsp.lstat(resolved).then(
+      () => false,
+      () => true,
+    );
     throw new PermanentError(missing ? `source file not found: ${shown}` : `source is not a file: ${shown}`);
   }
   const pinned = `/proc/${process.pid}/fd/${handle.fd}`;

@@ -97,7 +97,8 @@ export async function runSubprocess(
       return { exitCode: null, signal: null, timedOut, cancelled, startError };
     }
     const failed = result.exitCode !== 0;
-    if (!limit && failed && limits.fileBytes > 0 && (result.signal === "SIGXFSZ" || reported === "output")) limit = fileHit(limits, options.outputLimit?.setting);
+    if (!limit && failed && limits.fileBytes > 0 && (result.signal === "SIGXFSZ" || reported === "output"))
+      limit = fileHit(limits, options.outputLimit?.setting);
     if (!limit && failed && limits.memoryBytes > 0 && reported === "memory") limit = memoryHit(limits);
     return {
       exitCode: result.exitCode ?? null,

@@ -124,11 +124,13 @@ export class HostLocks {
       recordGroup: (leader) => {
         // A handler that ignored its stop may start one after the release: the record is someone else's by then.
         if (released) return Promise.resolve();
-        writes = writes.catch(() => undefined).then(async () => {
-          // Groups whose leader has ended were killed with it (see runSubprocess): only live ones are kept.
-          owner.groups = [...owner.groups.filter(isRunning), leader];
-          await writeJobOwner(ownerFile, owner);
-        });
+        writes = writes
+          .catch(() => undefined)
+          .then(async () => {
+            // Groups whose leader has ended were killed with it (see runSubprocess): only live ones are kept.
+            owner.groups = [...owner.groups.filter(isRunning), leader];
+            await writeJobOwner(ownerFile, owner);
+          });
         return writes.catch(() => undefined);
       },
       release: async () => {

@@ -76,10 +76,19 @@ async function runFfmpeg(job: FfmpegJob, tmp: string): Promise<void> {
     }
   };
   const args = [
-    "-nostdin", "-hide_banner", "-nostats", "-y",
+    "-nostdin",
+    "-hide_banner",
+    "-nostats",
+    "-y",
     ...(report ? ["-progress", "pipe:1"] : []),
-    ...CONFINED_INPUT, "-f", job.demuxer, ...job.inputOptions, "-i", INPUT_URL,
-    ...job.outputOptions, output,
+    ...CONFINED_INPUT,
+    "-f",
+    job.demuxer,
+    ...job.inputOptions,
+    "-i",
+    INPUT_URL,
+    ...job.outputOptions,
+    output,
   ];
   const run = await runTool({
     binary: ffmpegBinary(),

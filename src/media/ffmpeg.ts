@@ -26,7 +26,25 @@ export async function extractPosterFrame(source: Source, atSeconds: number, outF
     signal,
     needs: "video",
     inputOptions: seek > 0 ? ["-ss", seconds(seek)] : [],
-    outputOptions: ["-map", "0:V:0", "-frames:v", "1", "-vf", "scale=w='iw*sar':h=ih,setsar=1", "-an", "-sn", "-dn", "-map_metadata", "-1", "-c:v", "png", "-f", "image2", "-update", "1"],
+    outputOptions: [
+      "-map",
+      "0:V:0",
+      "-frames:v",
+      "1",
+      "-vf",
+      "scale=w='iw*sar':h=ih,setsar=1",
+      "-an",
+      "-sn",
+      "-dn",
+      "-map_metadata",
+      "-1",
+      "-c:v",
+      "png",
+      "-f",
+      "image2",
+      "-update",
+      "1",
+    ],
   });
   try {
     await produce(build(at));
@@ -61,17 +79,48 @@ export async function makeVideoClip(
   durationHint?: number,
 ): Promise<void> {
   const w = Math.max(2, Math.floor(options.maxWidth));
-  await encode(source, { outFile, signal, needs: "video", onProgress, outputOptions: videoClipOutputOptions({ ...options, maxWidth: w }) }, options.maxSeconds, durationHint);
+  await encode(
+    source,
+    { outFile, signal, needs: "video", onProgress, outputOptions: videoClipOutputOptions({ ...options, maxWidth: w }) },
+    options.maxSeconds,
+    durationHint,
+  );
 }
 
 /** The output options of makeVideoClip, in order (the benchmark runs the same line by hand). */
 function videoClipOutputOptions(o: VideoClipOptions): string[] {
   const scale = `scale=w='trunc(min(iw*sar,${o.maxWidth})/2)*2':h='max(2,trunc(ow/dar/2)*2)',setsar=1,format=yuv420p`;
   return [
-    "-map", "0:V:0", "-map", "0:a:0?", "-t", seconds(o.maxSeconds), "-vf", scale,
-    "-c:v", "libx264", "-preset", o.preset ?? "veryfast", "-crf", String(o.crf), "-pix_fmt", "yuv420p",
-    "-c:a", "aac", "-b:a", o.audioBitrate, "-ac", "2",
-    "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart", "-f", "mp4",
+    "-map",
+    "0:V:0",
+    "-map",
+    "0:a:0?",
+    "-t",
+    seconds(o.maxSeconds),
+    "-vf",
+    scale,
+    "-c:v",
+    "libx264",
+    "-preset",
+    o.preset ?? "veryfast",
+    "-crf",
+    String(o.crf),
+    "-pix_fmt",
+    "yuv420p",
+    "-c:a",
+    "aac",
+    "-b:a",
+    o.audioBitrate,
+    "-ac",
+    "2",
+    "-map_metadata",
+    "-1",
+    "-map_chapters",
+    "-1",
+    "-movflags",
+    "+faststart",
+    "-f",
+    "mp4",
   ];
 }
 
@@ -84,7 +133,23 @@ export async function makeAudioPreview(
   signal?: AbortSignal,
   durationHint?: number,
 ): Promise<void> {
-  const outputOptions = ["-map", "0:a:0", "-vn", "-sn", "-dn", "-t", seconds(options.maxSeconds), "-c:a", "libmp3lame", "-b:a", options.bitrate, "-map_metadata", "-1", "-f", "mp3"];
+  const outputOptions = [
+    "-map",
+    "0:a:0",
+    "-vn",
+    "-sn",
+    "-dn",
+    "-t",
+    seconds(options.maxSeconds),
+    "-c:a",
+    "libmp3lame",
+    "-b:a",
+    options.bitrate,
+    "-map_metadata",
+    "-1",
+    "-f",
+    "mp3",
+  ];
   await encode(source, { outFile, signal, needs: "audio", onProgress, outputOptions }, options.maxSeconds, durationHint);
 }
 
@@ -97,7 +162,12 @@ const WAVEFORM_RATE = 8000;
  * samples it draws in memory (a 96 kHz hour is 700 MB), so they are first resampled to 8 kHz
  * mono and the read stops at `maxSeconds`.
  */
-export async function makeWaveform(source: Source, outFile: string, options: { width: number; height: number; maxSeconds?: number }, signal?: AbortSignal): Promise<void> {
+export async function makeWaveform(
+  source: Source,
+  outFile: string,
+  options: { width: number; height: number; maxSeconds?: number },
+  signal?: AbortSignal,
+): Promise<void> {
   const size = `${Math.floor(options.width)}x${Math.floor(options.height)}`;
   const { file, demuxer } = await pinned(source, signal);
   await produce({
@@ -108,8 +178,18 @@ export async function makeWaveform(source: Source, outFile: string, options: { w
     needs: "audio",
     inputOptions: ["-t", seconds(options.maxSeconds ?? 3600)],
     outputOptions: [
-      "-filter_complex", `[0:a:0]aformat=channel_layouts=mono:sample_rates=${WAVEFORM_RATE},showwavespic=s=${size}:colors=0x3c78b4[wave]`,
-      "-map", "[wave]", "-frames:v", "1", "-c:v", "png", "-f", "image2", "-update", "1",
+      "-filter_complex",
+      `[0:a:0]aformat=channel_layouts=mono:sample_rates=${WAVEFORM_RATE},showwavespic=s=${size}:colors=0x3c78b4[wave]`,
+      "-map",
+      "[wave]",
+      "-frames:v",
+      "1",
+      "-c:v",
+      "png",
+      "-f",
+      "image2",
+      "-update",
+      "1",
     ],
   });
 }

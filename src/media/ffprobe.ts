@@ -121,7 +121,7 @@ async function mimeFor(file: string, type: MediaInfo["type"], formatName: string
   const has = (n: string) => names.includes(n);
   const av = type === "audio" ? "audio" : "video";
   if (type === "image") {
-    const codec = videoCodec === "mjpeg" ? "jpeg" : videoCodec ?? "octet-stream";
+    const codec = videoCodec === "mjpeg" ? "jpeg" : (videoCodec ?? "octet-stream");
     return codec === "octet-stream" ? "application/octet-stream" : `image/${codec}`;
   }
   if (has("mov") || has("mp4")) {
@@ -137,10 +137,27 @@ async function mimeFor(file: string, type: MediaInfo["type"], formatName: string
     return head.includes("webm") ? `${av}/webm` : `${av}/x-matroska`;
   }
   const table: Record<string, string> = {
-    mp3: "audio/mpeg", wav: "audio/wav", w64: "audio/wav", flac: "audio/flac", aac: "audio/aac", aiff: "audio/aiff",
-    amr: "audio/amr", ac3: "audio/ac3", eac3: "audio/eac3", ape: "audio/x-ape", wv: "audio/x-wavpack", caf: "audio/x-caf",
-    avi: "video/x-msvideo", flv: "video/x-flv", mpegts: "video/mp2t", mpeg: "video/mpeg", mxf: "application/mxf",
-    gif: "image/gif", nut: "video/x-nut", dv: "video/x-dv", rm: "application/vnd.rn-realmedia",
+    mp3: "audio/mpeg",
+    wav: "audio/wav",
+    w64: "audio/wav",
+    flac: "audio/flac",
+    aac: "audio/aac",
+    aiff: "audio/aiff",
+    amr: "audio/amr",
+    ac3: "audio/ac3",
+    eac3: "audio/eac3",
+    ape: "audio/x-ape",
+    wv: "audio/x-wavpack",
+    caf: "audio/x-caf",
+    avi: "video/x-msvideo",
+    flv: "video/x-flv",
+    mpegts: "video/mp2t",
+    mpeg: "video/mpeg",
+    mxf: "application/mxf",
+    gif: "image/gif",
+    nut: "video/x-nut",
+    dv: "video/x-dv",
+    rm: "application/vnd.rn-realmedia",
   };
   if (has("ogg")) return `${av}/ogg`;
   if (has("asf")) return av === "audio" ? "audio/x-ms-wma" : "video/x-ms-asf";
@@ -180,4 +197,3 @@ function num(value: string | number | undefined): number | undefined {
   const n = Number(value);
   return Number.isFinite(n) ? n : undefined;
 }
-

@@ -85,10 +85,7 @@ export async function makeImagePreviews(
   // The one decode: oriented, sRGB, 8-bit, at the largest preview's size.
   let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    let pipeline = sharp(file, sourceOptions(options.pixelLimit))
-      .autoOrient()
-      .resize(largest.width, largest.height, { fit: "fill" })
-      .toColourspace("srgb");
+    let pipeline = sharp(file, sourceOptions(options.pixelLimit)).autoOrient().resize(largest.width, largest.height, { fit: "fill" }).toColourspace("srgb");
     if (flatten) pipeline = pipeline.flatten({ background: options.background });
     decoded = await pipeline.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
   } catch (error) {
@@ -134,7 +131,11 @@ export interface ConvertOptions {
  * sRGB, metadata stripped, alpha flattened for JPEG). Writes `output` directly: the caller
  * gives a temporary name and renames it.
  */
-export async function convertImage(file: string, output: string, options: ConvertOptions): Promise<{ width: number; height: number; bytes: number; media: MediaInfo }> {
+export async function convertImage(
+  file: string,
+  output: string,
+  options: ConvertOptions,
+): Promise<{ width: number; height: number; bytes: number; media: MediaInfo }> {
   const sharp = await loadSharp();
   const meta = await readHeader(sharp, file, options.pixelLimit);
   const media = mediaInfo(meta);
@@ -272,7 +273,13 @@ function decodeError(error: unknown, file: string, meta?: Metadata): Error {
     return new PermanentError("not an image sharp can read: HEIC (HEVC) is not supported by this libvips build");
   }
   // libvips' messages can run over several lines (one per failed seek): keep the gist.
-  const lines = message.split("\n").map((line) => line.trim()).filter((line) => line && !/bad seek/i.test(line));
-  const reason = (lines.at(-1) ?? message).replaceAll(file, "").replace(/^[:\s]+/, "").slice(0, 200);
+  const lines = message
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line && !/bad seek/i.test(line));
+  const reason = (lines.at(-1) ?? message)
+    .replaceAll(file, "")
+    .replace(/^[:\s]+/, "")
+    .slice(0, 200);
   return new PermanentError(`not an image sharp can read: ${reason}`);
 }

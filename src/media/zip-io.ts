@@ -112,7 +112,10 @@ export function fileReader(handle: fsp.FileHandle, pool: ChunkPool | undefined, 
       );
     },
     destroy(error, callback) {
-      handle.close().then(() => callback(error), () => callback(error));
+      handle.close().then(
+        () => callback(error),
+        () => callback(error),
+      );
     },
   });
 }
@@ -171,7 +174,10 @@ export class ArchiveWriter extends Writable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.handle.close().then(() => callback(error), () => callback(error));
+    this.handle.close().then(
+      () => callback(error),
+      () => callback(error),
+    );
   }
 }
 

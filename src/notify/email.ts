@@ -53,7 +53,11 @@ export class EmailSender {
   }
 
   private subject(notice: JobNotice): string {
-    const firstLine = notice.notice.split("\n").find((line) => line.trim() !== "")?.trim() ?? "";
+    const firstLine =
+      notice.notice
+        .split("\n")
+        .find((line) => line.trim() !== "")
+        ?.trim() ?? "";
     const values: Record<string, string> = { ref: String(notice.ref), type: notice.type, user: notice.user ?? "", status: notice.status, notice: firstLine };
     const subject = this.email.subject.replace(/\{(ref|type|user|status|notice)\}/g, (_, key: string) => values[key]!).replace(/[\r\n]+/g, " ");
     return subject.length > SUBJECT_MAX ? `${subject.slice(0, SUBJECT_MAX - 1)}…` : subject;

@@ -89,7 +89,9 @@ export class Notifier {
       ]);
       clearTimeout(timer);
       if (timedOut && this.pending.size > 0) {
-        this.logger.warn(`abandoned ${this.pending.size} notification delivery(ies) still under way after ${this.settings.exitWaitSeconds} s: ${[...this.pending.values()].join(", ")}`);
+        this.logger.warn(
+          `abandoned ${this.pending.size} notification delivery(ies) still under way after ${this.settings.exitWaitSeconds} s: ${[...this.pending.values()].join(", ")}`,
+        );
       }
     }
     // Stops retry waits and requests still in flight, so that nothing keeps the process alive.
@@ -117,7 +119,9 @@ export class Notifier {
             return;
           }
           const delaySeconds = this.settings.retryDelaySeconds * 2 ** (attempt - 1);
-          this.logger.debug(`job ${notice.ref}: ${channel.name} notification failed (${errorMessage(error)}); trying again in ${delaySeconds} s`, { ref: notice.ref });
+          this.logger.debug(`job ${notice.ref}: ${channel.name} notification failed (${errorMessage(error)}); trying again in ${delaySeconds} s`, {
+            ref: notice.ref,
+          });
           await abortableSleep(delaySeconds * 1000, signal);
         }
       }
@@ -138,7 +142,8 @@ export class Notifier {
 
   private release(channel: Channel): void {
     const next = this.queues.get(channel)!.shift();
-    if (next) next(); // the place passes straight to the next delivery
+    if (next)
+      next(); // the place passes straight to the next delivery
     else this.active.set(channel, (this.active.get(channel) ?? 1) - 1);
   }
 }

@@ -31,7 +31,9 @@ export function resolveRecipient(email: EmailConfig, user: string | null): Recip
   if (address === undefined || !isPlainAddress(address)) return { none: true };
   const domain = address.slice(address.lastIndexOf("@") + 1).toLowerCase();
   if (allowedDomains(email).has(domain)) return { to: address };
-  return { refused: `user ${quote(user, 80)} resolves to an address at ${quote(domain, 80)}, which is neither in notify.email.addresses nor in notify.email.allowedDomains; no mail sent` };
+  return {
+    refused: `user ${quote(user, 80)} resolves to an address at ${quote(domain, 80)}, which is neither in notify.email.addresses nor in notify.email.allowedDomains; no mail sent`,
+  };
 }
 
 const domainsByConfig = new WeakMap<EmailConfig, Set<string>>();

@@ -122,10 +122,7 @@ export async function listJobs(db: Database, filter: ListFilter = {}): Promise<L
           ON queue.ref = page.ref
         ORDER BY page.ref DESC`
     : `SELECT page.*, NULL AS position FROM (${page}) AS page ORDER BY page.ref DESC`;
-  const found = await rows<JobRow & { position: number | null; due_in_seconds: number | null }>(db.pool, statement, [
-    ...params,
-    filter.limit ?? 50,
-  ]);
+  const found = await rows<JobRow & { position: number | null; due_in_seconds: number | null }>(db.pool, statement, [...params, filter.limit ?? 50]);
   return found.map(({ due_in_seconds, position, ...row }) => ({
     ...row,
     ref: Number(row.ref),

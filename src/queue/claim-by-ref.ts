@@ -7,11 +7,7 @@ import { lockLimitedTypes } from "./type-slots.js";
  * Claims one job by ref for `run --job`, whatever its run_after: the operator asked for it
  * now. It must be pending; a limited type at its limit is refused rather than overrun.
  */
-export async function claimJobByRef(
-  db: Database,
-  ref: number,
-  options: Omit<ClaimOptions, "types" | "max">,
-): Promise<{ job?: ClaimedJob; reason?: string }> {
+export async function claimJobByRef(db: Database, ref: number, options: Omit<ClaimOptions, "types" | "max">): Promise<{ job?: ClaimedJob; reason?: string }> {
   return withTransaction(db, async (sql) => {
     const [row] = await rows<ClaimRow & { status: string; locked_by: string | null }>(
       sql,

@@ -219,7 +219,12 @@ export async function claimInTransaction(db: Database, options: ClaimOptions): P
       return left > 0;
     });
     if (chosen.length === 0) return { jobs: [], contended, full, refused: refused.length };
-    const token = await setRunning(db, sql, chosen.map((row) => Number(row.ref)), options);
+    const token = await setRunning(
+      db,
+      sql,
+      chosen.map((row) => Number(row.ref)),
+      options,
+    );
     const fullNow = limited.filter((t) => room.has(t) && room.get(t)! <= 0);
     return { jobs: chosen.map((row) => toClaimedJob(row, token, row.attempts + 1)), contended, full: fullNow, refused: refused.length };
   });

@@ -6,8 +6,7 @@ import { execute, rows, withRetry, type Database } from "./db.js";
  */
 
 /** Finished: complete, failed, or cancelled and no longer held by a process that is stopping it. */
-const INACTIVE =
-  "status IN ('complete', 'failed', 'cancelled') AND (status <> 'cancelled' OR lease_until IS NULL OR lease_until < NOW(3))";
+const INACTIVE = "status IN ('complete', 'failed', 'cancelled') AND (status <> 'cancelled' OR lease_until IS NULL OR lease_until < NOW(3))";
 
 /** Deletes run in chunks so that no statement holds many row locks or a large undo log. */
 const DELETE_CHUNK = 1000;
@@ -64,10 +63,7 @@ export type PurgeableStatus = (typeof PURGEABLE)[number];
  * Deletes finished jobs of `statuses` that finished more than `olderThanDays` ago (a job an
  * application cancelled by hand has no finished_at: its created_at counts instead).
  */
-export async function purgeJobs(
-  db: Database,
-  options: { olderThanDays: number; statuses: readonly PurgeableStatus[]; maxRows?: number },
-): Promise<number> {
+export async function purgeJobs(db: Database, options: { olderThanDays: number; statuses: readonly PurgeableStatus[]; maxRows?: number }): Promise<number> {
   if (options.statuses.length === 0) return 0;
   return deleteWhere(
     db,

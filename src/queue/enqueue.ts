@@ -77,7 +77,9 @@ async function insertOne(db: Database, sql: Sql, job: NewJob): Promise<Enqueued>
       if (active) {
         const ref = exactRef(active.ref);
         if (ref === undefined) {
-          throw new FatalError(`the active job with code ${job.code} has ref ${String(active.ref)}, above ${MAX_REF} (2^53 - 1), the largest ref offline-jobs carries exactly; ${resetCounter(db)}`);
+          throw new FatalError(
+            `the active job with code ${job.code} has ref ${String(active.ref)}, above ${MAX_REF} (2^53 - 1), the largest ref offline-jobs carries exactly; ${resetCounter(db)}`,
+          );
         }
         return { ref, existing: true };
       }

@@ -131,11 +131,7 @@ export interface LostJob {
  * statement. Jobs that are no longer running under our token (cancelled, or recovered
  * after our lease expired) are returned so that the runner can stop them.
  */
-export async function renewLeases(
-  db: Database,
-  jobs: Array<JobHandle & { progress: number | null }>,
-  leaseSeconds: number,
-): Promise<LostJob[]> {
+export async function renewLeases(db: Database, jobs: Array<JobHandle & { progress: number | null }>, leaseSeconds: number): Promise<LostJob[]> {
   if (jobs.length === 0) return [];
   const [progress, progressP] = caseByRef(
     jobs.filter((j) => j.progress !== null).map((j) => [j.ref, "?", [j.progress]]),
@@ -163,7 +159,8 @@ export async function renewLeases(
     if (row && row.status === "running" && row.lock_token === job.token) continue;
     if (!row) lost.push({ ref: job.ref, reason: "lost", detail: "the job row was deleted" });
     else if (row.status === "cancelled") lost.push({ ref: job.ref, reason: "cancelled", detail: "cancelled by an operator" });
-    else if (row.lock_token !== job.token) lost.push({ ref: job.ref, reason: "lost", detail: `lease expired; the job is now held by ${row.locked_by ?? "nobody"}` });
+    else if (row.lock_token !== job.token)
+      lost.push({ ref: job.ref, reason: "lost", detail: `lease expired; the job is now held by ${row.locked_by ?? "nobody"}` });
     else lost.push({ ref: job.ref, reason: "lost", detail: `the job is now ${row.status}` });
   }
   return lost;
@@ -246,9 +243,20 @@ export const LOST_ERROR = "worker lost: lease expired";
  * beyond 2^53 − 1 is failed, never re-queued (no claim would take it); `refused` names those,
  * as the server wrote them.
  */
-export async function recoverExpiredJobs(db: Database, policy: RecoveryPolicy, limit = 500): Promise<{ requeued: number[]; failed: LostJobFailure[]; refused?: string[] }> {
+export async function recoverExpiredJobs(
+  db: Database,
+  policy: RecoveryPolicy,
+  limit = 500,
+): Promise<{ requeued: number[]; failed: LostJobFailure[]; refused?: string[] }> {
   return withTransaction(db, async (sql) => {
-    const expired = await rows<{ ref: number | string; type: string; user: string | null; failure_text: string | null; attempts: number; max_attempts: number | null }>(
+    const expired = await rows<{
+      ref: number | string;
+      type: string;
+      user: string | null;
+      failure_text: string | null;
+      attempts: number;
+      max_attempts: number | null;
+    }>(
       sql,
       `SELECT ref, type, user, failure_text, attempts, max_attempts FROM ${db.quoted()}
         WHERE status = 'running' AND (lease_until IS NULL OR lease_until < NOW(3) OR lease_until > NOW(3) + INTERVAL ? SECOND)
@@ -271,11 +279,9 @@ export async function recoverExpiredJobs(db: Database, policy: RecoveryPolicy, l
     const note = (what: string) =>
       `CONCAT(COALESCE(log, ''), '\n[', DATE_FORMAT(NOW(3), '%Y-%m-%d %H:%i:%s.%f'), '] attempt ', attempts, ' lost: the lease of ', COALESCE(locked_by, '?'), ' expired; ${what}\n')`;
     if (requeued.length) {
-      await execute(
-        sql,
-        `UPDATE ${db.quoted()} SET status = 'pending', run_after = NOW(3), lease_until = NULL, log = ${note("re-queued")} WHERE ref IN (?)`,
-        [requeued],
-      );
+      await execute(sql, `UPDATE ${db.quoted()} SET status = 'pending', run_after = NOW(3), lease_until = NULL, log = ${note("re-queued")} WHERE ref IN (?)`, [
+        requeued,
+      ]);
     }
     if (failed.length) {
       const [result, resultP] = caseByRef(

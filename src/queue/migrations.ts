@@ -89,9 +89,7 @@ export function checkServerVersion(versionString: string): string {
     const need = minimum[i]!;
     if (have > need) break;
     if (have < need) {
-      throw new FatalError(
-        `${name} is too old: offline-jobs needs ${isMaria ? "MariaDB 10.6" : "MySQL 8.0.1"} or later for SELECT … FOR UPDATE SKIP LOCKED`,
-      );
+      throw new FatalError(`${name} is too old: offline-jobs needs ${isMaria ? "MariaDB 10.6" : "MySQL 8.0.1"} or later for SELECT … FOR UPDATE SKIP LOCKED`);
     }
   }
   return name;
@@ -142,11 +140,11 @@ export async function checkSchema(db: Database): Promise<void> {
     if ((error as { errno?: number }).errno !== 1146 /* no such table */) throw error;
   }
   if (version < SCHEMA_VERSION) {
-    throw new FatalError(
-      `the job table ${db.table} is at schema version ${version}, this offline-jobs needs ${SCHEMA_VERSION}: run offline-jobs init`,
-    );
+    throw new FatalError(`the job table ${db.table} is at schema version ${version}, this offline-jobs needs ${SCHEMA_VERSION}: run offline-jobs init`);
   }
   if (version > SCHEMA_VERSION) {
-    throw new FatalError(`the job table ${db.table} is at schema version ${version}, newer than this offline-jobs knows (${SCHEMA_VERSION}): upgrade offline-jobs`);
+    throw new FatalError(
+      `the job table ${db.table} is at schema version ${version}, newer than this offline-jobs knows (${SCHEMA_VERSION}): upgrade offline-jobs`,
+    );
   }
 }

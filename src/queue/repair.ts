@@ -129,7 +129,7 @@ export async function retryJobs(db: Database, refs: number[], logMaxChars: numbe
 /** `retry --failed [--type T…]`: every failed job (of those types), in chunks of refs. */
 export async function retryFailedJobs(db: Database, options: { types?: string[] }, logMaxChars: number): Promise<RetryResult> {
   const total: RetryResult = { retried: [], skipped: [] };
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     // Not beyond 2^53 − 1: such a ref cannot be carried exactly, and no claim would run it.
     const where = ["status = 'failed'", "ref > ?", "ref <= ?"];
     const params: unknown[] = [after, MAX_REF];
@@ -137,11 +137,10 @@ export async function retryFailedJobs(db: Database, options: { types?: string[] 
       where.push("type IN (?)");
       params.push(options.types);
     }
-    const found = await rows<{ ref: number }>(
-      db.pool,
-      `SELECT ref FROM ${db.quoted()} WHERE ${where.join(" AND ")} ORDER BY ref LIMIT ?`,
-      [...params, RETRY_CHUNK],
-    );
+    const found = await rows<{ ref: number }>(db.pool, `SELECT ref FROM ${db.quoted()} WHERE ${where.join(" AND ")} ORDER BY ref LIMIT ?`, [
+      ...params,
+      RETRY_CHUNK,
+    ]);
     if (found.length === 0) return total;
     const refs = found.map((row) => Number(row.ref));
     const { retried, skipped } = await retryJobs(db, refs, logMaxChars);

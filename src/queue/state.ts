@@ -12,11 +12,7 @@ export async function readState(db: Database, name: string): Promise<string | nu
 }
 
 export async function writeState(db: Database, name: string, value: string): Promise<void> {
-  await execute(
-    db.pool,
-    `INSERT INTO ${db.quoted("_state")} (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)`,
-    [name, value],
-  );
+  await execute(db.pool, `INSERT INTO ${db.quoted("_state")} (name, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)`, [name, value]);
 }
 
 /**

@@ -135,14 +135,19 @@ function parseJobData(job: ClaimedJob, schema: ZodType): unknown {
 function issueMessage(issue: Parameters<ZodErrorMap>[0]): string | undefined {
   if (issue.code === "invalid_type" && issue.input === undefined) return `required (${article(issue.expected)})`;
   if (issue.code === "invalid_key") return issue.issues[0]?.message; // the key's own rule, not "Invalid key in record"
-  if (issue.code === "unrecognized_keys") return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.slice(0, 5).map((k) => quote(k, 40)).join(", ")}`;
+  if (issue.code === "unrecognized_keys")
+    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys
+      .slice(0, 5)
+      .map((k) => quote(k, 40))
+      .join(", ")}`;
   if (issue.code === "invalid_union") {
     const firsts = issue.errors.map((branch) => branch[0]).filter((i) => i !== undefined);
     // A branch that got past the type check (a string, but too long) says the most.
     const specific = firsts.find((i) => i.code !== "invalid_type");
     if (specific) return specific.message;
     const expected = [...new Set(firsts.map((i) => (i as { expected?: string }).expected).filter(Boolean))];
-    if (expected.length) return `expected ${expected.slice(0, -1).join(", ")}${expected.length > 1 ? " or " : ""}${expected.at(-1)}, received ${received(issue.input)}`;
+    if (expected.length)
+      return `expected ${expected.slice(0, -1).join(", ")}${expected.length > 1 ? " or " : ""}${expected.at(-1)}, received ${received(issue.input)}`;
   }
   return undefined;
 }

@@ -158,7 +158,8 @@ export class Finisher {
         this.notifier?.notify(recorded.flatMap((b) => noticeOf(b.outcome, b.job) ?? []));
       } catch (error) {
         // Abandoned: the run reports what it left behind, once, for all of it.
-        if (!this.failure) this.logger.error(`could not record the outcome of ${batch.length} job(s): ${errorMessage(error)}; they will be recovered when their leases expire`);
+        if (!this.failure)
+          this.logger.error(`could not record the outcome of ${batch.length} job(s): ${errorMessage(error)}; they will be recovered when their leases expire`);
         this.failure ??= error;
         this.dropped += batch.length;
       }

@@ -49,7 +49,9 @@ export class LogFlusher {
   private flush(): void {
     if (this.inFlight) return;
     const due = Date.now() - FLUSH_EVERY_MS;
-    const entries = [...this.running()].filter((job) => job.startedAt <= due && job.log.hasUnwritten).map((job) => ({ ref: job.ref, token: job.token, text: job.log.take() }));
+    const entries = [...this.running()]
+      .filter((job) => job.startedAt <= due && job.log.hasUnwritten)
+      .map((job) => ({ ref: job.ref, token: job.token, text: job.log.take() }));
     if (entries.length === 0) return;
     const { db, bounds } = this.deps;
     const append = async () => {

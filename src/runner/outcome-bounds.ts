@@ -33,7 +33,9 @@ export class OutcomeBounds {
     // Once per process: a worker starts a run every round.
     if (this.logChars < this.logMaxBytes && !warnedLogCap) {
       warnedLogCap = true;
-      logger.warn(`logMaxBytes ${this.logMaxBytes} is more than the database's max_allowed_packet (${size(this.packet)}) lets a log append carry; job logs keep their last ${this.logChars} characters`);
+      logger.warn(
+        `logMaxBytes ${this.logMaxBytes} is more than the database's max_allowed_packet (${size(this.packet)}) lets a log append carry; job logs keep their last ${this.logChars} characters`,
+      );
     }
   }
 

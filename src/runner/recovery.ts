@@ -29,7 +29,8 @@ export async function recoverLostJobs(
     onLost: (type) => registry.settings(type).onLost,
     failureNotice: (job) => renderNotice(job.failureText, { ref: job.ref, type: job.type, user: job.user, error: job.error }, true),
   });
-  if (refused?.length) logger.warn(`failed ${refused.length} running job(s) whose ref is beyond 2^53 - 1, which offline-jobs cannot carry: ${refused.join(", ")}`);
+  if (refused?.length)
+    logger.warn(`failed ${refused.length} running job(s) whose ref is beyond 2^53 - 1, which offline-jobs cannot carry: ${refused.join(", ")}`);
   if (requeued.length) logger.info(`re-queued ${requeued.length} job(s) whose worker was lost: ${requeued.join(", ")}`);
   if (failed.length) {
     logger.warn(`failed ${failed.length} job(s) whose worker was lost: ${failed.map((f) => f.ref).join(", ")}`);

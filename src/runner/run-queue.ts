@@ -238,7 +238,11 @@ export class QueueRunner {
         // room now, and that job's end has already asked for more (finding this claim out).
         if (full.length > 0 && this.ended !== endedBefore) return;
         this.exhausted = true;
-        const wait = lookAgainInMs({ contended: contended.length > 0 && this.contendedRetries++ < MAX_CONTENDED_RETRIES, running: this.running.size, idleSleepSeconds: this.options.idleSleepSeconds });
+        const wait = lookAgainInMs({
+          contended: contended.length > 0 && this.contendedRetries++ < MAX_CONTENDED_RETRIES,
+          running: this.running.size,
+          idleSleepSeconds: this.options.idleSleepSeconds,
+        });
         if (wait !== undefined) this.later(wait, () => (this.exhausted = false));
       })
       .catch((error) => {

@@ -79,7 +79,12 @@ export async function runJobs(deps: RunDeps, request: RunRequest): Promise<RunRe
     // The claim by ref takes any type; a type disabled here must still be left to other hosts.
     const type = (await getJob(deps.db, request.job))?.type;
     if (type !== undefined && deps.registry.disabled().includes(type)) {
-      report.job = { ref: request.job, status: "not-run", error: `its type ${type} is disabled on this host (types.${type}.enabled is false): left pending`, result: null };
+      report.job = {
+        ref: request.job,
+        status: "not-run",
+        error: `its type ${type} is disabled on this host (types.${type}.enabled is false): left pending`,
+        result: null,
+      };
       return report;
     }
     const claim = await claimJobByRef(deps.db, request.job, {
@@ -122,7 +127,8 @@ export async function openHostLocks(config: Config, logger: Logger): Promise<Hos
     dir: config.lockDir,
     staleMs: config.lockStaleSeconds * 1000,
     host: config.hostName,
-    onCompromised: (name, error) => logger.warn(`lock ${name} was removed or went stale while held (${error.message}); the database lease still guards the job`),
+    onCompromised: (name, error) =>
+      logger.warn(`lock ${name} was removed or went stale while held (${error.message}); the database lease still guards the job`),
     killGraceMs: KILL_GRACE_MS,
     onOrphansEnded: (ref, holder, groups) =>
       logger.warn(`job ${ref}: ended process group(s) ${groups.join(", ")}, left running by its attempt in ${holder.host}:${holder.pid}, which died`, { ref }),

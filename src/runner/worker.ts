@@ -54,7 +54,8 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
   const sleepMs = options.sleepSeconds * 1000;
   const restartBaseline = await readState(db, RESTART_STAMP);
   const limits = new LimitWatch(options, restartBaseline, deps);
-  const deadline = options.maxTimeSeconds === undefined ? undefined : setTimeout(() => stop.request("--max-time reached", "finish"), options.maxTimeSeconds * 1000);
+  const deadline =
+    options.maxTimeSeconds === undefined ? undefined : setTimeout(() => stop.request("--max-time reached", "finish"), options.maxTimeSeconds * 1000);
   deadline?.unref();
   let waitingFor: string | undefined;
   const wait = async (why: string) => {

@@ -134,17 +134,24 @@ test(
         const result = victim.result!;
         killTree(victim.child!, "SIGKILL");
         await result;
-        const held = (await env.db.query<{ ref: number }>("SELECT ref FROM job_queue WHERE status = 'running' AND locked_by = ?", [`${victim.host}:${pid}`])).map((r) =>
-          Number(r.ref),
+        const held = (
+          await env.db.query<{ ref: number }>("SELECT ref FROM job_queue WHERE status = 'running' AND locked_by = ?", [`${victim.host}:${pid}`])
+        ).map((r) => Number(r.ref));
+        const startedThere = new Set(
+          readRuns(recordFile)
+            .filter((r) => r.pid === pid)
+            .map((r) => r.ref),
         );
-        const startedThere = new Set(readRuns(recordFile).filter((r) => r.pid === pid).map((r) => r.ref));
         kills.push({ pid, slots, held: held.length, inFlight: held.filter((ref) => startedThere.has(ref)) });
       }
       const stormSeconds = (Date.now() - began) / 1000;
       // What the last killed runs held comes back when their leases expire; the lanes' runs pick it up.
       const deadline = Date.now() + 60_000 + LEASE_SECONDS * 1000;
       while ((await remaining()) > 0) {
-        assert.ok(Date.now() < deadline, `jobs still not complete a minute after the storm: ${JSON.stringify(await env.db.query("SELECT status, COUNT(*) AS n FROM job_queue GROUP BY status"))}`);
+        assert.ok(
+          Date.now() < deadline,
+          `jobs still not complete a minute after the storm: ${JSON.stringify(await env.db.query("SELECT status, COUNT(*) AS n FROM job_queue GROUP BY status"))}`,
+        );
         await sleep(250);
       }
       t.diagnostic(`storm: ${stormSeconds.toFixed(1)} s, all complete after ${((Date.now() - began) / 1000).toFixed(1)} s`);
@@ -156,7 +163,11 @@ test(
 
     assert.deepEqual(failures, [], `runs that were not killed should exit 0:\n${failures.join("\n")}`);
     const byStatus = await env.db.query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM job_queue GROUP BY status");
-    assert.deepEqual(byStatus.map((r) => [r.status, Number(r.n)]), [["complete", JOBS]], `every job should be complete and none running: ${JSON.stringify(byStatus)}`);
+    assert.deepEqual(
+      byStatus.map((r) => [r.status, Number(r.n)]),
+      [["complete", JOBS]],
+      `every job should be complete and none running: ${JSON.stringify(byStatus)}`,
+    );
     assert.ok(kills.length >= 2, `the storm should have killed at least two runs (it killed ${kills.length}); is the machine too slow to start runs?`);
 
     const runs = readRuns(recordFile);

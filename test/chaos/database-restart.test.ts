@@ -53,7 +53,6 @@ function hostConfig(host: string): string {
   );
 }
 
-
 /**
  * A run that met the outage: exit 0, or exit 1 with exactly one line that is not a JSON log
  * line, and that line is offline-jobs' own one-sentence error. Returns a description for the report.
@@ -68,7 +67,11 @@ function judge(name: string, result: CliResult): string {
   }
   assert.equal(result.code, 1, `${name} should exit 0 (carried on) or 1 (gave up), not ${result.code ?? result.signal}:\n${tail(result.stderr, 30)}`);
   assert.equal(plain.length, 1, `${name} exited 1: stderr should hold exactly one line besides its log lines, found ${plain.length}:\n${plain.join("\n")}`);
-  assert.match(plain[0]!, /^offline-jobs: .*(database|connect|ECONN|PROTOCOL|unreachable)/i, `${name}'s last line should say the database is the problem: ${plain[0]}`);
+  assert.match(
+    plain[0]!,
+    /^offline-jobs: .*(database|connect|ECONN|PROTOCOL|unreachable)/i,
+    `${name}'s last line should say the database is the problem: ${plain[0]}`,
+  );
   return `${name}: exit 1, "${plain[0]}"`;
 }
 
@@ -96,7 +99,10 @@ test(
     const refs = (await query<{ ref: number }>("SELECT ref FROM job_queue ORDER BY ref")).map((r) => Number(r.ref));
     assert.equal(refs.length, JOBS);
 
-    const runs = configs.map((config, i) => ({ name: `run ${i + 1} (host-${"abc"[i]})`, result: collect(startCli(["run", "--max-jobs", "3"], { config }), 120_000) }));
+    const runs = configs.map((config, i) => ({
+      name: `run ${i + 1} (host-${"abc"[i]})`,
+      result: collect(startCli(["run", "--max-jobs", "3"], { config }), 120_000),
+    }));
     // A long-lived worker beside the cron-style runs: the daemon systemd keeps going.
     const worker = startCli(["work", "--max-jobs", "3", "--sleep", "0.5"], { config: workerConfig });
     const workerOutput = stderrSoFar(worker);
@@ -106,7 +112,11 @@ test(
     const workerEnded = () => workerExit;
     await waitFor(() => linesOf(recordFile).length >= JOBS / 5, "a fifth of the jobs to have started", 60_000);
     // The worker too must be at work (not still starting, which would only test a failed start).
-    await waitFor(async () => (await query("SELECT ref FROM job_queue WHERE locked_by LIKE 'host-d:%' LIMIT 1")).length > 0, "the worker to claim jobs", 60_000);
+    await waitFor(
+      async () => (await query("SELECT ref FROM job_queue WHERE locked_by LIKE 'host-d:%' LIMIT 1")).length > 0,
+      "the worker to claim jobs",
+      60_000,
+    );
 
     await env.server!.kill();
     const killedAt = Date.now();
@@ -193,7 +203,15 @@ test(
     const longUrl = `${env.server!.serverUrl}/oj_long_outage`;
     const config = writeConfig(
       env.dir,
-      { database: { url: longUrl }, hostName: "host-w", lockDir: path.join(env.dir, "locks-long"), leaseSeconds: LEASE_SECONDS, lockStaleSeconds: 2, handlers: [RECORD_HANDLER], types: { record: { maxAttempts: 10 } } },
+      {
+        database: { url: longUrl },
+        hostName: "host-w",
+        lockDir: path.join(env.dir, "locks-long"),
+        leaseSeconds: LEASE_SECONDS,
+        lockStaleSeconds: 2,
+        handlers: [RECORD_HANDLER],
+        types: { record: { maxAttempts: 10 } },
+      },
       "long-outage.json",
     );
     assert.equal((await runCli(["init"], { config })).code, 0);
@@ -208,7 +226,9 @@ test(
     };
     const recordFile = path.join(env.dir, "long-outage.runs");
     const connection = await mysql.createConnection({ uri: longUrl });
-    await connection.query("INSERT INTO job_queue (type, job_data) VALUES ?", [Array.from({ length: 150 }, () => ["record", JSON.stringify({ file: recordFile, sleepMs: 50 })])]);
+    await connection.query("INSERT INTO job_queue (type, job_data) VALUES ?", [
+      Array.from({ length: 150 }, () => ["record", JSON.stringify({ file: recordFile, sleepMs: 50 })]),
+    ]);
     await connection.end();
 
     const worker = startCli(["work", "--max-jobs", "3", "--sleep", "0.5"], { config });

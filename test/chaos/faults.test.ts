@@ -118,35 +118,43 @@ function isGone(pid: number): boolean {
   }
 }
 
-test("a hung subprocess tree (deaf to SIGTERM) is killed at the template's timeout; the job retries, then fails 'timed out', and the run goes on to the next job", { timeout: 60_000 }, async () => {
-  const pidFile = path.join(env.dir, "hang.pids");
-  const recordFile = path.join(env.dir, "after-hang.runs");
-  const config = configWith("hang", {
-    leaseSeconds: 5,
-    paths: { writeRoots: [env.dir] },
-    commands: {
-      // The shell ignores SIGTERM, starts a child that inherits that, writes both pids, and both sleep "forever".
-      hang: { argv: ["sh", "-c", 'trap "" TERM; sleep 3600 & echo "$$ $!" >> "$1"; sleep 3600', "hang", "{pidfile}"], args: { pidfile: "write" }, timeoutSeconds: 2 },
-    },
-    types: { command: { maxAttempts: 2, backoff: { initialSeconds: 0, maxSeconds: 0 } } },
-  });
-  const hung = await env.db.insertJob("command", { command: "hang", args: { pidfile: pidFile } }, { priority: 0 });
-  const next = await env.db.insertJob("record", { file: recordFile }, { priority: 1 });
+test(
+  "a hung subprocess tree (deaf to SIGTERM) is killed at the template's timeout; the job retries, then fails 'timed out', and the run goes on to the next job",
+  { timeout: 60_000 },
+  async () => {
+    const pidFile = path.join(env.dir, "hang.pids");
+    const recordFile = path.join(env.dir, "after-hang.runs");
+    const config = configWith("hang", {
+      leaseSeconds: 5,
+      paths: { writeRoots: [env.dir] },
+      commands: {
+        // The shell ignores SIGTERM, starts a child that inherits that, writes both pids, and both sleep "forever".
+        hang: {
+          argv: ["sh", "-c", 'trap "" TERM; sleep 3600 & echo "$$ $!" >> "$1"; sleep 3600', "hang", "{pidfile}"],
+          args: { pidfile: "write" },
+          timeoutSeconds: 2,
+        },
+      },
+      types: { command: { maxAttempts: 2, backoff: { initialSeconds: 0, maxSeconds: 0 } } },
+    });
+    const hung = await env.db.insertJob("command", { command: "hang", args: { pidfile: pidFile } }, { priority: 0 });
+    const next = await env.db.insertJob("record", { file: recordFile }, { priority: 1 });
 
-  const run = await runCli(["run", "--max-jobs", "1"], { config, timeoutMs: 50_000 });
-  assert.equal(run.code, 0, `the run should carry on past a failed job and exit 0; stderr:\n${tail(run.stderr)}`);
-  const row = await jobRow(hung);
-  assert.equal(row.status, "failed", `the hung job should have failed; log:\n${row.log}`);
-  assert.equal(row.attempts, 2, "it should have been retried once before failing");
-  assert.match(row.error ?? "", /^command "hang" timed out after 2 s and was killed \(gave up after 2 attempts\)$/);
-  assert.equal((await jobRow(next)).status, "complete", "the job after the hung one should have run in the same run");
-  assert.equal(linesOf(recordFile).length, 1);
+    const run = await runCli(["run", "--max-jobs", "1"], { config, timeoutMs: 50_000 });
+    assert.equal(run.code, 0, `the run should carry on past a failed job and exit 0; stderr:\n${tail(run.stderr)}`);
+    const row = await jobRow(hung);
+    assert.equal(row.status, "failed", `the hung job should have failed; log:\n${row.log}`);
+    assert.equal(row.attempts, 2, "it should have been retried once before failing");
+    assert.match(row.error ?? "", /^command "hang" timed out after 2 s and was killed \(gave up after 2 attempts\)$/);
+    assert.equal((await jobRow(next)).status, "complete", "the job after the hung one should have run in the same run");
+    assert.equal(linesOf(recordFile).length, 1);
 
-  const pids = fs.readFileSync(pidFile, "utf8").trim().split(/\s+/).map(Number);
-  assert.equal(pids.length, 4, `each attempt should have recorded the shell's and its child's pid: ${pids.join(" ")}`);
-  const alive = pids.filter((pid) => !isGone(pid));
-  assert.deepEqual(alive, [], `the whole tree of each attempt should be dead, still alive: ${alive.join(", ")}`);
-});
+    const pids = fs.readFileSync(pidFile, "utf8").trim().split(/\s+/).map(Number);
+    assert.equal(pids.length, 4, `each attempt should have recorded the shell's and its child's pid: ${pids.join(" ")}`);
+    const alive = pids.filter((pid) => !isGone(pid));
+    assert.deepEqual(alive, [], `the whole tree of each attempt should be dead, still alive: ${alive.join(", ")}`);
+  },
+);
 
 test("SIGTERM during work: running jobs finish, unstarted claims go back to pending, nothing is left running", { timeout: 60_000 }, async () => {
   const recordFile = path.join(env.dir, "sigterm.runs");
@@ -160,7 +168,11 @@ test("SIGTERM during work: running jobs finish, unstarted claims go back to pend
   await waitFor(() => linesOf(recordFile).length >= 2, "two jobs to start", 20_000);
   process.kill(child.pid!, "SIGTERM"); // the process only, as systemd's stop or an operator's kill sends it
   const result = await ended;
-  assert.equal(result.code, 0, `a run stopped by SIGTERM should exit 0 once its jobs are settled; got ${result.code ?? result.signal}; stderr:\n${tail(result.stderr)}`);
+  assert.equal(
+    result.code,
+    0,
+    `a run stopped by SIGTERM should exit 0 once its jobs are settled; got ${result.code ?? result.signal}; stderr:\n${tail(result.stderr)}`,
+  );
 
   const byStatus = await env.db.query<{ status: string; n: number }>("SELECT status, COUNT(*) AS n FROM job_queue GROUP BY status ORDER BY status");
   const counts = Object.fromEntries(byStatus.map((r) => [r.status, Number(r.n)]));
@@ -168,28 +180,36 @@ test("SIGTERM during work: running jobs finish, unstarted claims go back to pend
   const started = linesOf(recordFile).length;
   assert.equal(counts.complete ?? 0, started, `every job that started should have finished: ${started} started, ${JSON.stringify(counts)}`);
   assert.equal((counts.pending ?? 0) + (counts.complete ?? 0), 12, `the rest should be pending again: ${JSON.stringify(counts)}`);
-  const [{ burnt }] = (await env.db.query<{ burnt: number }>("SELECT COUNT(*) AS burnt FROM job_queue WHERE status = 'pending' AND attempts > 0")) as [{ burnt: number }];
+  const [{ burnt }] = (await env.db.query<{ burnt: number }>("SELECT COUNT(*) AS burnt FROM job_queue WHERE status = 'pending' AND attempts > 0")) as [
+    { burnt: number },
+  ];
   assert.equal(Number(burnt), 0, "claims given back unstarted must not count as attempts");
 });
 
-test("SIGTERM with a short --grace: a long job is interrupted and goes back to pending, its subprocess killed, nothing left running", { timeout: 60_000 }, async () => {
-  const pidFile = path.join(env.dir, "grace.pids");
-  const config = configWith("grace", {
-    leaseSeconds: 5,
-    paths: { writeRoots: [env.dir] },
-    commands: { long: { argv: ["sh", "-c", 'sleep 3600 & echo "$$ $!" >> "$1"; wait', "long", "{pidfile}"], args: { pidfile: "write" }, timeoutSeconds: 600 } },
-  });
-  await env.db.query("DELETE FROM job_queue");
-  const ref = await env.db.insertJob("command", { command: "long", args: { pidfile: pidFile } });
+test(
+  "SIGTERM with a short --grace: a long job is interrupted and goes back to pending, its subprocess killed, nothing left running",
+  { timeout: 60_000 },
+  async () => {
+    const pidFile = path.join(env.dir, "grace.pids");
+    const config = configWith("grace", {
+      leaseSeconds: 5,
+      paths: { writeRoots: [env.dir] },
+      commands: {
+        long: { argv: ["sh", "-c", 'sleep 3600 & echo "$$ $!" >> "$1"; wait', "long", "{pidfile}"], args: { pidfile: "write" }, timeoutSeconds: 600 },
+      },
+    });
+    await env.db.query("DELETE FROM job_queue");
+    const ref = await env.db.insertJob("command", { command: "long", args: { pidfile: pidFile } });
 
-  const child = startCli(["run", "--grace", "1"], { config });
-  const ended = collect(child, 40_000);
-  await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, "utf8").trim().split(/\s+/).length === 2, "the long command to start", 20_000);
-  process.kill(child.pid!, "SIGTERM");
-  const result = await ended;
-  assert.equal(result.code, 0, `a run stopped by SIGTERM should exit 0; got ${result.code ?? result.signal}; stderr:\n${tail(result.stderr)}`);
-  const row = await jobRow(ref);
-  assert.deepEqual([row.status, row.attempts], ["pending", 0], `the interrupted job should be pending again with its attempt not counted; log:\n${row.log}`);
-  const pids = fs.readFileSync(pidFile, "utf8").trim().split(/\s+/).map(Number);
-  await waitFor(() => pids.every(isGone), `the interrupted job's processes (${pids.join(", ")}) to be gone`, 10_000);
-});
+    const child = startCli(["run", "--grace", "1"], { config });
+    const ended = collect(child, 40_000);
+    await waitFor(() => fs.existsSync(pidFile) && fs.readFileSync(pidFile, "utf8").trim().split(/\s+/).length === 2, "the long command to start", 20_000);
+    process.kill(child.pid!, "SIGTERM");
+    const result = await ended;
+    assert.equal(result.code, 0, `a run stopped by SIGTERM should exit 0; got ${result.code ?? result.signal}; stderr:\n${tail(result.stderr)}`);
+    const row = await jobRow(ref);
+    assert.deepEqual([row.status, row.attempts], ["pending", 0], `the interrupted job should be pending again with its attempt not counted; log:\n${row.log}`);
+    const pids = fs.readFileSync(pidFile, "utf8").trim().split(/\s+/).map(Number);
+    await waitFor(() => pids.every(isGone), `the interrupted job's processes (${pids.join(", ")}) to be gone`, 10_000);
+  },
+);

@@ -31,11 +31,15 @@ export interface Base {
   dumpFile?: (i: number) => string;
 }
 
-
 export function bases(world: HostileWorld): Base[] {
   const { files, gen, trash, dumps, canary } = world;
   const pathField = (at: (string | number)[], role: Role, required = true): FieldSpec => ({ at, accepts: ["string"], role, text: "fails", required });
-  const argField = (at: (string | number)[]): FieldSpec => ({ at, accepts: ["string", "number", "boolean"], text: { min: 0, max: 65_536, nulFails: true }, required: true });
+  const argField = (at: (string | number)[]): FieldSpec => ({
+    at,
+    accepts: ["string", "number", "boolean"],
+    text: { min: 0, max: 65_536, nulFails: true },
+    required: true,
+  });
   const nameField = (at: (string | number)[], required = true): FieldSpec => ({ at, accepts: ["string"], text: "fails", required });
   const safeInt = { min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, int: true };
   return [
@@ -44,10 +48,7 @@ export function bases(world: HostileWorld): Base[] {
       type: "noop",
       data: () => ({}),
       completes: true,
-      fields: [
-        { at: ["sleepMs"], accepts: ["number"], number: { min: 0, max: 600_000, int: true }, skipValidAbove: 50 },
-        nameField(["fail"], false),
-      ],
+      fields: [{ at: ["sleepMs"], accepts: ["number"], number: { min: 0, max: 600_000, int: true }, skipValidAbove: 50 }, nameField(["fail"], false)],
     },
     {
       name: "command-dump",

@@ -69,14 +69,18 @@ export async function addClassWorld(world: HostileWorld): Promise<ClassWorld> {
   const evil = `${world.files}-evil`;
   fs.mkdirSync(evil, { recursive: true });
   fs.writeFileSync(path.join(evil, "a.txt"), `${world.secret} in a sibling sharing the root's prefix\n`);
-  await sharp({ create: { width: 40, height: 40, channels: 3, background: RED } }).png().toFile(path.join(evil, "photo.png"));
+  await sharp({ create: { width: 40, height: 40, channels: 3, background: RED } })
+    .png()
+    .toFile(path.join(evil, "photo.png"));
   fs.mkdirSync(`${world.out}-evil`, { recursive: true });
   fs.writeFileSync(path.join(`${world.out}-evil`, "a.txt"), "a sibling of the write root sharing its prefix: must not be deleted\n");
   const outsideRead = path.join(world.canary, "swap-read");
   fs.mkdirSync(outsideRead, { recursive: true });
   fs.writeFileSync(path.join(outsideRead, "a.txt"), `${world.secret} through a swapped folder\n`);
   fs.writeFileSync(path.join(outsideRead, "doc.txt"), `${world.secret} through a swapped folder\n`);
-  await sharp({ create: { width: 40, height: 40, channels: 3, background: RED } }).png().toFile(path.join(outsideRead, "photo.png"));
+  await sharp({ create: { width: 40, height: 40, channels: 3, background: RED } })
+    .png()
+    .toFile(path.join(outsideRead, "photo.png"));
 
   const swaps: ClassWorld["swaps"] = [];
   const swapSecret = `SWAP-READ-${world.secret}`.replace("CANARY-SECRET-", "");
@@ -174,17 +178,28 @@ export function classRows(world: HostileWorld, extra: ClassWorld, first: number)
         const reads = spec.role === "read";
         const deletes = spec.role === "delete";
         // A link is deleted itself, never its target: for delete_file only following it escapes.
-        row(base, "path:symlink-out", `${field} a fresh symlink out of the roots`, set(`${dir}/class-link-out`), { field, ...(deletes ? {} : { expect: "failed", escapes: true }) });
-        row(base, "path:symlink-out", `${field} through a symlinked folder out of the roots`, set(`${dir}/class-dir-out/deep.txt`), { field, expect: "failed", escapes: true });
+        row(base, "path:symlink-out", `${field} a fresh symlink out of the roots`, set(`${dir}/class-link-out`), {
+          field,
+          ...(deletes ? {} : { expect: "failed", escapes: true }),
+        });
+        row(base, "path:symlink-out", `${field} through a symlinked folder out of the roots`, set(`${dir}/class-dir-out/deep.txt`), {
+          field,
+          expect: "failed",
+          escapes: true,
+        });
         row(base, "path:fifo", `${field} a FIFO`, set(`${dir}/class-fifo`), { field, ...(deletes ? {} : { expect: "failed" }) });
         // Either outcome is right, after a retry too (the folder can vanish between the flipper's
         // two renames); what the flipper must never achieve shows in the checks.
-        const readSwap = base.type === "command" ? `${dir}/swap-cmd/doc.txt` : `${dir}/swap/${/photo|previews|transform|preset/.test(base.name) ? "photo.png" : "doc.txt"}`;
+        const readSwap =
+          base.type === "command" ? `${dir}/swap-cmd/doc.txt` : `${dir}/swap/${/photo|previews|transform|preset/.test(base.name) ? "photo.png" : "doc.txt"}`;
         const swapped = reads ? readSwap : `${dir}/swap/${deletes ? `victim-${i % 400}` : `class-${i}.out`}`;
-        for (let k = 0; k < 4; k++) row(base, "path:swap", `${field} a folder swapped for a symlink (${k + 1})`, set(swapped), { field, swap: true, transient: true });
+        for (let k = 0; k < 4; k++)
+          row(base, "path:swap", `${field} a folder swapped for a symlink (${k + 1})`, set(swapped), { field, swap: true, transient: true });
         const sibling = reads ? `${extra.evil}/a.txt` : `${world.out}-evil/${deletes ? "a.txt" : `class-${i}.out`}`;
         row(base, "path:sibling-prefix", `${field} a sibling folder sharing the root's prefix`, set(sibling), { field, expect: "failed", escapes: true });
-        if (reads) for (const playlist of extra.playlists) row(base, "path:playlist", `${field} ${path.basename(playlist)} naming a video outside`, set(playlist), { field, playlist: true });
+        if (reads)
+          for (const playlist of extra.playlists)
+            row(base, "path:playlist", `${field} ${path.basename(playlist)} naming a video outside`, set(playlist), { field, playlist: true });
       }
       if (spec.accepts.includes("string")) {
         for (const [label, text] of CONTROLS) row(base, "text:controls", `${field} ${label}`, set(text), { field });
@@ -199,7 +214,12 @@ export function classRows(world: HostileWorld, extra: ClassWorld, first: number)
     // An unknown type is never claimed (no handler here takes it): it must stay pending, untouched.
     row(noop, "text:controls", `type ${label}`, {}, { type: `noop${text}`.slice(0, 64), expect: "pending", field: "type" });
     const n = i++;
-    row(dump, "text:controls", `user ${label}`, dump.data(n), { user: text, field: "user", expect: "complete", dump: { file: dump.dumpFile!(n), a: "alpha", b: "beta" } });
+    row(dump, "text:controls", `user ${label}`, dump.data(n), {
+      user: text,
+      field: "user",
+      expect: "complete",
+      dump: { file: dump.dumpFile!(n), a: "alpha", b: "beta" },
+    });
     row(noop, "text:controls", `success_text ${label}`, {}, { columns: { success_text: `done ${text} {user}` }, expect: "complete" });
     row(noop, "text:controls", `failure_text ${label}`, { fail: "permanent" }, { columns: { failure_text: `failed ${text} {error}` }, expect: "failed" });
   }
@@ -226,7 +246,13 @@ export function classRows(world: HostileWorld, extra: ClassWorld, first: number)
   numbers.sort(([, a], [, b]) => Number(Number(a.attempts ?? 0) >= 65535) - Number(Number(b.attempts ?? 0) >= 65535));
   for (const [label, columns, expect] of numbers) {
     row(noop, "number:limits", label, {}, { columns, expect, field: Object.keys(columns).join("+") });
-    row(noop, "number:limits", `${label}, failing`, { fail: "permanent" }, { columns, expect: expect === undefined ? undefined : "failed", field: Object.keys(columns).join("+") });
+    row(
+      noop,
+      "number:limits",
+      `${label}, failing`,
+      { fail: "permanent" },
+      { columns, expect: expect === undefined ? undefined : "failed", field: Object.keys(columns).join("+") },
+    );
   }
   // ref at the limits of what JavaScript's numbers hold exactly, and of the column; last, so
   // that AUTO_INCREMENT never has to count past them.
@@ -255,7 +281,18 @@ function presetBase(world: HostileWorld): Base {
 
 /** A short blue video inside the roots, for the preset base; the preset for the hostile config. */
 export function addClip(world: HostileWorld): void {
-  execFileSync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "color=c=0x3366cc:s=64x48:d=1:r=10", "-pix_fmt", "yuv420p", "-y", path.join(world.files, "clip.mp4")]);
+  execFileSync("ffmpeg", [
+    "-v",
+    "error",
+    "-f",
+    "lavfi",
+    "-i",
+    "color=c=0x3366cc:s=64x48:d=1:r=10",
+    "-pix_fmt",
+    "yuv420p",
+    "-y",
+    path.join(world.files, "clip.mp4"),
+  ]);
 }
 export const PRESETS = { small: { args: ["-t", "1", "-vf", "scale=32:-2", "-an", "-c:v", "mpeg4"], format: "mp4" } };
 

@@ -31,7 +31,12 @@ const EARLIEST = "1000-01-01 00:00:00.000";
 
 const ROWS: Row[] = [
   { label: "plain", columns: {}, status: "complete" },
-  { label: "attempts at its maximum", columns: { attempts: 65535 }, status: "failed", error: /^its attempts count is 65535, the most the column holds, so no further attempt can be counted and it was not run$/ },
+  {
+    label: "attempts at its maximum",
+    columns: { attempts: 65535 },
+    status: "failed",
+    error: /^its attempts count is 65535, the most the column holds, so no further attempt can be counted and it was not run$/,
+  },
   { label: "attempts one below its maximum", columns: { attempts: 65534 }, status: "complete" },
   { label: "attempts 0, max_attempts 0", columns: { attempts: 0, max_attempts: 0 }, status: "complete" },
   { label: "max_attempts at its maximum", columns: { max_attempts: 65535 }, status: "complete" },
@@ -45,9 +50,18 @@ const ROWS: Row[] = [
   { label: "the longest job_code", columns: { job_code: "c".repeat(191) }, status: "complete" },
   // Running rows no process holds: recovery must take them, or they hold their job_code for ever.
   { label: "running with no lease", columns: { status: "running", lease_until: null, lock_token: null, job_code: "held-no-lease" }, status: "complete" },
-  { label: "running with a lease at the latest", columns: { status: "running", lease_until: LATEST, lock_token: "y".repeat(32), job_code: "held-for-ever" }, status: "complete" },
+  {
+    label: "running with a lease at the latest",
+    columns: { status: "running", lease_until: LATEST, lock_token: "y".repeat(32), job_code: "held-for-ever" },
+    status: "complete",
+  },
   { label: "running with a lease an hour ahead", columns: { status: "running", lease_until: "NOW+1H", lock_token: "z".repeat(32) }, status: "complete" },
-  { label: "running with no lease and attempts at its maximum", columns: { status: "running", lease_until: null, attempts: 65535 }, status: "failed", error: /^worker lost: lease expired$/ },
+  {
+    label: "running with no lease and attempts at its maximum",
+    columns: { status: "running", lease_until: null, attempts: 65535 },
+    status: "failed",
+    error: /^worker lost: lease expired$/,
+  },
 ];
 
 test("rows at the limits of every numeric and time column each end alone, and every other job runs exactly once", { timeout: 120_000 }, async () => {
@@ -73,7 +87,11 @@ test("rows at the limits of every numeric and time column each end alone, and ev
     assert.equal(found!.status, row.status, `${row.label} (job ${ref}) must end ${row.status}; error: ${found!.error}`);
     if (row.error) assert.match(found!.error ?? "", row.error, `${row.label}: its error must say why in one sentence`);
     const ran = runs.filter((r) => r === ref).length;
-    assert.equal(ran, row.status === "complete" ? 1 : 0, `${row.label} (job ${ref}) must have run ${row.status === "complete" ? "once" : "never"}, ran ${ran} time(s)`);
+    assert.equal(
+      ran,
+      row.status === "complete" ? 1 : 0,
+      `${row.label} (job ${ref}) must have run ${row.status === "complete" ? "once" : "never"}, ran ${ran} time(s)`,
+    );
     if (row.status !== "pending") assert.equal(found!.active_code, null, `${row.label}: once ended it must no longer hold its job_code`);
   }
 });

@@ -56,7 +56,12 @@ const env = useTestEnvironment("oj-hostile-", async ({ dir, db }) => {
     previews: { sizes: { thm: { width: 16, height: 16 }, pre: { width: 32, height: 32 } } },
     commands: {
       // pathArgs, the older spelling of args' "read" / "write", on the templates that still use it.
-      dump: { argv: [process.execPath, world.argvDump, "{out}", "{a}", "{b}", "ref={ref}", "user={user}"], pathArgs: { out: "write" }, args: { a: anyText, b: anyText }, timeoutSeconds: 30 },
+      dump: {
+        argv: [process.execPath, world.argvDump, "{out}", "{a}", "{b}", "ref={ref}", "user={user}"],
+        pathArgs: { out: "write" },
+        args: { a: anyText, b: anyText },
+        timeoutSeconds: 30,
+      },
       echo: { argv: ["echo", "{a}"], args: { a: anyText } },
       copy: { argv: ["cp", "--", "{src}", "{dst}"], pathArgs: { src: "read", dst: "write" }, timeoutSeconds: 10 },
       convert: { argv: writeArg, args: { a: anyText }, usableBy: ["create_alternative_file"] },
@@ -96,7 +101,11 @@ interface JobRow {
 
 test("over a thousand hostile rows cover every built-in type", () => {
   assert.ok(rows.length >= 1000, `the suite should have at least 1,000 hostile rows, it has ${rows.length}`);
-  assert.deepEqual([...new Set(rows.filter((r) => r.expect !== "pending").map((r) => r.type))].sort(), [...TYPES].sort(), "every built-in type gets hostile rows");
+  assert.deepEqual(
+    [...new Set(rows.filter((r) => r.expect !== "pending").map((r) => r.type))].sort(),
+    [...TYPES].sort(),
+    "every built-in type gets hostile rows",
+  );
 });
 
 test("nothing outside the roots is written, changed or deleted: the canary reachable through symlinks is byte-for-byte the same", () => {
@@ -113,12 +122,21 @@ test("nothing outside the roots is read: the canary's secret is in no file insid
   const leaked = await env.db.query("SELECT ref FROM job_queue WHERE LOCATE(?, CONCAT_WS('', result, log, error)) > 0", [world.secret]);
   assert.deepEqual(leaked, [], "no job's result, log or error may hold the canary's secret");
   const texts = await env.db.query<{ resource: number; body: string }>("SELECT resource, body FROM resource_text ORDER BY resource");
-  assert.equal(texts.find((r) => Number(r.resource) === UNTOUCHED_RESOURCE)?.body, "original", "the text sink updated a row no job named (SQL built from job_data?)");
-  assert.ok(texts.every((r) => !r.body.includes(world.secret)), "the text sink stored the canary's secret");
+  assert.equal(
+    texts.find((r) => Number(r.resource) === UNTOUCHED_RESOURCE)?.body,
+    "original",
+    "the text sink updated a row no job named (SQL built from job_data?)",
+  );
+  assert.ok(
+    texts.every((r) => !r.body.includes(world.secret)),
+    "the text sink stored the canary's secret",
+  );
 });
 
 test("every path that would leave the roots fails its job", () => {
-  const escaped = rows.flatMap((row, i) => (row.escapes && jobs[i]!.status !== "failed" ? [`job ${jobs[i]!.ref} (${row.label}) ended ${jobs[i]!.status}`] : []));
+  const escaped = rows.flatMap((row, i) =>
+    row.escapes && jobs[i]!.status !== "failed" ? [`job ${jobs[i]!.ref} (${row.label}) ended ${jobs[i]!.status}`] : [],
+  );
   assert.deepEqual(escaped, [], "these jobs reached outside the roots");
 });
 
@@ -136,7 +154,8 @@ test("every job ends as it should, bad input fails at its first attempt, and eve
     const job = jobs[i]!;
     const where = `job ${job.ref} (${row.label})`;
     if (row.expect === "pending") {
-      if (job.status !== "pending" || Number(job.attempts) !== 0) problems.push(`${where}: a type no handler takes must stay pending and untouched, is ${job.status} after ${job.attempts} attempts`);
+      if (job.status !== "pending" || Number(job.attempts) !== 0)
+        problems.push(`${where}: a type no handler takes must stay pending and untouched, is ${job.status} after ${job.attempts} attempts`);
       return;
     }
     if (job.status !== "complete" && job.status !== "failed") return void problems.push(`${where} ended ${job.status}`);
@@ -146,10 +165,13 @@ test("every job ends as it should, bad input fails at its first attempt, and eve
     if (why) problems.push(`${where}: its error is not one clear sentence (${why}): ${JSON.stringify(job.error?.slice(0, 300))}`);
     // A row may come with attempts already counted; the count stops at the column's maximum.
     const attempts = Math.min(Number(row.columns?.attempts ?? 0) + 1, 65535);
-    if (Number(job.attempts) !== attempts && !row.transient) problems.push(`${where} was retried (${job.attempts} attempts): bad input must fail at once, but got ${job.error}`);
+    if (Number(job.attempts) !== attempts && !row.transient)
+      problems.push(`${where} was retried (${job.attempts} attempts): bad input must fail at once, but got ${job.error}`);
   });
   const complete = jobs.filter((job) => job.status === "complete").length;
-  t.diagnostic(`${rows.length} hostile rows: ${complete} complete, ${jobs.filter((job) => job.status === "failed").length} failed, ${jobs.filter((job) => job.status === "pending").length} pending (types no handler takes)`);
+  t.diagnostic(
+    `${rows.length} hostile rows: ${complete} complete, ${jobs.filter((job) => job.status === "failed").length} failed, ${jobs.filter((job) => job.status === "pending").length} pending (types no handler takes)`,
+  );
   // Rows per class, and the problems found in each, so that a failing class is named at once.
   const classes = new Map<string, { rows: number; complete: number; failed: number; problems: number }>();
   rows.forEach((row, i) => {
@@ -161,10 +183,15 @@ test("every job ends as it should, bad input fails at its first attempt, and eve
     if (problems.some((p) => p.startsWith(`job ${jobs[i]!.ref} (`))) entry.problems++;
     classes.set(klass, entry);
   });
-  for (const [klass, c] of [...classes].sort()) t.diagnostic(`class ${klass}: ${c.rows} rows, ${c.complete} complete, ${c.failed} failed, ${c.problems} ended wrongly`);
+  for (const [klass, c] of [...classes].sort())
+    t.diagnostic(`class ${klass}: ${c.rows} rows, ${c.complete} complete, ${c.failed} failed, ${c.problems} ended wrongly`);
   // HOSTILE_REPORT=file: every row's outcome, for reading the messages by eye.
   if (process.env.HOSTILE_REPORT) {
-    const lines = rows.map((row, i) => [jobs[i]!.ref, row.label.replace(/[\s\S]{80,}/, (l) => `${l.slice(0, 80)}…`), jobs[i]!.status, jobs[i]!.attempts, jobs[i]!.error].map((v) => JSON.stringify(v)).join("\t"));
+    const lines = rows.map((row, i) =>
+      [jobs[i]!.ref, row.label.replace(/[\s\S]{80,}/, (l) => `${l.slice(0, 80)}…`), jobs[i]!.status, jobs[i]!.attempts, jobs[i]!.error]
+        .map((v) => JSON.stringify(v))
+        .join("\t"),
+    );
     fs.writeFileSync(process.env.HOSTILE_REPORT, [...problems, ...lines].join("\n"));
   }
   assert.deepEqual(problems.slice(0, 40), [], `${problems.length} hostile rows ended wrongly (first 40 shown)`);
@@ -184,14 +211,21 @@ test("shell metacharacters reach a command template as literal argv, and nothing
 
 test("downloads have unguessable plain names; zip entries cannot climb out or hide their names; no temporary file is left", async () => {
   const names = fs.readdirSync(world.downloads);
-  assert.ok(names.some((n) => n.endsWith(".zip")), "some collections were zipped");
+  assert.ok(
+    names.some((n) => n.endsWith(".zip")),
+    "some collections were zipped",
+  );
   for (const name of names) {
     assert.match(name, /^[0-9a-f]{32}-[\p{L}\p{N}._-]+$/u, `download name ${JSON.stringify(name)} is not a random prefix plus a plain name`);
     if (!name.endsWith(".zip")) continue;
     for (const item of await readZip(path.join(world.downloads, name))) {
       const entry = JSON.stringify(item.name);
       assert.doesNotMatch(item.name, /(^|\/)\.\.(\/|$)|^\/|\\|^[A-Za-z]:|[<>:"|?*]/, `zip entry ${entry} in ${name} could escape or is not a portable name`);
-      assert.doesNotMatch(item.name, /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/, `zip entry ${entry} in ${name} has control or bidi characters`);
+      assert.doesNotMatch(
+        item.name,
+        /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/,
+        `zip entry ${entry} in ${name} has control or bidi characters`,
+      );
       assert.ok(!item.data!.includes(world.secret), `zip entry ${entry} in ${name} holds the canary's secret`);
     }
   }
@@ -205,7 +239,7 @@ test("downloads have unguessable plain names; zip entries cannot climb out or hi
 // outputs and deletions are not yet (a handler writes, renames and removes by path, and Node has
 // no openat()/renameat() to pin the folder), nor a command template's read paths (its program
 // opens them by name). Kept as a todo so that the suite shows what still gets through.
-const WRITE_RACE = "outputs, deletions and command templates' read paths through a folder swapped after the check are a residual risk (SECURITY.md, \"Paths\")";
+const WRITE_RACE = 'outputs, deletions and command templates\' read paths through a folder swapped after the check are a residual risk (SECURITY.md, "Paths")';
 
 test("a folder swapped for a symlink while jobs run never leads an output or a deletion outside the roots", { todo: WRITE_RACE }, () => {
   const changed = snapshotDiff(swapOutBefore, snapshot(classWorld.swapOut));
@@ -213,16 +247,32 @@ test("a folder swapped for a symlink while jobs run never leads an output or a d
   const left = inRoots.filter((f) => f.includes("/swap/") && /\.tmp/.test(path.basename(f)));
   // Command templates get their read paths by name: a swap can still feed them the outside file.
   const read = inRoots.filter((f) => fs.readFileSync(f).includes(classWorld.swapSecret));
-  const found = [...changed, ...left.map((f) => `temporary left: ${path.relative(world.dir, f)}`), ...read.map((f) => `read through a swap by a command template: ${path.relative(world.dir, f)}`)];
+  const found = [
+    ...changed,
+    ...left.map((f) => `temporary left: ${path.relative(world.dir, f)}`),
+    ...read.map((f) => `read through a swap by a command template: ${path.relative(world.dir, f)}`),
+  ];
   assert.deepEqual(found.slice(0, 20), [], `${found.length} outputs, deletions, leftovers or template reads through a swapped folder (first 20 shown)`);
 });
 
 test("no output derives from outside content: no image made from the red outside photo or the video a playlist names", async () => {
   const derived = (await redDerived(path.join(world.dir, "roots"))).filter((f) => !f.includes("-evil/"));
   // A playlist holds no media of its own: a preview or transcode of one that completed was made from what it names.
-  derived.push(...rows.flatMap((row, i) => (row.playlist && /^(create_previews|alternative-preset): source /.test(row.label) && jobs[i]!.status === "complete" ? [`job ${jobs[i]!.ref} (${row.label}) completed`] : [])));
-  const sources = rows.flatMap((row, i) => ((row.swap || row.playlist) && jobs[i]!.status === "complete" && row.type !== "collection_download" ? [`${jobs[i]!.ref} ${row.label}`] : []));
-  assert.deepEqual(derived.map((file) => (file.startsWith("/") ? path.relative(world.dir, file) : file)), [], `outputs derived from outside content; completed swap/playlist jobs: ${sources.slice(0, 10).join("; ")}`);
+  derived.push(
+    ...rows.flatMap((row, i) =>
+      row.playlist && /^(create_previews|alternative-preset): source /.test(row.label) && jobs[i]!.status === "complete"
+        ? [`job ${jobs[i]!.ref} (${row.label}) completed`]
+        : [],
+    ),
+  );
+  const sources = rows.flatMap((row, i) =>
+    (row.swap || row.playlist) && jobs[i]!.status === "complete" && row.type !== "collection_download" ? [`${jobs[i]!.ref} ${row.label}`] : [],
+  );
+  assert.deepEqual(
+    derived.map((file) => (file.startsWith("/") ? path.relative(world.dir, file) : file)),
+    [],
+    `outputs derived from outside content; completed swap/playlist jobs: ${sources.slice(0, 10).join("; ")}`,
+  );
 });
 
 test("list and show print the control class's type, user, notice and error texts with every terminal control escaped", async () => {
@@ -289,7 +339,11 @@ function unclear(error: string | null, row: HostileRow): string | undefined {
   if (error.length > 400) return `${error.length} characters`;
   if (/\n\s+at |\bat \S+ \(.*:\d+:\d+\)|\.[jt]s:\d+/.test(error)) return "a stack trace";
   if (/\bundefined\b|\[object \w+\]/.test(error)) return 'says "undefined" or "[object …]"';
-  if (/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(error)) {
+  if (
+    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(
+      error,
+    )
+  ) {
     return "raw control, bidi or broken characters";
   }
   // A schema error names the field it is about.

@@ -34,7 +34,10 @@ const env = useTestEnvironment("oj-hostile-messages-", async () => {
   const config = hostConfig(env, "messages", {
     leaseSeconds: 30,
     paths: { readRoots: [files], writeRoots: [out] },
-    commands: { cat: { argv: ["cat", "{file}"], pathArgs: { file: "read" }, timeoutSeconds: 5 }, echo: { argv: ["echo", "{a}"], args: { a: { pattern: "[\\s\\S]*" } } } },
+    commands: {
+      cat: { argv: ["cat", "{file}"], pathArgs: { file: "read" }, timeoutSeconds: 5 },
+      echo: { argv: ["echo", "{a}"], args: { a: { pattern: "[\\s\\S]*" } } },
+    },
     types: { command: { maxAttempts: 3 }, delete_file: { maxAttempts: 3 } },
   });
 
@@ -79,7 +82,11 @@ test("invalid JSON is described without echoing the row, with where the problem 
 test("schema errors say 'required' and what a union takes, not 'received undefined' or 'Invalid input'", () => {
   assert.equal(failed("missing field"), "job_data is invalid for create_previews: source: required (a string)");
   assert.equal(failed("union"), "job_data is invalid for command: args.a: expected string, number or boolean, received null");
-  assert.equal(failed("int bound"), "job_data is invalid for noop: sleepMs: Too big: expected number to be <=600000", "the schema's own bound, not the safe-integer one");
+  assert.equal(
+    failed("int bound"),
+    "job_data is invalid for noop: sleepMs: Too big: expected number to be <=600000",
+    "the schema's own bound, not the safe-integer one",
+  );
 });
 
 test("values from the row are quoted with line breaks and bidi overrides escaped", () => {
@@ -97,7 +104,10 @@ test("a long path is shortened in the middle: the error stays one bounded senten
 });
 
 test("template arguments are bounded: placeholder-like names, at most 256 of them", () => {
-  assert.equal(failed("argument name"), "job_data is invalid for command: args.not a name: argument names are placeholder names: letters, digits and _, at most 64");
+  assert.equal(
+    failed("argument name"),
+    "job_data is invalid for command: args.not a name: argument names are placeholder names: letters, digits and _, at most 64",
+  );
   assert.equal(failed("argument count"), "job_data is invalid for command: args: at most 256 arguments");
 });
 

@@ -147,7 +147,12 @@ export function hostileRows(world: HostileWorld): HostileRow[] {
   add(previews, "33 sizes", { ...previews.data(i++), sizes: Array.from({ length: 33 }, () => "thm") }, { expect: "failed", field: "sizes" });
   const echo = bases(world).find((b) => b.name === "command-echo")!;
   add(echo, "a 3 MB argument name", { command: "echo", args: { a: "x", ["k".repeat(HUGE)]: "v" } }, { expect: "failed", field: "args" });
-  add(echo, "100,000 arguments", { command: "echo", args: Object.fromEntries(Array.from({ length: 100_000 }, (_, k) => [`k${k}`, "v"])) }, { expect: "failed", field: "args" });
+  add(
+    echo,
+    "100,000 arguments",
+    { command: "echo", args: Object.fromEntries(Array.from({ length: 100_000 }, (_, k) => [`k${k}`, "v"])) },
+    { expect: "failed", field: "args" },
+  );
   add(echo, "argument named __proto__", `{"command":"echo","args":{"a":"x","__proto__":"y"}}`);
 
   // Legitimate failures, so that the suite also sees the normal ones.

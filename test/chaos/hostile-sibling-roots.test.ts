@@ -26,7 +26,9 @@ const env = useTestEnvironment("oj-hostile-siblings-", async (e) => {
   for (const dir of [files, out, filesEvil, outEvil]) fs.mkdirSync(dir);
   fs.writeFileSync(path.join(filesEvil, "secret.txt"), "the sibling's secret");
   fs.writeFileSync(path.join(outEvil, "victim.txt"), "must survive");
-  await sharp({ create: { width: 32, height: 32, channels: 3, background: "#336699" } }).png().toFile(path.join(files, "photo.png"));
+  await sharp({ create: { width: 32, height: 32, channels: 3, background: "#336699" } })
+    .png()
+    .toFile(path.join(files, "photo.png"));
   config = writeConfig(e.dir, {
     database: { url: e.db.url },
     lockDir: path.join(e.dir, "locks"),
@@ -36,9 +38,21 @@ const env = useTestEnvironment("oj-hostile-siblings-", async (e) => {
 });
 
 test("the path guard refuses a sibling folder that shares a read root's or a write root's name as a prefix", async () => {
-  await assert.rejects(resolveInside(path.join(filesEvil, "secret.txt"), [files], "source"), /outside the allowed roots/, "a source in files-evil must be refused for the read root files");
-  await assert.rejects(resolveInside(path.join(outEvil, "new.webp"), [out], "output"), /outside the allowed roots/, "an output in out-evil must be refused for the write root out");
-  await assert.rejects(resolveDeletable(path.join(outEvil, "victim.txt"), [out]), /outside the allowed roots/, "a deletion in out-evil must be refused for the write root out");
+  await assert.rejects(
+    resolveInside(path.join(filesEvil, "secret.txt"), [files], "source"),
+    /outside the allowed roots/,
+    "a source in files-evil must be refused for the read root files",
+  );
+  await assert.rejects(
+    resolveInside(path.join(outEvil, "new.webp"), [out], "output"),
+    /outside the allowed roots/,
+    "an output in out-evil must be refused for the write root out",
+  );
+  await assert.rejects(
+    resolveDeletable(path.join(outEvil, "victim.txt"), [out]),
+    /outside the allowed roots/,
+    "a deletion in out-evil must be refused for the write root out",
+  );
   // The roots' own names without the separator, too: `…/files-evil` itself.
   await assert.rejects(resolveInside(filesEvil, [files], "source"), /outside the allowed roots/);
   await assert.rejects(resolveDeletable(outEvil, [out]), /outside the allowed roots/);
@@ -49,7 +63,10 @@ test("the path guard refuses a sibling folder that shares a read root's or a wri
 async function runJob(type: string, data: unknown) {
   const ref = await env.db.insertJob(type, data);
   const run = await runCli(["--job", String(ref)], { config, timeoutMs: 60_000 });
-  const [row] = await env.db.query<{ status: string; error: string | null; result: string | null }>("SELECT status, error, result FROM job_queue WHERE ref = ?", [ref]);
+  const [row] = await env.db.query<{ status: string; error: string | null; result: string | null }>(
+    "SELECT status, error, result FROM job_queue WHERE ref = ?",
+    [ref],
+  );
   return { run, row: row! };
 }
 
@@ -60,7 +77,11 @@ test("jobs cannot read, write or delete in a sibling folder that shares a root's
   assert.doesNotMatch(read.row.result ?? "", /sibling's secret/, "the sibling's file must not have been read");
 
   const output = path.join(outEvil, "alt.webp");
-  const write = await runJob("create_alternative_file", { source: path.join(files, "photo.png"), output, transform: { format: "webp", width: 16, height: 16, quality: 60 } });
+  const write = await runJob("create_alternative_file", {
+    source: path.join(files, "photo.png"),
+    output,
+    transform: { format: "webp", width: 16, height: 16, quality: 60 },
+  });
   assert.equal(write.row.status, "failed", `writing into out-evil must fail:\n${tail(write.run.stderr)}`);
   assert.match(write.row.error ?? "", /outside the allowed roots/);
   assert.equal(fs.existsSync(output), false, "nothing may be written into out-evil");

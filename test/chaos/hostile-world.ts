@@ -49,7 +49,17 @@ export function makeHostileWorld(dir: string): HostileWorld {
     cwd: at("cwd"),
     argvDump: at("bin", "argv-dump.mjs"),
   };
-  for (const folder of [world.canary, path.join(world.canary, "sub"), world.files, world.gen, world.trash, world.dumps, world.downloads, world.cwd, path.dirname(world.argvDump)]) {
+  for (const folder of [
+    world.canary,
+    path.join(world.canary, "sub"),
+    world.files,
+    world.gen,
+    world.trash,
+    world.dumps,
+    world.downloads,
+    world.cwd,
+    path.dirname(world.argvDump),
+  ]) {
     fs.mkdirSync(folder, { recursive: true });
   }
   fs.writeFileSync(path.join(world.canary, "secret.txt"), `${secret}\n`);
@@ -72,17 +82,16 @@ export function makeHostileWorld(dir: string): HostileWorld {
   // delete_file may delete these links themselves (never their targets).
   fs.symlinkSync(world.canary, path.join(world.trash, "escape-dir-self"));
   fs.symlinkSync(path.join(world.canary, "secret.txt"), path.join(world.trash, "escape-file-self"));
-  fs.writeFileSync(
-    world.argvDump,
-    'import fs from "node:fs";\nconst [out, ...rest] = process.argv.slice(2);\nfs.writeFileSync(out, JSON.stringify(rest));\n',
-  );
+  fs.writeFileSync(world.argvDump, 'import fs from "node:fs";\nconst [out, ...rest] = process.argv.slice(2);\nfs.writeFileSync(out, JSON.stringify(rest));\n');
   return world;
 }
 
 /** A small real photo in the read root (what create_previews and transforms legitimately work on). */
 export async function addPhoto(world: HostileWorld): Promise<string> {
   const file = path.join(world.files, "photo.png");
-  await sharp({ create: { width: 48, height: 32, channels: 3, background: "#3366cc" } }).png().toFile(file);
+  await sharp({ create: { width: 48, height: 32, channels: 3, background: "#3366cc" } })
+    .png()
+    .toFile(file);
   return file;
 }
 

@@ -76,7 +76,11 @@ test("add --wait exits 1 when the job fails, naming the error", async () => {
   const add = await waiting.result;
   assert.equal(add.code, 1, `a failed job exits 1; stderr:\n${tail(add.stderr)}`);
   assert.equal(add.stdout, `${ref}\n`);
-  const line = add.stderr.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.ref === ref);
+  const line = add.stderr
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.ref === ref);
   assert.ok(line, `a JSON log line about job ${ref}; got:\n${add.stderr}`);
   assert.equal(line.status, "failed");
   assert.equal(line.level, "error");
@@ -128,7 +132,10 @@ test("add --batch --wait exits 0 only if every job completed", async () => {
     const add = await waiting.result;
     assert.equal(add.code, expected, `${path.basename(file)}: exit ${expected} expected; stderr:\n${tail(add.stderr)}`);
     assert.equal(add.stdout, refs.map((r) => `${r}\n`).join(""), "one ref per line on stdout");
-    assert.match(add.stderr, expected === 0 ? /batch: 3 complete, 0 failed, 0 cancelled of 3 job\(s\)/ : /batch: 2 complete, 1 failed, 0 cancelled of 3 job\(s\)/);
+    assert.match(
+      add.stderr,
+      expected === 0 ? /batch: 3 complete, 0 failed, 0 cancelled of 3 job\(s\)/ : /batch: 2 complete, 1 failed, 0 cancelled of 3 job\(s\)/,
+    );
   }
 });
 

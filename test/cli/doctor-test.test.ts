@@ -40,14 +40,29 @@ interface Check {
   detail: string;
 }
 
-async function doctorJson(config: string, envVars: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; ok: boolean; checks: Map<string, Check>; stderr: string }> {
+async function doctorJson(
+  config: string,
+  envVars: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; ok: boolean; checks: Map<string, Check>; stderr: string }> {
   const run = await runCli(["doctor", "--json"], { config, env: envVars });
   assert.ok(run.stdout.trim().startsWith("{"), `doctor --json prints one JSON object even when checks fail; stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
   const report = JSON.parse(run.stdout) as { ok: boolean; checks: Check[] };
   return { code: run.code, ok: report.ok, checks: new Map(report.checks.map((c) => [c.name, c])), stderr: run.stderr };
 }
 
-const ESSENTIAL = ["config", "config-access", "config-placement", "database", "skip-locked", "schema", "handlers", "lock-dir", "read-roots", "write-roots", "downloads-dir"];
+const ESSENTIAL = [
+  "config",
+  "config-access",
+  "config-placement",
+  "database",
+  "skip-locked",
+  "schema",
+  "handlers",
+  "lock-dir",
+  "read-roots",
+  "write-roots",
+  "downloads-dir",
+];
 
 test("doctor passes a good config: every essential check ok, one line each, exit 0", async () => {
   const config = goodConfig("good");
@@ -105,11 +120,18 @@ test("doctor FAILs a lock folder that cannot be written and exits 1", async () =
 test("doctor FAILs a config file inside a read root and a lockDir inside a write root, where jobs could read or rewrite them", async () => {
   const root = path.join(env.dir, "files");
   // The config inside the read root (a collection_download could zip it, password and all).
-  const inside = writeConfig(root, { database: { url: env.db.url }, lockDir: path.join(env.dir, "locks-placed"), paths: { readRoots: ["."], writeRoots: ["../downloads"] } }, "placed.json");
+  const inside = writeConfig(
+    root,
+    { database: { url: env.db.url }, lockDir: path.join(env.dir, "locks-placed"), paths: { readRoots: ["."], writeRoots: ["../downloads"] } },
+    "placed.json",
+  );
   const placed = await doctorJson(inside);
   assert.equal(placed.code, 1, `exit 1; stderr:\n${placed.stderr}`);
   assert.equal(placed.checks.get("config-placement")?.status, "fail");
-  assert.match(placed.checks.get("config-placement")!.detail, /^the config file \S+placed\.json is inside paths\.readRoots \S+ where jobs can read or write it; move it out of the roots$/);
+  assert.match(
+    placed.checks.get("config-placement")!.detail,
+    /^the config file \S+placed\.json is inside paths\.readRoots \S+ where jobs can read or write it; move it out of the roots$/,
+  );
   assert.doesNotMatch(placed.stderr, /"level":"warn"/, "doctor reports it as a check, not also as a warning line");
   // A lock folder not made yet, inside a write root (delete_file could remove the locks).
   const locks = await doctorJson(goodConfig("locks-inside", { lockDir: path.join(env.dir, "downloads", "locks") }));
@@ -124,7 +146,10 @@ test("doctor FAILs a config file its group or other users can write: such a conf
   const { code, checks } = await doctorJson(config);
   assert.equal(code, 1);
   assert.equal(checks.get("config")?.status, "fail");
-  assert.equal(checks.get("config")!.detail, `config ${config} is writable by its group (mode 660), who could make the runner start any program; refusing it: chmod go-w ${config}`);
+  assert.equal(
+    checks.get("config")!.detail,
+    `config ${config} is writable by its group (mode 660), who could make the runner start any program; refusing it: chmod go-w ${config}`,
+  );
 });
 
 test("doctor FAILs missing roots, ffmpeg when ffmpegPresets need it, and a command template's missing program", async () => {
@@ -150,10 +175,7 @@ test("doctor only warns about ffmpeg without presets, and says nothing when the 
   assert.equal(plain.code, 0, "a warning alone does not fail doctor");
   const strict = await runCli(["doctor", "--strict"], { config: goodConfig("plain"), env: noFfmpeg });
   assert.equal(strict.code, 1, "--strict fails on warnings");
-  const hidden = await doctorJson(
-    goodConfig("hidden", { types: { create_previews: { hidden: true }, create_alternative_file: { hidden: true } } }),
-    noFfmpeg,
-  );
+  const hidden = await doctorJson(goodConfig("hidden", { types: { create_previews: { hidden: true }, create_alternative_file: { hidden: true } } }), noFfmpeg);
   assert.equal(hidden.checks.get("ffmpeg")?.status, "ok", JSON.stringify(hidden.checks.get("ffmpeg")));
   assert.match(hidden.checks.get("ffmpeg")!.detail, /not needed/);
 });
@@ -167,7 +189,10 @@ test("test --run runs one job bound to succeed and one bound to fail in this pro
   assert.match(lines[0]!, /^ok\s+job (\d+) \(noop, bound to succeed\): complete \(run by doctor-host:\d+\), as expected$/);
   assert.match(lines[1]!, /^ok\s+job (\d+) \(noop, bound to fail\): failed: noop was asked to fail permanently .*as expected$/);
   const refs = lines.map((l) => Number(/job (\d+)/.exec(l)![1]));
-  const rows = await env.db.query<{ status: string; user: string; job_data: string }>("SELECT status, user, job_data FROM job_queue WHERE ref IN (?) ORDER BY ref", [refs]);
+  const rows = await env.db.query<{ status: string; user: string; job_data: string }>(
+    "SELECT status, user, job_data FROM job_queue WHERE ref IN (?) ORDER BY ref",
+    [refs],
+  );
   assert.deepEqual(
     rows.map((r) => [r.status, r.user, JSON.parse(r.job_data)]),
     [
@@ -190,12 +215,26 @@ test("test waits for a separately started run, and exits 124 when no worker come
   assert.equal(run.code, 0, tail(run.stderr));
   const report = await result;
   assert.equal(report.code, 0, `test should pass with a worker; stdout:\n${report.stdout}\nstderr:\n${tail(report.stderr)}`);
-  assert.equal(report.stdout.trim().split("\n").filter((l) => l.startsWith("ok")).length, 2, report.stdout);
+  assert.equal(
+    report.stdout
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("ok")).length,
+    2,
+    report.stdout,
+  );
 
   const lonely = await runCli(["test", "--timeout", "0.5"], { config });
   assert.equal(lonely.code, 124, `no worker: exit 124; stdout:\n${lonely.stdout}\nstderr:\n${tail(lonely.stderr)}`);
   assert.match(lonely.stderr, /no worker ran job\(s\) \d+, \d+ within 0.5 s/);
-  assert.equal(lonely.stdout.trim().split("\n").filter((l) => l.startsWith("wait")).length, 2, lonely.stdout);
+  assert.equal(
+    lonely.stdout
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("wait")).length,
+    2,
+    lonely.stdout,
+  );
 });
 
 test("doctor fails a command template whose working folder is missing, and a metrics textfile whose folder is missing", async () => {

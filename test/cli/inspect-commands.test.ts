@@ -19,8 +19,28 @@ const env = useTestEnvironment("oj-inspect-", (e) => {
 
 /** Every column of DESIGN §2, in the table's order: what `show --json` prints. */
 const COLUMNS = [
-  "ref", "type", "job_data", "job_code", "user", "priority", "status", "run_after", "attempts", "max_attempts", "created_at", "started_at",
-  "finished_at", "locked_by", "lock_token", "lease_until", "progress", "success_text", "failure_text", "result", "error", "log",
+  "ref",
+  "type",
+  "job_data",
+  "job_code",
+  "user",
+  "priority",
+  "status",
+  "run_after",
+  "attempts",
+  "max_attempts",
+  "created_at",
+  "started_at",
+  "finished_at",
+  "locked_by",
+  "lock_token",
+  "lease_until",
+  "progress",
+  "success_text",
+  "failure_text",
+  "result",
+  "error",
+  "log",
 ];
 
 interface Listed {
@@ -112,13 +132,17 @@ test("list --json prints an array of rows without job_data and log, with the res
 });
 
 test("show --json prints every column of the row as one object, the result parsed", async () => {
-  const ref = await env.db.insertJob("record", { file: "a" }, {
-    status: "complete",
-    user: "carol",
-    result: JSON.stringify({ notice: "Your zip is ready: https://example.org/d/x.zip", url: "https://example.org/d/x.zip" }),
-    log: "line one\nline two\n",
-    finished_at: new Date(),
-  });
+  const ref = await env.db.insertJob(
+    "record",
+    { file: "a" },
+    {
+      status: "complete",
+      user: "carol",
+      result: JSON.stringify({ notice: "Your zip is ready: https://example.org/d/x.zip", url: "https://example.org/d/x.zip" }),
+      log: "line one\nline two\n",
+      finished_at: new Date(),
+    },
+  );
   const run = await runCli(["show", String(ref), "--json"], { config });
   assert.equal(run.code, 0, run.stderr);
   const row = JSON.parse(run.stdout) as Record<string, unknown>;
@@ -130,13 +154,17 @@ test("show --json prints every column of the row as one object, the result parse
 });
 
 test("show prints the columns, the rendered notice, the result pretty-printed and the log", async () => {
-  const ref = await env.db.insertJob("record", { file: "b" }, {
-    status: "failed",
-    user: "dave",
-    error: "the source file is missing",
-    result: JSON.stringify({ notice: "Sorry dave, job failed: the source file is missing", partial: [1, 2] }),
-    log: "[info] looking for the source\n[error] not there",
-  });
+  const ref = await env.db.insertJob(
+    "record",
+    { file: "b" },
+    {
+      status: "failed",
+      user: "dave",
+      error: "the source file is missing",
+      result: JSON.stringify({ notice: "Sorry dave, job failed: the source file is missing", partial: [1, 2] }),
+      log: "[info] looking for the source\n[error] not there",
+    },
+  );
   const run = await runCli(["show", String(ref)], { config });
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, new RegExp(`^ref +${ref}$`, "m"));
@@ -182,6 +210,10 @@ test("types lists each handler with its description, job_data fields and limits,
 
   const named = await runCli(["types", "noop", "--json"], { config });
   assert.equal(named.code, 0, named.stderr);
-  assert.deepEqual((JSON.parse(named.stdout) as Array<{ name: string }>).map((t) => t.name), ["noop"], "a hidden type named explicitly is shown");
+  assert.deepEqual(
+    (JSON.parse(named.stdout) as Array<{ name: string }>).map((t) => t.name),
+    ["noop"],
+    "a hidden type named explicitly is shown",
+  );
   assert.equal((await runCli(["types", "no_such_type"], { config })).code, 1, "an unknown type exits 1");
 });

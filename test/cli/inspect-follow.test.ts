@@ -12,7 +12,9 @@ let config: string;
 const env = useTestEnvironment("oj-follow-", (e) => {
   config = hostConfig(e, "follower", {
     // printf joins the words, so the lines it prints differ from the argv the job log also records.
-    commands: { talk: { argv: ["sh", "-c", "printf '%s-%s\\n' hello {name}; sleep 1; printf '%s-%s\\n' goodbye {name}"], args: { name: { pattern: "[a-z]+" } } } },
+    commands: {
+      talk: { argv: ["sh", "-c", "printf '%s-%s\\n' hello {name}; sleep 1; printf '%s-%s\\n' goodbye {name}"], args: { name: { pattern: "[a-z]+" } } },
+    },
   });
 });
 
@@ -40,7 +42,11 @@ test("show --follow on a job a concurrent run executes prints its state and log,
     assert.match(out, new RegExp(`\\[job ${ref}: running, attempt 1 .*on follower:\\d+\\]`), `the start of the attempt is shown:\n${out}`);
     assert.equal(count(out, "hello-ada"), 1, `the command's output is printed once:\n${out}`);
     assert.ok(out.indexOf("hello-ada") < out.indexOf("goodbye-ada"), "in order");
-    assert.match(out, new RegExp(`job ${ref} complete: Job ${ref} \\(command\\) is complete\\.\\n$`), `the last line is the final status with the notice:\n${out}`);
+    assert.match(
+      out,
+      new RegExp(`job ${ref} complete: Job ${ref} \\(command\\) is complete\\.\\n$`),
+      `the last line is the final status with the notice:\n${out}`,
+    );
   } finally {
     killTree(follower.child);
   }
@@ -69,7 +75,10 @@ test("show --follow prints only new log text, also after the log's front was cut
   const seen = (part: string) => waitFor(() => follower.output().includes(part), `follow to print ${part}; so far:\n${follower.output()}`);
   try {
     await seen("alpha");
-    await env.db.query("UPDATE job_queue SET status = 'running', attempts = 1, locked_by = 'elsewhere:7', progress = 40, lease_until = NOW() + INTERVAL 1 HOUR WHERE ref = ?", [ref]);
+    await env.db.query(
+      "UPDATE job_queue SET status = 'running', attempts = 1, locked_by = 'elsewhere:7', progress = 40, lease_until = NOW() + INTERVAL 1 HOUR WHERE ref = ?",
+      [ref],
+    );
     await seen(`[job ${ref}: 40%]`);
     await env.db.query("UPDATE job_queue SET log = CONCAT(log, 'beta\\n'), progress = 70 WHERE ref = ?", [ref]);
     await seen("beta");

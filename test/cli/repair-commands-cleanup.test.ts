@@ -91,20 +91,24 @@ function onTerminal(args: string[], answer: string) {
 
 const hasScript = spawnSync("script", ["--version"]).status === 0;
 
-test("clear --everything on a terminal asks first, and deletes only when the answer is yes", { skip: !hasScript && "util-linux script is not installed" }, async () => {
-  await env.db.insertJob("noop", {}, { run_after: FAR_FUTURE });
-  await env.db.insertJob("noop", {}, { run_after: FAR_FUTURE });
+test(
+  "clear --everything on a terminal asks first, and deletes only when the answer is yes",
+  { skip: !hasScript && "util-linux script is not installed" },
+  async () => {
+    await env.db.insertJob("noop", {}, { run_after: FAR_FUTURE });
+    await env.db.insertJob("noop", {}, { run_after: FAR_FUTURE });
 
-  const declined = onTerminal(["clear", "--everything"], "n\n");
-  assert.match(declined.stdout, /Delete all 2 job\(s\)\? \[y\/N\]/, "it asks, naming how many");
-  assert.match(declined.stdout, /not confirmed: nothing was deleted/);
-  assert.equal(declined.status, 1, "declining is not success");
-  assert.equal((await remaining()).length, 2, "a no keeps every job");
+    const declined = onTerminal(["clear", "--everything"], "n\n");
+    assert.match(declined.stdout, /Delete all 2 job\(s\)\? \[y\/N\]/, "it asks, naming how many");
+    assert.match(declined.stdout, /not confirmed: nothing was deleted/);
+    assert.equal(declined.status, 1, "declining is not success");
+    assert.equal((await remaining()).length, 2, "a no keeps every job");
 
-  const confirmed = onTerminal(["clear", "--everything"], "y\n");
-  assert.equal(confirmed.status, 0, confirmed.stdout);
-  assert.deepEqual(await remaining(), [], "a yes deletes them");
-});
+    const confirmed = onTerminal(["clear", "--everything"], "y\n");
+    assert.equal(confirmed.status, 0, confirmed.stdout);
+    assert.deepEqual(await remaining(), [], "a yes deletes them");
+  },
+);
 
 test("purge --older-than deletes finished jobs by the age of finished_at, of the statuses asked for", async () => {
   const oldComplete = await finishedDaysAgo("complete", 10);
@@ -166,10 +170,9 @@ test("retention deletes old complete, failed and cancelled jobs during a run, an
 test("a job cancelled while running whose process vanished gets its finished_at at the next run, and is then purgeable", async () => {
   const orphan = await env.db.insertJob("noop", {}, { status: "cancelled", locked_by: "host-gone:1", lease_until: "2020-01-01 00:00:00" });
   assert.equal((await runCli(["run"], { config })).code, 0);
-  const [row] = await env.db.query<{ finished_at: string | null; lease_until: string | null }>(
-    "SELECT finished_at, lease_until FROM job_queue WHERE ref = ?",
-    [orphan],
-  );
+  const [row] = await env.db.query<{ finished_at: string | null; lease_until: string | null }>("SELECT finished_at, lease_until FROM job_queue WHERE ref = ?", [
+    orphan,
+  ]);
   assert.ok(row?.finished_at, "housekeeping records the end nobody else will");
   assert.equal(row?.lease_until, null);
   const purge = await runCli(["purge", "--older-than", "0"], { config });

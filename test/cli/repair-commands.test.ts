@@ -23,7 +23,10 @@ let config: string;
 const env = useTestEnvironment("oj-repair-", (e) => {
   const script = path.join(e.dir, "sleeper.sh");
   fs.writeFileSync(script, SLEEPER, { mode: 0o755 });
-  config = hostConfig(e, "host-a", { paths: { writeRoots: [e.dir] }, commands: { sleeper: { argv: ["sh", script, "{pidfile}"], args: { pidfile: "write" }, timeoutSeconds: 120 } } });
+  config = hostConfig(e, "host-a", {
+    paths: { writeRoots: [e.dir] },
+    commands: { sleeper: { argv: ["sh", script, "{pidfile}"], args: { pidfile: "write" }, timeoutSeconds: 120 } },
+  });
 });
 
 afterEach(async () => {
@@ -54,7 +57,6 @@ async function row(ref: number): Promise<Row> {
 function finishedJob(type: string, status: "complete" | "failed" | "cancelled", columns: Record<string, unknown> = {}): Promise<number> {
   return env.db.insertJob(type, {}, { status, attempts: 3, finished_at: "2024-01-01 00:00:00", ...columns });
 }
-
 
 const refsOn = (stdout: string) => stdout.split("\n").filter(Boolean).map(Number);
 
@@ -93,7 +95,11 @@ test("with the default 60 s lease, cancel reaches a running job within a few sec
   const longLease = hostConfig(
     env,
     "host-a",
-    { leaseSeconds: 60, paths: { writeRoots: [env.dir] }, commands: { sleeper: { argv: ["sh", path.join(env.dir, "sleeper.sh"), "{pidfile}"], args: { pidfile: "write" }, timeoutSeconds: 120 } } },
+    {
+      leaseSeconds: 60,
+      paths: { writeRoots: [env.dir] },
+      commands: { sleeper: { argv: ["sh", path.join(env.dir, "sleeper.sh"), "{pidfile}"], args: { pidfile: "write" }, timeoutSeconds: 120 } },
+    },
     "long-lease",
   );
   const ref = await env.db.insertJob("command", { command: "sleeper", args: { pidfile } });

@@ -26,20 +26,28 @@ const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a
 
 function assertNoRawControl(output: string, what: string): void {
   const found = RAW_CONTROL.exec(output);
-  assert.equal(found, null, `${what} printed a raw control character U+${found?.[0].codePointAt(0)!.toString(16).padStart(4, "0")} at ${found?.index}:\n${JSON.stringify(output.slice(Math.max(0, (found?.index ?? 0) - 60), (found?.index ?? 0) + 20))}`);
+  assert.equal(
+    found,
+    null,
+    `${what} printed a raw control character U+${found?.[0].codePointAt(0)!.toString(16).padStart(4, "0")} at ${found?.index}:\n${JSON.stringify(output.slice(Math.max(0, (found?.index ?? 0) - 60), (found?.index ?? 0) + 20))}`,
+  );
 }
 
 async function hostileRows(): Promise<{ failed: number; pending: number }> {
   await env.db.query("DELETE FROM job_queue");
-  const failed = await env.db.insertJob(`noop${CLEAR}`, { path: `/files/${CLEAR}${CLIPBOARD}` }, {
-    user: `eve${CLIPBOARD}${RLO}gpj.exe`,
-    status: "failed",
-    attempts: 1,
-    error: `it failed${BEL}${CSI}red${CLEAR}`,
-    result: JSON.stringify({ notice: `done${CLEAR}${CSI}`, detail: `x${CLIPBOARD}\u2066` }),
-    log: `line one${CLEAR}\nline two${CLIPBOARD}\r${RLO}overwritten${CSI}\n`,
-    finished_at: new Date().toISOString().slice(0, 19).replace("T", " "),
-  });
+  const failed = await env.db.insertJob(
+    `noop${CLEAR}`,
+    { path: `/files/${CLEAR}${CLIPBOARD}` },
+    {
+      user: `eve${CLIPBOARD}${RLO}gpj.exe`,
+      status: "failed",
+      attempts: 1,
+      error: `it failed${BEL}${CSI}red${CLEAR}`,
+      result: JSON.stringify({ notice: `done${CLEAR}${CSI}`, detail: `x${CLIPBOARD}\u2066` }),
+      log: `line one${CLEAR}\nline two${CLIPBOARD}\r${RLO}overwritten${CSI}\n`,
+      finished_at: new Date().toISOString().slice(0, 19).replace("T", " "),
+    },
+  );
   const pending = await env.db.insertJob(`mail${CLIPBOARD}`, {}, { user: `bob${CSI}` });
   return { failed, pending };
 }
@@ -67,7 +75,11 @@ test("list, show and stats print a row's control characters escaped, and --json 
   assertNoRawControl(stats.stdout, "stats");
   assert.match(stats.stdout, /mail\\u001b\]52/, "types from rows are escaped in the table");
 
-  for (const args of [["list", "--json"], ["show", String(failed), "--json"], ["stats", "--json"]]) {
+  for (const args of [
+    ["list", "--json"],
+    ["show", String(failed), "--json"],
+    ["stats", "--json"],
+  ]) {
     const json = await runCli(args, { config });
     assert.equal(json.code, 0, json.stderr);
     assertNoRawControl(json.stdout, args.join(" "));

@@ -124,7 +124,11 @@ describe("config errors", () => {
     const error = fatal({ database: { url }, maxjobs: 4 });
     assert.match(error.message, /unknown key/);
     assert.match(error.message, /"maxjobs" \(did you mean maxJobs\?\)/);
-    assert.match(fatal({ database: { url }, types: { noop: { maxAtempts: 2 } } }).message, /"types\.noop\.maxAtempts" \(did you mean maxAttempts\?\)/, "inside a record's value too");
+    assert.match(
+      fatal({ database: { url }, types: { noop: { maxAtempts: 2 } } }).message,
+      /"types\.noop\.maxAtempts" \(did you mean maxAttempts\?\)/,
+      "inside a record's value too",
+    );
     assert.doesNotMatch(fatal({ database: { url }, zzzzzz: 1 }).message, /did you mean/, "nothing is suggested when nothing is close");
   });
 
@@ -132,7 +136,9 @@ describe("config errors", () => {
     const error = fatal({ database: { url }, maintenance: "upgrading" });
     assert.match(error.message, /maintenance/);
     assert.match(error.message, /absolute path of a flag file/);
-    assert.doesNotThrow(() => parseConfig({ database: { url }, maintenance: "/var/lib/offline-jobs/MAINTENANCE" }, { configPath: "/etc/offline-jobs.json", env: {} }));
+    assert.doesNotThrow(() =>
+      parseConfig({ database: { url }, maintenance: "/var/lib/offline-jobs/MAINTENANCE" }, { configPath: "/etc/offline-jobs.json", env: {} }),
+    );
     assert.doesNotThrow(() => parseConfig({ database: { url }, maintenance: true }, { configPath: "/etc/offline-jobs.json", env: {} }));
   });
 

@@ -34,7 +34,10 @@ test("a config with the database password that others can read is warned about o
   const file = configFile("open.json", withPassword, 0o644);
   const warnings = warningsFor(file);
   assert.equal(warnings.length, 1, "one warning");
-  assert.equal(warnings[0], `config ${file} holds secrets (database.url's password) but is readable by other users (mode 644); make it private: chmod 600 ${file}`);
+  assert.equal(
+    warnings[0],
+    `config ${file} holds secrets (database.url's password) but is readable by other users (mode 644); make it private: chmod 600 ${file}`,
+  );
   assert.deepEqual(warningsFor(file), [], "a second load of the same file in one process does not warn again");
 });
 
@@ -64,13 +67,19 @@ test("a real command prints the warning on stderr, and neither it nor the connec
 test("a config that is not valid JSON is reported without V8's quote of the text (which may hold the password)", () => {
   const file = path.join(dir, "broken.json");
   fs.writeFileSync(file, `{\n  "database": { "url": "mysql://app:${PASSWORD}@db/app" },\n}\n`);
-  assert.throws(() => loadConfig({ configPath: file, env: {} }), { message: `config ${file}: is not valid JSON (Expected double-quoted property name at line 3, column 1)` });
+  assert.throws(() => loadConfig({ configPath: file, env: {} }), {
+    message: `config ${file}: is not valid JSON (Expected double-quoted property name at line 3, column 1)`,
+  });
   fs.writeFileSync(file, `{ "database": { "url": mysql://${PASSWORD}@db/app } }`);
   assert.throws(() => loadConfig({ configPath: file, env: {} }), { message: `config ${file}: is not valid JSON (Unexpected token 'm')` });
 });
 
 test("a config its group or other users can write is refused, naming the mode and the fix; a real command stops on it", async () => {
-  for (const [mode, who] of [[0o620, "its group"], [0o602, "other users"], [0o666, "other users"]] as const) {
+  for (const [mode, who] of [
+    [0o620, "its group"],
+    [0o602, "other users"],
+    [0o666, "other users"],
+  ] as const) {
     const file = configFile(`writable-${mode.toString(8)}.json`, { database: { url: "mysql://app@127.0.0.1/app" } }, mode);
     assert.throws(() => loadConfig({ configPath: file, env: {} }), {
       name: "FatalError",
@@ -101,32 +110,55 @@ test("a config file or lockDir inside a read or write root is warned about at lo
 
 test("a webhook URL with a token in its query or user name is a secret: warned about when readable, redacted when printed", () => {
   const TOKEN = "tok-3f9a-not-for-logs";
-  for (const url of [`https://hooks.example.org/notify?token=${TOKEN}`, `https://${TOKEN}@hooks.example.org/notify`, `https://hooks.example.org/x?a=1&api_key=${TOKEN}`]) {
+  for (const url of [
+    `https://hooks.example.org/notify?token=${TOKEN}`,
+    `https://${TOKEN}@hooks.example.org/notify`,
+    `https://hooks.example.org/x?a=1&api_key=${TOKEN}`,
+  ]) {
     const file = configFile(`hook-${warnCount++}.json`, { notify: { webhook: { url } } }, 0o644);
     const [warning] = warningsFor(file);
     assert.match(warning ?? "", /holds secrets \(notify\.webhook\.url's credentials\) but is readable by other users/, url);
     assert.ok(!warning!.includes(TOKEN), "the warning does not show the token");
     assert.ok(!redactUrl(url).includes(TOKEN), `redactUrl hides the token: ${redactUrl(url)}`);
   }
-  assert.deepEqual(warningsFor(configFile("hook-plain.json", { notify: { webhook: { url: "https://hooks.example.org/notify?channel=ops" } } }, 0o644)), [], "a plain query is no secret");
+  assert.deepEqual(
+    warningsFor(configFile("hook-plain.json", { notify: { webhook: { url: "https://hooks.example.org/notify?channel=ops" } } }, 0o644)),
+    [],
+    "a plain query is no secret",
+  );
 });
 let warnCount = 0;
 
 test("a database URL whose password holds an unencoded / ? # or @ is a config error saying to percent-encode it, never showing the password", () => {
-  for (const url of ["mysql://app:pa/ss@127.0.0.1/app", "mysql://app:12/ss@127.0.0.1/app", "mysql://app:pa#ss@127.0.0.1/app", "mysql://app:pa?ss@127.0.0.1/app", "mysql://app:p@ss@127.0.0.1/app"]) {
+  for (const url of [
+    "mysql://app:pa/ss@127.0.0.1/app",
+    "mysql://app:12/ss@127.0.0.1/app",
+    "mysql://app:pa#ss@127.0.0.1/app",
+    "mysql://app:pa?ss@127.0.0.1/app",
+    "mysql://app:p@ss@127.0.0.1/app",
+  ]) {
     const file = configFile("bad-url.json", { database: { url } }, 0o600);
     assert.throws(
       () => loadConfig({ configPath: file, env: {} }),
       (error: Error) => {
         assert.equal(error.name, "FatalError");
-        assert.match(error.message, new RegExp(`^config ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: database\\.url: the user name or password holds an? .+ that is not percent-encoded; percent-encode special characters`), url);
+        assert.match(
+          error.message,
+          new RegExp(
+            `^config ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: database\\.url: the user name or password holds an? .+ that is not percent-encoded; percent-encode special characters`,
+          ),
+          url,
+        );
         assert.match(error.message, /"\/" as %2F/);
         assert.ok(!error.message.includes("ss@"), `the message shows the URL: ${error.message}`);
         return true;
       },
     );
   }
-  assert.throws(() => loadConfig({ env: { OFFLINE_JOBS_DATABASE_URL: "mysql://app:pa/ss@127.0.0.1/app" }, cwd: dir }), /^FatalError: OFFLINE_JOBS_DATABASE_URL: the user name or password holds/);
+  assert.throws(
+    () => loadConfig({ env: { OFFLINE_JOBS_DATABASE_URL: "mysql://app:pa/ss@127.0.0.1/app" }, cwd: dir }),
+    /^FatalError: OFFLINE_JOBS_DATABASE_URL: the user name or password holds/,
+  );
   const encoded = configFile("encoded-url.json", { database: { url: "mysql://app:pa%2Fss%40x@127.0.0.1/app" } }, 0o600);
   assert.equal(loadConfig({ configPath: encoded, env: {} }).database.url, "mysql://app:pa%2Fss%40x@127.0.0.1/app", "a percent-encoded password is fine");
 });

@@ -33,15 +33,25 @@ test("a template that declares must declare every placeholder a row would fill, 
 });
 
 test("{ref} and {user} cannot be declared, and a pattern must be a regular expression", () => {
-  assert.match(loadError({ who: { argv: ["id", "{user}"], args: { user: { pattern: ".*" } } } }), /commands\.who\.args: declares \{user\}, which the runner fills/);
-  assert.match(loadError({ bad: { argv: ["echo", "{a}"], args: { a: { pattern: "[unclosed" } } } }), /commands\.bad\.args\.a\.pattern: must be a JavaScript regular expression/);
+  assert.match(
+    loadError({ who: { argv: ["id", "{user}"], args: { user: { pattern: ".*" } } } }),
+    /commands\.who\.args: declares \{user\}, which the runner fills/,
+  );
+  assert.match(
+    loadError({ bad: { argv: ["echo", "{a}"], args: { a: { pattern: "[unclosed" } } } }),
+    /commands\.bad\.args\.a\.pattern: must be a JavaScript regular expression/,
+  );
   assert.match(loadError({ bad: { argv: ["echo"], usableBy: ["collection_download"] } }), /commands\.bad\.usableBy\.0/);
 });
 
 test("without usableBy, a template using {source} or {output} undeclared is only for the types that fill them", () => {
   assert.deepEqual(templateUsers({ argv: ["cp", "{source}", "{output}"] }), ["create_alternative_file"]);
   assert.deepEqual(templateUsers({ argv: ["zip", "{output}", "{file}"], pathArgs: { file: "read" } }), ["create_alternative_file", "create_download_file"]);
-  assert.deepEqual(templateUsers({ argv: ["cp", "{source}", "{output}"], args: { source: "read", output: "write" } }), ["command", "create_alternative_file", "create_download_file"]);
+  assert.deepEqual(templateUsers({ argv: ["cp", "{source}", "{output}"], args: { source: "read", output: "write" } }), [
+    "command",
+    "create_alternative_file",
+    "create_download_file",
+  ]);
   assert.deepEqual(templateUsers({ argv: ["echo", "{a}"] }), ["command", "create_alternative_file", "create_download_file"]);
 });
 
@@ -50,7 +60,10 @@ test("config.example.json and the demo's config declare everything: no template 
   const demoScript = fs.readFileSync(path.join(ROOT, "scripts/demo.sh"), "utf8");
   const demoCommands = JSON.parse(`{${/^ {2}"commands": (\{[\s\S]*?^ {2}\}),?$/m.exec(demoScript)![0].replace(/,$/, "")}}`).commands;
   const demo = parseConfig({ commands: demoCommands }, { env: {} });
-  for (const [where, config] of [["config.example.json", example], ["scripts/demo.sh", demo]] as const) {
+  for (const [where, config] of [
+    ["config.example.json", example],
+    ["scripts/demo.sh", demo],
+  ] as const) {
     const warnings = Object.entries(config.commands).flatMap(([name, template]) => declarationWarning(name, template) ?? []);
     assert.deepEqual(warnings, [], `${where} has templates that do not declare their placeholders`);
   }

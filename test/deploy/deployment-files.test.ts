@@ -98,7 +98,10 @@ test("the systemd units pass systemd-analyze verify, which does catch a bad valu
   assert.deepEqual(good.complaints, [], `systemd-analyze verify complains:\n${good.complaints.join("\n")}`);
   assert.equal(good.status, 0);
   const bad = verify(unitsWithProgram(BIN, (text) => text.replace("ProtectHome=yes", "ProtectHome=sometimes")));
-  assert.ok(bad.complaints.some((line) => /ProtectHome|protect home/i.test(line)), `verify should reject ProtectHome=sometimes: ${bad.complaints.join("\n")}`);
+  assert.ok(
+    bad.complaints.some((line) => /ProtectHome|protect home/i.test(line)),
+    `verify should reject ProtectHome=sometimes: ${bad.complaints.join("\n")}`,
+  );
 });
 
 test("offline-jobs.service runs `offline-jobs run --quiet` once, and the timer starts it every minute, catching up after downtime", () => {
@@ -111,7 +114,11 @@ test("offline-jobs.service runs `offline-jobs run --quiet` once, and the timer s
   // A stop (shutdown) lets the run's jobs finish within its grace period before systemd's SIGKILL.
   assert.equal(one(service, "Service", "KillMode"), "mixed");
   assert.ok(stopSeconds(service) > graceOf(run, argv), `TimeoutStopSec must be longer than run's grace period (${graceOf(run, argv)} s)`);
-  assert.throws(() => assertCliAccepts(["run", "--no-such-flag"], "a made-up line"), /has no flag --no-such-flag/, "the command-line check rejects unknown flags");
+  assert.throws(
+    () => assertCliAccepts(["run", "--no-such-flag"], "a made-up line"),
+    /has no flag --no-such-flag/,
+    "the command-line check rejects unknown flags",
+  );
   assert.equal(one(timer, "Timer", "OnCalendar"), "minutely");
   assert.equal(one(timer, "Timer", "Persistent"), "true");
   assert.equal(one(timer, "Timer", "Unit") ?? "offline-jobs.service", "offline-jobs.service");
@@ -203,8 +210,14 @@ test("every schedule line of crontab.example has five valid time fields and runs
     assert.ok(command.includes("--quiet"), `--quiet, so that cron mails only errors: ${line}`);
     assertCliAccepts(command.slice(1), `crontab.example: ${line}`);
   }
-  assert.ok(!validCronField("60", FIELD_RANGES[0]!) && !validCronField("*/0", FIELD_RANGES[0]!) && !validCronField("moon", FIELD_RANGES[4]!), "the field check rejects 60, */0 and unknown names");
-  assert.ok(validCronField("*/5", FIELD_RANGES[0]!) && validCronField("mon-fri", FIELD_RANGES[4]!) && validCronField("1,15", FIELD_RANGES[2]!), "and accepts */5, mon-fri, 1,15");
+  assert.ok(
+    !validCronField("60", FIELD_RANGES[0]!) && !validCronField("*/0", FIELD_RANGES[0]!) && !validCronField("moon", FIELD_RANGES[4]!),
+    "the field check rejects 60, */0 and unknown names",
+  );
+  assert.ok(
+    validCronField("*/5", FIELD_RANGES[0]!) && validCronField("mon-fri", FIELD_RANGES[4]!) && validCronField("1,15", FIELD_RANGES[2]!),
+    "and accepts */5, mon-fri, 1,15",
+  );
 });
 
 test("every dependency with an install script has a decision in package.json's allowScripts, so npm ci installs quietly", () => {

@@ -20,7 +20,9 @@ const env = useTestEnvironment("oj-alternative-", async () => {
   // A 1200×800 PNG whose left half is transparent.
   const half = Buffer.alloc(1200 * 800 * 4);
   for (let i = 0; i < 1200 * 800; i++) if (i % 1200 >= 600) half.writeUInt32BE(0x2060a0ff, i * 4);
-  await sharp(half, { raw: { width: 1200, height: 800, channels: 4 } }).png().toFile(path.join(inbox, "logo.png"));
+  await sharp(half, { raw: { width: 1200, height: 800, channels: 4 } })
+    .png()
+    .toFile(path.join(inbox, "logo.png"));
   config = writeConfig(env.dir, {
     database: { url: env.db.url },
     lockDir: path.join(env.dir, "locks"),
@@ -94,4 +96,3 @@ test("it refuses an output outside the write roots and a missing source", async 
   assert.equal(missing.row.status, "failed");
   assert.equal(missing.row.error, `source file not found: ${path.join(fs.realpathSync(inbox), "nope.csv")}`);
 });
-

@@ -103,7 +103,7 @@ test("unsafe entry names are made safe: no climbing out, no absolute paths or dr
     ["/abs/y.txt", "abs/y.txt"],
     ["..\\..\\evil.txt", "evil.txt"],
     ["a\u0001b\u007f\nc.txt", "abc.txt"],
-    ["what?: \"this\".txt", "what__ _this_.txt"],
+    ['what?: "this".txt', "what__ _this_.txt"],
     ["\u202Etxt.exe", "txt.exe"],
     ["Gru\u0308\u00dfe/\u65e5\u672c.txt", "Gr\u00fc\u00dfe/\u65e5\u672c.txt"],
     ["..", "notes.txt"],
@@ -125,11 +125,17 @@ test("compression store and deflate override the per-format choice", async () =>
   const files = [{ path: inInbox("photo.jpg") }, { path: inInbox("big.txt") }, { path: inInbox("movie.mp4") }];
   const stored = await runJob({ files, compression: "store" });
   assert.equal(stored.row.status, "complete", stored.row.error);
-  assert.deepEqual((await readZip(stored.result.path)).map((e) => e.method), [STORED, STORED, STORED]);
+  assert.deepEqual(
+    (await readZip(stored.result.path)).map((e) => e.method),
+    [STORED, STORED, STORED],
+  );
   const deflated = await runJob({ files, compression: "deflate" });
   assert.equal(deflated.row.status, "complete", deflated.row.error);
   const entries = await readZip(deflated.result.path);
-  assert.deepEqual(entries.map((e) => e.method), [DEFLATED, DEFLATED, DEFLATED]);
+  assert.deepEqual(
+    entries.map((e) => e.method),
+    [DEFLATED, DEFLATED, DEFLATED],
+  );
   assert.ok(deflated.result.bytes < stored.result.bytes, "deflate shrank the text");
 });
 
@@ -145,7 +151,10 @@ test("manifest.csv lists every entry with its source, size and SHA-256; a user's
   assert.equal(row.status, "complete", row.error);
   assert.equal(result.files, 4, "the manifest is not counted");
   const entries = await readZip(result.path);
-  assert.deepEqual(entries.map((e) => e.name), ["photo.jpg", "manifest (2).csv", "film, final.mp4", "big.txt", "manifest.csv"]);
+  assert.deepEqual(
+    entries.map((e) => e.name),
+    ["photo.jpg", "manifest (2).csv", "film, final.mp4", "big.txt", "manifest.csv"],
+  );
   const manifest = entries.at(-1)!;
   assert.equal(manifest.method, DEFLATED);
   const expected = [
@@ -232,7 +241,11 @@ test("a full disk fails the job with a clear message and removes the partial zip
   t.after(() => execFileSync("umount", [small]));
   const smallConfig = writeConfig(
     env.dir,
-    { ...JSON.parse(fs.readFileSync(config, "utf8")), paths: { readRoots: [inbox], writeRoots: [small] }, downloads: { dir: small, baseUrl: "https://example.org/dl/" } },
+    {
+      ...JSON.parse(fs.readFileSync(config, "utf8")),
+      paths: { readRoots: [inbox], writeRoots: [small] },
+      downloads: { dir: small, baseUrl: "https://example.org/dl/" },
+    },
     "small.json",
   );
   const { row } = await runJob({ files: [{ path: inInbox("movie.mp4") }, { path: inInbox("photo.jpg") }] }, smallConfig);

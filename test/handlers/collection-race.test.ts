@@ -33,8 +33,12 @@ const env = useTestEnvironment("oj-collection-race-", async ({ dir, db }) => {
   out = path.join(dir, "out");
   for (const folder of [path.join(inbox, "swap"), path.join(outside, "swap"), downloads, out]) fs.mkdirSync(folder, { recursive: true });
   // A blue photo inside, a red one of the same name outside: a red output was read outside.
-  await sharp({ create: { width: 40, height: 30, channels: 3, background: "#3366cc" } }).png().toFile(path.join(inbox, "swap", "photo.png"));
-  await sharp({ create: { width: 40, height: 30, channels: 3, background: "#ff0000" } }).png().toFile(path.join(outside, "swap", "photo.png"));
+  await sharp({ create: { width: 40, height: 30, channels: 3, background: "#3366cc" } })
+    .png()
+    .toFile(path.join(inbox, "swap", "photo.png"));
+  await sharp({ create: { width: 40, height: 30, channels: 3, background: "#ff0000" } })
+    .png()
+    .toFile(path.join(outside, "swap", "photo.png"));
   // Same names on both sides: only the content tells which side was read.
   for (let i = 0; i < FILES_PER_JOB; i++) {
     fs.writeFileSync(path.join(inbox, "swap", `f${i}.txt`), `inside ${i}\n`.repeat(2000));
@@ -96,7 +100,9 @@ test("a folder flipped to a symlink out of the roots while collections are zippe
   for (let i = 0; i < JOBS; i++) await env.db.insertJob("collection_download", { files, compression: "store" }, { user: "ann" });
   await runUnderFlipper();
 
-  const jobs = await env.db.query<{ ref: number; status: string; error: string | null }>("SELECT ref, status, error FROM job_queue WHERE type = 'collection_download'");
+  const jobs = await env.db.query<{ ref: number; status: string; error: string | null }>(
+    "SELECT ref, status, error FROM job_queue WHERE type = 'collection_download'",
+  );
   const leaked: string[] = [];
   let zips = 0;
   for (const name of fs.readdirSync(downloads).filter((n) => n.endsWith(".zip"))) {
@@ -109,10 +115,19 @@ test("a folder flipped to a symlink out of the roots while collections are zippe
   const caughtAtOpen = jobs.filter((j) => /replaced by a link leading outside the allowed roots/.test(j.error ?? "")).length;
   const caughtAtCheck = jobs.filter((j) => /is outside the allowed roots/.test(j.error ?? "")).length;
   const other = jobs.filter((j) => j.status === "failed" && !/outside the allowed roots|none of the \d+ files were found/.test(j.error ?? ""));
-  t.diagnostic(`${JOBS} jobs under the flipper: ${complete} complete (${zips} zips), ${caughtAtCheck} refused at the check, ${caughtAtOpen} caught after the open`);
+  t.diagnostic(
+    `${JOBS} jobs under the flipper: ${complete} complete (${zips} zips), ${caughtAtCheck} refused at the check, ${caughtAtOpen} caught after the open`,
+  );
   assert.deepEqual(leaked, [], "these zip entries hold the outside file's content: the swapped folder was followed out of the roots");
-  assert.deepEqual(other.map((j) => `${j.ref}: ${j.error}`), [], "a job failed for another reason than the swap");
-  assert.ok(jobs.every((j) => j.status === "complete" || j.status === "failed"), "every job ended");
+  assert.deepEqual(
+    other.map((j) => `${j.ref}: ${j.error}`),
+    [],
+    "a job failed for another reason than the swap",
+  );
+  assert.ok(
+    jobs.every((j) => j.status === "complete" || j.status === "failed"),
+    "every job ended",
+  );
   assert.ok(complete > 0, "some jobs must have been zipped, or the race was never open");
 });
 
@@ -120,12 +135,18 @@ test("extract_text, create_previews and create_alternative_file read the file th
   await env.db.query("DELETE FROM job_queue");
   for (let i = 0; i < 30; i++) {
     await env.db.insertJob("extract_text", { source: path.join(inbox, "swap", `f${i % FILES_PER_JOB}.txt`) });
-    await env.db.insertJob("create_alternative_file", { source: path.join(inbox, "swap", "photo.png"), output: path.join(out, `alt-${i}.png`), transform: { format: "png", width: 8 } });
+    await env.db.insertJob("create_alternative_file", {
+      source: path.join(inbox, "swap", "photo.png"),
+      output: path.join(out, `alt-${i}.png`),
+      transform: { format: "png", width: 8 },
+    });
     await env.db.insertJob("create_previews", { source: path.join(inbox, "swap", "photo.png"), outputDir: path.join(out, `previews-${i}`) });
   }
   // Real most of the time, so that most checks pass and the open comes during a flip.
   await runUnderFlipper(4, 1);
-  const jobs = await env.db.query<{ ref: number; type: string; status: string; error: string | null; result: string | null }>("SELECT ref, type, status, error, result FROM job_queue");
+  const jobs = await env.db.query<{ ref: number; type: string; status: string; error: string | null; result: string | null }>(
+    "SELECT ref, type, status, error, result FROM job_queue",
+  );
   const leaked = jobs.filter((j) => (j.result ?? "").includes(CANARY)).map((j) => `${j.ref} ${j.type}`);
   const red: string[] = [];
   for (const entry of fs.readdirSync(out, { withFileTypes: true, recursive: true })) {
@@ -134,9 +155,17 @@ test("extract_text, create_previews and create_alternative_file read the file th
     if (r! > 180 && b! < 60) red.push(path.relative(out, path.join(entry.parentPath, entry.name)));
   }
   const complete = (type: string) => jobs.filter((j) => j.type === type && j.status === "complete").length;
-  t.diagnostic(`under the flipper: extract_text ${complete("extract_text")}/30, create_alternative_file ${complete("create_alternative_file")}/30, create_previews ${complete("create_previews")}/30 complete`);
+  t.diagnostic(
+    `under the flipper: extract_text ${complete("extract_text")}/30, create_alternative_file ${complete("create_alternative_file")}/30, create_previews ${complete("create_previews")}/30 complete`,
+  );
   assert.deepEqual(leaked, [], "these jobs' results hold the outside file's text");
   assert.deepEqual(red, [], "these outputs were made from the red photo outside the roots");
-  assert.ok(jobs.every((j) => j.status === "complete" || j.status === "failed"), "every job ended");
-  assert.ok(["extract_text", "create_alternative_file", "create_previews"].every((type) => complete(type) > 0), "some jobs of each type completed, or the race was never open");
+  assert.ok(
+    jobs.every((j) => j.status === "complete" || j.status === "failed"),
+    "every job ended",
+  );
+  assert.ok(
+    ["extract_text", "create_alternative_file", "create_previews"].every((type) => complete(type) > 0),
+    "some jobs of each type completed, or the race was never open",
+  );
 });

@@ -25,7 +25,11 @@ before(async () => {
       cat: { argv: ["cat", "{file}"], args: { file: "read" }, usableBy: ["command"] },
       slow: { argv: ["sleep", "2"], timeoutSeconds: 20 },
       echo: { argv: ["printf", "[%s]\\n", "{a}", "{b}", "ref={ref}", "user={user}"], args: { a: { pattern: "[\\s\\S]*" }, b: { pattern: "[\\s\\S]*" } } },
-      greet: { argv: ["echo", "{greeting}", "{name}"], args: { greeting: { pattern: "hello|goodbye" }, name: { pattern: "[a-z]+", maxLength: 8 } }, usableBy: ["command"] },
+      greet: {
+        argv: ["echo", "{greeting}", "{name}"],
+        args: { greeting: { pattern: "hello|goodbye" }, name: { pattern: "[a-z]+", maxLength: 8 } },
+        usableBy: ["command"],
+      },
       exit3: { argv: ["sh", "-c", "echo going wrong >&2; exit 3"] },
       flaky: { argv: ["sh", "-c", "exit 75"], transientExitCodes: [75] },
       // A shell that starts a grandchild and waits: the timeout must kill both.
@@ -128,7 +132,10 @@ test("a program that does not exist fails clearly", async () => {
 test("a template whose working folder is missing says so, not that its program was not found", async () => {
   const { row } = await runJob({ command: "elsewhere" });
   assert.equal(row.status, "failed");
-  assert.equal(row.error, 'command "elsewhere" could not start: its working folder /var/www/no-such-app (the template\'s cwd) does not exist or is not a folder');
+  assert.equal(
+    row.error,
+    'command "elsewhere" could not start: its working folder /var/www/no-such-app (the template\'s cwd) does not exist or is not a folder',
+  );
 });
 
 test("the database URL and other secrets are not passed to subprocesses", async () => {
@@ -137,4 +144,3 @@ test("the database URL and other secrets are not passed to subprocesses", async 
   assert.doesNotMatch(row.log, /OFFLINE_JOBS_DATABASE_URL|tok-123/);
   assert.match(row.log, /PATH=/, "ordinary variables are passed");
 });
-

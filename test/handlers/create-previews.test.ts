@@ -15,7 +15,9 @@ const env = useTestEnvironment("oj-previews-", async () => {
   files = path.join(env.dir, "files");
   out = path.join(env.dir, "previews");
   fs.mkdirSync(files);
-  await sharp({ create: { width: 2000, height: 1500, channels: 3, background: "#3366aa" } }).jpeg().toFile(path.join(files, "photo.jpg"));
+  await sharp({ create: { width: 2000, height: 1500, channels: 3, background: "#3366aa" } })
+    .jpeg()
+    .toFile(path.join(files, "photo.jpg"));
   fs.copyFileSync(path.join(files, "photo.jpg"), path.join(files, "really-a-photo.pdf"));
   const jpeg = fs.readFileSync(path.join(files, "photo.jpg"));
   fs.writeFileSync(path.join(files, "truncated.jpg"), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
@@ -58,7 +60,10 @@ test("an image gets thm, pre and scr previews, fitted inside each box and named 
 
 test("only the sizes asked for are made; an unknown size name fails clearly", async () => {
   const { result } = await preview({ source: path.join(files, "photo.jpg"), sizes: ["thm"] });
-  assert.deepEqual(result.previews.map((p: { size: string }) => p.size), ["thm"]);
+  assert.deepEqual(
+    result.previews.map((p: { size: string }) => p.size),
+    ["thm"],
+  );
   const bad = await preview({ source: path.join(files, "photo.jpg"), sizes: ["huge"] });
   assert.equal(bad.row.status, "failed");
   assert.equal(bad.row.error, 'unknown preview size "huge": the config defines thm, pre, scr');
@@ -96,7 +101,11 @@ test("a PDF gets previews of its first page, and its page count", async () => {
   assert.equal(result.media.pages, 2);
   const scr = bySize(result.previews).scr;
   assert.equal(Math.max(scr.width, scr.height), 1400, "page 1 rendered to the largest box");
-  assert.deepEqual(fs.readdirSync(out).filter((f) => f.startsWith(".")), [], "no temporary page image left");
+  assert.deepEqual(
+    fs.readdirSync(out).filter((f) => f.startsWith(".")),
+    [],
+    "no temporary page image left",
+  );
 });
 
 test("the real type comes from the content: a JPEG named .pdf is previewed as an image", async () => {
@@ -121,5 +130,9 @@ test("bad sources fail permanently with a clear sentence and leave nothing behin
   assert.equal(outside.row.error, 'the source "/etc/hostname" is outside the allowed roots');
   const escape = await preview({ source: path.join(files, "photo.jpg"), outputDir: "/tmp" });
   assert.equal(escape.row.error, 'the output "/tmp" is outside the allowed roots');
-  assert.deepEqual(fs.readdirSync(out).filter((f) => f.includes(".tmp")), [], "no temporary output left");
+  assert.deepEqual(
+    fs.readdirSync(out).filter((f) => f.includes(".tmp")),
+    [],
+    "no temporary output left",
+  );
 });

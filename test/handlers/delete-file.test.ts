@@ -172,7 +172,12 @@ test("traversal, relative paths, file:// URLs, Windows paths and NUL bytes are r
 
 test("job_data gives either path or paths, with at most 10,000 paths", async () => {
   const dir = folder("shape", { "a.txt": "a" });
-  for (const data of [{}, { path: path.join(dir, "a.txt"), paths: [path.join(dir, "a.txt")] }, { paths: [] }, { paths: Array(10_001).fill(path.join(dir, "a.txt")) }]) {
+  for (const data of [
+    {},
+    { path: path.join(dir, "a.txt"), paths: [path.join(dir, "a.txt")] },
+    { paths: [] },
+    { paths: Array(10_001).fill(path.join(dir, "a.txt")) },
+  ]) {
     const { row } = await runJob(data);
     assert.equal(row.status, "failed");
     assert.match(row.error, /^job_data is invalid for delete_file/);

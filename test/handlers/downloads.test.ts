@@ -47,11 +47,19 @@ test("create_download_file: the command's file lands in downloads.dir under an u
   assert.equal(fs.readFileSync(result.path, "utf8"), "id,name\n1,Ann\n");
   assert.equal(result.url, `https://example.org/dl/${name}`);
   assert.equal(result.notice, `Your download is ready: ${result.url} (job ${row.ref} for ann)`);
-  assert.deepEqual(fs.readdirSync(downloads).filter((f) => f.includes(".tmp")), [], "no temporary left");
+  assert.deepEqual(
+    fs.readdirSync(downloads).filter((f) => f.includes(".tmp")),
+    [],
+    "no temporary left",
+  );
 });
 
 test("create_download_file: a hostile output name is reduced to a plain file name inside downloads.dir", async () => {
-  const { row, result } = await runJob("create_download_file", { command: "copy", args: { file: path.join(inbox, "report.csv") }, output: "../../etc/pass wd;$(id)" });
+  const { row, result } = await runJob("create_download_file", {
+    command: "copy",
+    args: { file: path.join(inbox, "report.csv") },
+    output: "../../etc/pass wd;$(id)",
+  });
   assert.equal(row.status, "complete", row.error);
   assert.equal(path.dirname(result.path), downloads);
   assert.match(path.basename(result.path), /^[0-9a-f]{32}-pass_wd_id_$/);

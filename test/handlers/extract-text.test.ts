@@ -24,13 +24,27 @@ const env = useTestEnvironment("oj-extract-", async () => {
 
   makePdf(file("letter.pdf"), ["First page of the letter", "Second page (continued)", "Third page & last"]);
   makePdf(file("scan.pdf"), [""]);
-  makeDocx(file("report.docx"), [["Quarterly report"], ["Sales rose", "\t", "by 5% & more"]], [["Region", "Total"], ["North", "42"]]);
+  makeDocx(
+    file("report.docx"),
+    [["Quarterly report"], ["Sales rose", "\t", "by 5% & more"]],
+    [
+      ["Region", "Total"],
+      ["North", "42"],
+    ],
+  );
   const docx = fs.readFileSync(file("report.docx"));
   fs.writeFileSync(file("truncated.docx"), docx.subarray(0, Math.floor(docx.length / 2)));
   makeOdt(file("minutes.odt"), "Minutes", ["Present:  Ann and Bob", "Décisions prises"]);
   makePptx(file("talk.pptx"), [["Title slide"], ["Second slide", "a point"]]);
-  makeXlsx(file("sheet.xlsx"), [["Name", "Count", "Done"], ["apples", 12, true], ["pears", 3.5, false]]);
-  makeOds(file("table.ods"), [["City", "Country"], ["Zürich", "Switzerland"]]);
+  makeXlsx(file("sheet.xlsx"), [
+    ["Name", "Count", "Done"],
+    ["apples", 12, true],
+    ["pears", 3.5, false],
+  ]);
+  makeOds(file("table.ods"), [
+    ["City", "Country"],
+    ["Zürich", "Switzerland"],
+  ]);
   fs.writeFileSync(
     file("page.html"),
     `<!DOCTYPE html><html><head><title>Not shown</title><style>body { color: red }</style>
@@ -42,10 +56,17 @@ const env = useTestEnvironment("oj-extract-", async () => {
   fs.writeFileSync(file("latin1.txt"), Buffer.from("Gr\xfc\xdfe aus K\xf6ln \x96 \x93caf\xe9\x94\r\n", "latin1"));
   fs.writeFileSync(file("utf16.txt"), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("Ünïcödé text, 日本語\n", "utf16le")]));
   fs.writeFileSync(file("notes.md"), "# Notes\n\n\n\n\nSome   *markdown*\twith\u0000 a NUL.\n");
-  await sharp({ create: { width: 64, height: 64, channels: 3, background: "#808080" } }).jpeg().toFile(file("photo.jpg"));
+  await sharp({ create: { width: 64, height: 64, channels: 3, background: "#808080" } })
+    .jpeg()
+    .toFile(file("photo.jpg"));
   fs.writeFileSync(file("random.bin"), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
 
-  const base = { database: { url: env.db.url }, lockDir: path.join(env.dir, "locks"), paths: { readRoots: [files] }, types: { extract_text: { maxAttempts: 1 } } };
+  const base = {
+    database: { url: env.db.url },
+    lockDir: path.join(env.dir, "locks"),
+    paths: { readRoots: [files] },
+    types: { extract_text: { maxAttempts: 1 } },
+  };
   config = writeConfig(env.dir, { ...base, extractText: { sink: { sql: SINK } } });
   capped = writeConfig(env.dir, { ...base, extractText: { maxChars: 40, excerptChars: 20 } }, "capped.json");
 });

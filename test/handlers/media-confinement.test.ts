@@ -23,7 +23,22 @@ const env = useTestEnvironment("oj-confine-", () => {
   outside = path.join(env.dir, "outside");
   for (const d of [files, out, outside]) fs.mkdirSync(d);
   const secret = path.join(outside, "secret.ts");
-  execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=3", "-c:v", "libx264", "-preset", "ultrafast", "-f", "mpegts", secret]);
+  execFileSync("ffmpeg", [
+    "-v",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    "testsrc=size=320x240:rate=10:duration=3",
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-f",
+    "mpegts",
+    secret,
+  ]);
   execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1", path.join(outside, "secret.png")]);
   const playlist = (uri: string) => `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:3.0,\n${uri}\n#EXT-X-ENDLIST\n`;
   const relative = path.relative(files, secret); // ../outside/secret.ts

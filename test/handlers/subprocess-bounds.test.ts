@@ -58,11 +58,19 @@ async function runJob(configFile: string, type: string, data: Record<string, unk
 test("the waveform of an hour of 96 kHz silence in a small FLAC stays within a small memory bound", async () => {
   fs.mkdirSync(path.join(out, "a"));
   let peak = 0;
-  const row = await runJob(config("waveform", { previews: { outputDir: path.join(out, "a") } }), "create_previews", { source: path.join(files, "hour.flac") }, () => {
-    peak = Math.max(peak, ffmpegPeakRss(path.join(out, "a")));
-  });
+  const row = await runJob(
+    config("waveform", { previews: { outputDir: path.join(out, "a") } }),
+    "create_previews",
+    { source: path.join(files, "hour.flac") },
+    () => {
+      peak = Math.max(peak, ffmpegPeakRss(path.join(out, "a")));
+    },
+  );
   assert.equal(row.status, "complete", row.error ?? undefined);
-  assert.ok(row.result.previews.some((p: { size: string }) => p.size === "waveform"), "a waveform was made");
+  assert.ok(
+    row.result.previews.some((p: { size: string }) => p.size === "waveform"),
+    "a waveform was made",
+  );
   assert.ok(peak > 0, "ffmpeg was seen running");
   assert.ok(peak < 256 * 1024 * 1024, `ffmpeg peaked at ${Math.round(peak / 2 ** 20)} MiB; it must stay under 256 MiB`);
 });
@@ -73,7 +81,11 @@ test("a subprocess that passes the memory limit fails the job with a sentence na
   const row = await runJob(tight, "create_previews", { source: path.join(files, "hour.flac") });
   assert.equal(row.status, "failed");
   assert.equal(row.error, "ffmpeg stopped: it passed the 100 MiB memory limit (subprocesses.memoryMiB)");
-  assert.deepEqual(fs.readdirSync(path.join(out, "b")).filter((n) => n.includes(".tmp-")), [], "no temporary left behind");
+  assert.deepEqual(
+    fs.readdirSync(path.join(out, "b")).filter((n) => n.includes(".tmp-")),
+    [],
+    "no temporary left behind",
+  );
 });
 
 test("pdftotext of 3,000 pages sharing one content stream stops at extractText.maxOutputBytes and fails the job saying so", async () => {

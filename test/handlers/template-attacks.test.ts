@@ -75,12 +75,22 @@ test("a command row cannot write outside the roots through a template's undeclar
 test("create_download_file cannot serve a file from outside the roots as a download", async () => {
   const byAlternativeTemplate = await runJob("create_download_file", { command: "convert", args: { source: secret }, output: "loot.txt" });
   assert.equal(byAlternativeTemplate.row.status, "failed");
-  assert.equal(byAlternativeTemplate.row.error, 'command template "convert" is not for create_download_file jobs: only create_alternative_file may run it (its usableBy)');
+  assert.equal(
+    byAlternativeTemplate.row.error,
+    'command template "convert" is not for create_download_file jobs: only create_alternative_file may run it (its usableBy)',
+  );
   // A template create_download_file may run, whose source placeholder nobody declared: the row's value is plain text only.
   const byUndeclared = await runJob("create_download_file", { command: "fetch", args: { from: secret }, output: "loot.txt" });
   assert.equal(byUndeclared.row.status, "failed");
-  assert.match(byUndeclared.row.error, /^argument "from" must be plain text \(letters, digits and _ \. @ \+ , -, starting with a letter, digit or _; at most 256 characters\), which ".*secret\.txt" is not$/);
-  assert.deepEqual(filesIn(downloads).filter((name) => !name.startsWith(".")), [], "nothing may be served from outside the roots");
+  assert.match(
+    byUndeclared.row.error,
+    /^argument "from" must be plain text \(letters, digits and _ \. @ \+ , -, starting with a letter, digit or _; at most 256 characters\), which ".*secret\.txt" is not$/,
+  );
+  assert.deepEqual(
+    filesIn(downloads).filter((name) => !name.startsWith(".")),
+    [],
+    "nothing may be served from outside the roots",
+  );
 });
 
 test("a row cannot give a value that the handler or the runner fills", async () => {
@@ -89,7 +99,12 @@ test("a row cannot give a value that the handler or the runner fills", async () 
   assert.equal(download.row.status, "failed");
   assert.equal(download.row.error, 'job_data.args may not give "output": create_download_file fills {output} itself');
   assert.equal(fs.existsSync(planted), false);
-  const alternative = await runJob("create_alternative_file", { source: path.join(inbox, "report.csv"), output: path.join(out, "a.csv"), command: "convert", args: { source: secret } });
+  const alternative = await runJob("create_alternative_file", {
+    source: path.join(inbox, "report.csv"),
+    output: path.join(out, "a.csv"),
+    command: "convert",
+    args: { source: secret },
+  });
   assert.equal(alternative.row.status, "failed");
   assert.equal(alternative.row.error, 'job_data.args may not give "source": create_alternative_file fills {source} itself');
   const ref = await runJob("command", { command: "hello", args: { name: "x", ref: "../../etc" } });
@@ -129,6 +144,9 @@ test("a config written before declarations loads, warning once per template abou
   assert.equal(warnings.length, 5, `one warning for each of convert, copy, fetch, hello, tool:\n${warnings.join("\n")}`);
   assert.match(named("convert")[0]!, /only create_alternative_file may run it .*add \\"usableBy\\": \[\\"create_alternative_file\\"\]/);
   assert.match(named("copy")[0]!, /add \\"usableBy\\": \[\\"create_alternative_file\\",\\"create_download_file\\"\]/);
-  assert.match(named("hello")[0]!, /\{name\} takes plain text .* only; to say so, add \\"args\\": \{ \\"name\\": \\"read\\" \| \\"write\\" \| \{ \\"pattern\\": \\"…\\" \} \}/);
+  assert.match(
+    named("hello")[0]!,
+    /\{name\} takes plain text .* only; to say so, add \\"args\\": \{ \\"name\\": \\"read\\" \| \\"write\\" \| \{ \\"pattern\\": \\"…\\" \} \}/,
+  );
   assert.deepEqual(named("checksum"), [], "a template whose placeholders pathArgs declares needs nothing more");
 });

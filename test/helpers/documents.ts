@@ -31,7 +31,9 @@ const W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main
 const CONTENT_TYPES = (overrides: Record<string, string>) =>
   `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
   `<Default Extension="xml" ContentType="application/xml"/>` +
-  Object.entries(overrides).map(([part, type]) => `<Override PartName="/${part}" ContentType="application/vnd.openxmlformats-officedocument.${type}"/>`).join("") +
+  Object.entries(overrides)
+    .map(([part, type]) => `<Override PartName="/${part}" ContentType="application/vnd.openxmlformats-officedocument.${type}"/>`)
+    .join("") +
   `</Types>`;
 
 /** Paragraphs are arrays of runs; a run "\t" is a tab. A table row follows if given. */
@@ -101,7 +103,10 @@ export function makeOdt(file: string, heading: string, paragraphs: string[]): st
 
 export function makeOds(file: string, rows: string[][]): string {
   const body = rows
-    .map((cells) => `<table:table-row>${cells.map((c) => `<table:table-cell office:value-type="string"><text:p>${xml(c)}</text:p></table:table-cell>`).join("")}</table:table-row>`)
+    .map(
+      (cells) =>
+        `<table:table-row>${cells.map((c) => `<table:table-cell office:value-type="string"><text:p>${xml(c)}</text:p></table:table-cell>`).join("")}</table:table-row>`,
+    )
     .join("");
   return makeOdf(file, "spreadsheet", `<table:table table:name="Sheet1">${body}</table:table>`);
 }

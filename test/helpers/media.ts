@@ -7,8 +7,23 @@ import fs from "node:fs";
  */
 export function makeVideo(file: string, seconds = 3, size = "640x360", withAudio = true): string {
   const audio = withAudio ? ["-f", "lavfi", "-i", `sine=frequency=440:duration=${seconds}`] : [];
-  execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", `testsrc=duration=${seconds}:size=${size}:rate=25`, ...audio,
-    "-c:v", "libx264", "-pix_fmt", "yuv420p", ...(withAudio ? ["-c:a", "aac"] : []), "-shortest", file]);
+  execFileSync("ffmpeg", [
+    "-v",
+    "error",
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc=duration=${seconds}:size=${size}:rate=25`,
+    ...audio,
+    "-c:v",
+    "libx264",
+    "-pix_fmt",
+    "yuv420p",
+    ...(withAudio ? ["-c:a", "aac"] : []),
+    "-shortest",
+    file,
+  ]);
   return file;
 }
 
@@ -71,7 +86,10 @@ export function childFfmpegs(): Array<{ pid: number; argv: string[] }> {
  * hundred KB that pdftotext turns into text without end (SECURITY.md, "Decompression bombs").
  */
 export function makeSharedStreamPdf(file: string, pages: number, lines = 60): string {
-  const text = Array.from({ length: lines }, (_, i) => `BT /F1 9 Tf 40 ${770 - i * 12} Td (Line ${i} of the page that every page shares, repeated to fill it.) Tj ET`).join("\n");
+  const text = Array.from(
+    { length: lines },
+    (_, i) => `BT /F1 9 Tf 40 ${770 - i * 12} Td (Line ${i} of the page that every page shares, repeated to fill it.) Tj ET`,
+  ).join("\n");
   const objects = [
     "<< /Type /Catalog /Pages 2 0 R >>",
     `<< /Type /Pages /Kids [${Array.from({ length: pages }, (_, i) => `${5 + i} 0 R`).join(" ")}] /Count ${pages} >>`,

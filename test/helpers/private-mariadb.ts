@@ -53,7 +53,15 @@ export async function startPrivateMariadb(options: { serverOptions?: string[] } 
   fs.mkdirSync(tmpdir);
   const install = spawnSync(
     findProgram(["mariadb-install-db", "mysql_install_db"])!,
-    ["--no-defaults", `--datadir=${datadir}`, `--tmpdir=${tmpdir}`, "--auth-root-authentication-method=normal", "--user=root", "--skip-test-db", ...SERVER_OPTIONS],
+    [
+      "--no-defaults",
+      `--datadir=${datadir}`,
+      `--tmpdir=${tmpdir}`,
+      "--auth-root-authentication-method=normal",
+      "--user=root",
+      "--skip-test-db",
+      ...SERVER_OPTIONS,
+    ],
     { encoding: "utf8" },
   );
   if (install.status !== 0) {
@@ -126,7 +134,8 @@ class Server implements PrivateMariadb {
         await connection.end();
         return;
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`the private MariaDB did not answer within 60 s (${(error as Error).message}); its log ends:\n${tailOf(log)}`);
+        if (Date.now() > deadline)
+          throw new Error(`the private MariaDB did not answer within 60 s (${(error as Error).message}); its log ends:\n${tailOf(log)}`);
         await sleep(100);
       }
     }

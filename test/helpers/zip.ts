@@ -27,7 +27,12 @@ export async function readZip(file: string, options: { data?: boolean } = {}): P
   const items: ZipItem[] = [];
   try {
     for await (const entry of zip.eachEntry()) {
-      const item: ZipItem = { name: entry.fileName, size: entry.uncompressedSize, method: entry.compressionMethod, utf8: (entry.generalPurposeBitFlag & 0x800) !== 0 };
+      const item: ZipItem = {
+        name: entry.fileName,
+        size: entry.uncompressedSize,
+        method: entry.compressionMethod,
+        utf8: (entry.generalPurposeBitFlag & 0x800) !== 0,
+      };
       if (options.data !== false) {
         const stream = await zip.openReadStreamPromise(entry);
         item.data = Buffer.concat((await stream.toArray()) as Buffer[]);

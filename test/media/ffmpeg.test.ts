@@ -38,7 +38,7 @@ function pngSize(f: string): { width: number; height: number } {
 function topLevelBoxes(f: string): Map<string, number> {
   const b = fs.readFileSync(f);
   const boxes = new Map<string, number>();
-  for (let at = 0; at + 8 <= b.length; ) {
+  for (let at = 0; at + 8 <= b.length;) {
     let size = b.readUInt32BE(at);
     const type = b.subarray(at + 4, at + 8).toString("latin1");
     if (size === 1) size = Number(b.readBigUInt64BE(at + 8));
@@ -50,15 +50,44 @@ function topLevelBoxes(f: string): Map<string, number> {
   return boxes;
 }
 
-
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "ffmpeg-test-"));
   await Promise.all([
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=1280x720:rate=25:duration=4", "-f", "lavfi", "-i", "sine=frequency=440:duration=4",
-      "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", file("video.mp4")),
+    ffmpeg(
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc=size=1280x720:rate=25:duration=4",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:duration=4",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-shortest",
+      file("video.mp4"),
+    ),
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=330:duration=3", "-c:a", "pcm_s16le", file("sound.wav")),
     // Odd size (x264 allows it in 4:4:4), no audio, Matroska.
-    ffmpeg("-f", "lavfi", "-i", "testsrc=size=321x241:rate=25:duration=2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p", file("silent.mkv")),
+    ffmpeg(
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc=size=321x241:rate=25:duration=2",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-pix_fmt",
+      "yuv444p",
+      file("silent.mkv"),
+    ),
   ]);
   // 32 s of 720p for the abort test, by repeating the 4 s video without re-encoding.
   await ffmpeg("-stream_loop", "7", "-i", file("video.mp4"), "-c", "copy", file("long.mp4"));
@@ -106,9 +135,19 @@ test("unreadable input: a text file and an empty file", async () => {
     });
   }
   const options = { maxSeconds: 2, maxWidth: 640, crf: 28, audioBitrate: "96k" };
-  await assert.rejects(makeVideoClip(file("empty.mp4"), file("e.mp4"), options, () => {}), { name: "PermanentError", message: "not an image or video ffmpeg can read" });
-  await assert.rejects(makeVideoClip(file("sound.wav"), file("w.mp4"), options, () => {}), { name: "PermanentError", message: "the file has no video track" });
-  assert.deepEqual(fs.readdirSync(dir).filter((n) => /^[ew]\.mp4/.test(n)), [], "no output or temporary left");
+  await assert.rejects(
+    makeVideoClip(file("empty.mp4"), file("e.mp4"), options, () => {}),
+    { name: "PermanentError", message: "not an image or video ffmpeg can read" },
+  );
+  await assert.rejects(
+    makeVideoClip(file("sound.wav"), file("w.mp4"), options, () => {}),
+    { name: "PermanentError", message: "the file has no video track" },
+  );
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((n) => /^[ew]\.mp4/.test(n)),
+    [],
+    "no output or temporary left",
+  );
 });
 
 test("extractPosterFrame: a full-size PNG, also when asked past the end", async () => {
@@ -136,14 +175,20 @@ test("makeVideoClip: H.264/AAC, bounded, even, faststart, progress to 100", asyn
   assert.equal(progress.at(-1), 100);
   for (let i = 1; i < progress.length; i++) assert.ok(progress[i]! > progress[i - 1]!, `monotonic: ${progress.join(",")}`);
   assert.ok(progress.every((p) => p >= 0 && p <= 100));
-  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith("clip.mp4.tmp-")), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((n) => n.startsWith("clip.mp4.tmp-")),
+    [],
+  );
 });
 
 test("makeVideoClip: no audio track, odd size, never enlarged", async () => {
   const progress: number[] = [];
   await makeVideoClip(file("silent.mkv"), file("silent.mp4"), { maxSeconds: 10, maxWidth: 640, crf: 28, audioBitrate: "96k" }, (p) => progress.push(p));
   const probed = await ffprobe(file("silent.mp4"));
-  assert.deepEqual(probed.streams.map((s) => s.codec_type), ["video"]);
+  assert.deepEqual(
+    probed.streams.map((s) => s.codec_type),
+    ["video"],
+  );
   const v = probed.streams[0]!;
   assert.deepEqual([v.width, v.height], [320, 240]);
   assert.ok(Math.abs(Number(probed.format.duration) - 2) < 0.1);
@@ -155,12 +200,18 @@ test("makeAudioPreview and makeWaveform", async () => {
   await makeAudioPreview(file("sound.wav"), file("sound.mp3"), { bitrate: "128k", maxSeconds: 2 }, (p) => progress.push(p), undefined, 3);
   const probed = await ffprobe(file("sound.mp3"));
   assert.equal(probed.format.format_name, "mp3");
-  assert.deepEqual(probed.streams.map((s) => s.codec_name), ["mp3"]);
+  assert.deepEqual(
+    probed.streams.map((s) => s.codec_name),
+    ["mp3"],
+  );
   assert.ok(Math.abs(Number(probed.format.duration) - 2) <= 0.1, `duration ${probed.format.duration}`);
   assert.equal(progress.at(-1), 100);
   await makeWaveform(file("sound.wav"), file("wave.png"), { width: 400, height: 80 });
   assert.deepEqual(pngSize(file("wave.png")), { width: 400, height: 80 });
-  await assert.rejects(makeWaveform(file("silent.mkv"), file("none.png"), { width: 400, height: 80 }), { name: "PermanentError", message: "the file has no audio track" });
+  await assert.rejects(makeWaveform(file("silent.mkv"), file("none.png"), { width: 400, height: 80 }), {
+    name: "PermanentError",
+    message: "the file has no audio track",
+  });
 });
 
 test("aborting makeVideoClip kills ffmpeg and leaves nothing behind", async () => {
@@ -172,13 +223,20 @@ test("aborting makeVideoClip kills ffmpeg and leaves nothing behind", async () =
   const out = file("abort.mp4");
   const started = Date.now();
   await assert.rejects(
-    makeVideoClip(file("long.mp4"), out, { maxSeconds: 30, maxWidth: 640, crf: 28, audioBitrate: "96k" }, (p) => {
-      if (abortedAt || p >= 100) return;
-      runningWhenAborted = childFfmpegs().map((p) => p.pid);
-      temporariesWhenAborted = fs.readdirSync(dir).filter((n) => n.startsWith("abort.mp4.tmp-") && n.endsWith(".mp4"));
-      abortedAt = Date.now();
-      controller.abort(reason);
-    }, controller.signal, 32),
+    makeVideoClip(
+      file("long.mp4"),
+      out,
+      { maxSeconds: 30, maxWidth: 640, crf: 28, audioBitrate: "96k" },
+      (p) => {
+        if (abortedAt || p >= 100) return;
+        runningWhenAborted = childFfmpegs().map((p) => p.pid);
+        temporariesWhenAborted = fs.readdirSync(dir).filter((n) => n.startsWith("abort.mp4.tmp-") && n.endsWith(".mp4"));
+        abortedAt = Date.now();
+        controller.abort(reason);
+      },
+      controller.signal,
+      32,
+    ),
     (e: unknown) => e === reason,
   );
   const tookMs = Date.now() - abortedAt;
@@ -187,10 +245,21 @@ test("aborting makeVideoClip kills ffmpeg and leaves nothing behind", async () =
   assert.equal(temporariesWhenAborted.length, 1, "it was writing a temporary beside the output");
   assert.ok(tookMs < 1000, `rejected ${tookMs} ms after the abort`);
   assert.ok(Date.now() - started < 10_000);
-  assert.deepEqual(childFfmpegs().map((p) => p.pid), [], "no ffmpeg left");
-  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith("abort.mp4")), [], "no output or temporary left");
+  assert.deepEqual(
+    childFfmpegs().map((p) => p.pid),
+    [],
+    "no ffmpeg left",
+  );
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((n) => n.startsWith("abort.mp4")),
+    [],
+    "no output or temporary left",
+  );
 
   // Aborted before it starts: rejects with the reason, runs nothing.
-  await assert.rejects(makeVideoClip(file("video.mp4"), out, { maxSeconds: 2, maxWidth: 640, crf: 28, audioBitrate: "96k" }, () => {}, AbortSignal.abort(reason), 4), (e: unknown) => e === reason);
+  await assert.rejects(
+    makeVideoClip(file("video.mp4"), out, { maxSeconds: 2, maxWidth: 640, crf: 28, audioBitrate: "96k" }, () => {}, AbortSignal.abort(reason), 4),
+    (e: unknown) => e === reason,
+  );
   assert.equal(fs.existsSync(out), false);
 });

@@ -81,7 +81,10 @@ function assertEmpty(folder: string, what: string): void {
 /** A failing run into a fresh folder: checks the error and that the folder stays empty. */
 async function failing(file: string, message: string | RegExp, options = JPEG): Promise<void> {
   const out = fs.mkdtempSync(path.join(dir, "fail-"));
-  await rejectsWith(makeImagePreviews(file, SIZES, options, (size, ext) => path.join(out, `x_${size.name}.${ext}`)), message);
+  await rejectsWith(
+    makeImagePreviews(file, SIZES, options, (size, ext) => path.join(out, `x_${size.name}.${ext}`)),
+    message,
+  );
   assertEmpty(out, `a failed run (${path.basename(file)})`);
 }
 
@@ -89,8 +92,16 @@ async function failing(file: string, message: string | RegExp, options = JPEG): 
 function tiff16(width: number, height: number, rgb: [number, number, number]): Buffer {
   const entries: [number, number, number, number][] = [
     // tag, type (3 SHORT, 4 LONG), count, value or offset
-    [256, 4, 1, width], [257, 4, 1, height], [258, 3, 3, 134], [259, 3, 1, 1], [262, 3, 1, 2],
-    [273, 4, 1, 140], [277, 3, 1, 3], [278, 4, 1, height], [279, 4, 1, width * height * 6], [284, 3, 1, 1],
+    [256, 4, 1, width],
+    [257, 4, 1, height],
+    [258, 3, 3, 134],
+    [259, 3, 1, 1],
+    [262, 3, 1, 2],
+    [273, 4, 1, 140],
+    [277, 3, 1, 3],
+    [278, 4, 1, height],
+    [279, 4, 1, width * height * 6],
+    [284, 3, 1, 1],
   ];
   const file = Buffer.alloc(140 + width * height * 6);
   file.write("II", 0, "latin1");
@@ -121,10 +132,22 @@ function crc32(data: Buffer): number {
 }
 
 test("2000×1500 → thm, pre, scr fit inside exactly, JPEG, metadata stripped", async () => {
-  const file = await source("photo.jpg", noisy(2000, 1500).withExif({ IFD0: { Copyright: "secret" } }).jpeg());
+  const file = await source(
+    "photo.jpg",
+    noisy(2000, 1500)
+      .withExif({ IFD0: { Copyright: "secret" } })
+      .jpeg(),
+  );
   assert.ok((await sharp(file).metadata()).exif, "the source should carry EXIF for this test to mean anything");
   const { previews: list, media } = await previews(file);
-  assert.deepEqual(list.map((p) => [p.size, p.width, p.height]), [["thm", ...fit(2000, 1500, 150)], ["pre", ...fit(2000, 1500, 850)], ["scr", ...fit(2000, 1500, 1400)]]);
+  assert.deepEqual(
+    list.map((p) => [p.size, p.width, p.height]),
+    [
+      ["thm", ...fit(2000, 1500, 150)],
+      ["pre", ...fit(2000, 1500, 850)],
+      ["scr", ...fit(2000, 1500, 1400)],
+    ],
+  );
   assert.deepEqual(fit(2000, 1500, 150), [150, 113]);
   for (const p of list) {
     const meta = await sharp(p.path).metadata();
@@ -144,7 +167,14 @@ test("2000×1500 → thm, pre, scr fit inside exactly, JPEG, metadata stripped",
 
 test("a 100×80 source is never enlarged", async () => {
   const { previews: list } = await previews(await source("small.png", noisy(100, 80).png()));
-  assert.deepEqual(list.map((p) => [p.width, p.height]), [[100, 80], [100, 80], [100, 80]]);
+  assert.deepEqual(
+    list.map((p) => [p.width, p.height]),
+    [
+      [100, 80],
+      [100, 80],
+      [100, 80],
+    ],
+  );
 });
 
 test("EXIF orientation 6: landscape pixels come out portrait, the left edge on top", async () => {
@@ -186,7 +216,10 @@ test("16-bit TIFF → 8-bit sRGB previews", async () => {
 
 test("multi-page TIFF and animated GIF → the first page / frame", async () => {
   const frames = [await solid(300, 200, RED).png().toBuffer(), await solid(300, 200, BLUE).png().toBuffer()];
-  for (const [name, image] of [["pages.tif", sharp(frames, { join: { animated: true } }).tiff()], ["anim.gif", sharp(frames, { join: { animated: true } }).gif()]] as const) {
+  for (const [name, image] of [
+    ["pages.tif", sharp(frames, { join: { animated: true } }).tiff()],
+    ["anim.gif", sharp(frames, { join: { animated: true } }).gif()],
+  ] as const) {
     const { previews: list, media } = await previews(await source(name, image));
     assert.equal(media.pages, 2, `${name}: pages`);
     assert.deepEqual([list[0]!.width, list[0]!.height], [150, 100], `${name}: one page's size, not the stack's`);
@@ -195,11 +228,23 @@ test("multi-page TIFF and animated GIF → the first page / frame", async () => 
 });
 
 test("GIF, WebP and AVIF sources", async () => {
-  for (const [ext, mime] of [["gif", "image/gif"], ["webp", "image/webp"], ["avif", "image/avif"]] as const) {
+  for (const [ext, mime] of [
+    ["gif", "image/gif"],
+    ["webp", "image/webp"],
+    ["avif", "image/avif"],
+  ] as const) {
     const file = await source(`src.${ext}`, noisy(400, 300).toFormat(ext));
     const { previews: list, media } = await previews(file);
     assert.equal(media.mime, mime, `${ext}: media.mime`);
-    assert.deepEqual(list.map((p) => [p.width, p.height]), [[150, 113], [400, 300], [400, 300]], `${ext}: sizes`);
+    assert.deepEqual(
+      list.map((p) => [p.width, p.height]),
+      [
+        [150, 113],
+        [400, 300],
+        [400, 300],
+      ],
+      `${ext}: sizes`,
+    );
   }
 });
 
@@ -210,7 +255,11 @@ test("PNG with alpha: flattened onto the background for JPEG, kept for PNG, WebP
   assert.equal((await sharp(list[0]!.path).metadata()).channels, 3);
   near(await pixel(list[0]!.path, 0, 0), { r: 0x33, g: 0x66, b: 0x99 }, 2, "corner flattened onto #336699");
   near(await pixel(list[0]!.path, 100, 100), RED, 10, "the opaque centre");
-  for (const [format, mime] of [["png", "image/png"], ["webp", "image/webp"], ["avif", "image/avif"]] as const) {
+  for (const [format, mime] of [
+    ["png", "image/png"],
+    ["webp", "image/webp"],
+    ["avif", "image/avif"],
+  ] as const) {
     const { previews: out } = await previews(file, SIZES.slice(0, 1), { ...JPEG, format });
     const meta = await sharp(out[0]!.path).metadata();
     assert.equal(out[0]!.mime, mime);
@@ -262,10 +311,16 @@ test("abort between sizes: the signal's reason, and no outputs at all", async ()
   const controller = new AbortController();
   const out = fs.mkdtempSync(path.join(dir, "abort-"));
   const reason = new Error("stopped by the test");
-  const run = makeImagePreviews(file, SIZES, JPEG, (size, ext) => {
-    controller.abort(reason); // while the first size is being written
-    return path.join(out, `a_${size.name}.${ext}`);
-  }, controller.signal);
+  const run = makeImagePreviews(
+    file,
+    SIZES,
+    JPEG,
+    (size, ext) => {
+      controller.abort(reason); // while the first size is being written
+      return path.join(out, `a_${size.name}.${ext}`);
+    },
+    controller.signal,
+  );
   await assert.rejects(run, (error) => error === reason);
   assertEmpty(out, "an aborted run");
 });

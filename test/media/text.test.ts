@@ -86,7 +86,10 @@ test("XLSX: inline strings, formulas' cached values, error cells; text capped wh
       '<worksheet><sheetData><row><c t="inlineStr"><is><t>inline &amp; rich</t></is></c><c><f>1+1</f><v>2</v></c><c t="e"><v>#DIV/0!</v></c></row></sheetData></worksheet>',
   });
   assert.equal((await extractText(file, context, { maxChars: 1000 })).text, "inline & rich 2 #DIV/0!");
-  const big = makeXlsx(path.join(dir, "big.xlsx"), Array.from({ length: 5000 }, (_, i) => [`row ${i}`, i]));
+  const big = makeXlsx(
+    path.join(dir, "big.xlsx"),
+    Array.from({ length: 5000 }, (_, i) => [`row ${i}`, i]),
+  );
   const capped = await extractText(big, context, { maxChars: 100 });
   assert.equal(capped.text.length <= 100, true);
   assert.equal(capped.truncated, true);
@@ -97,7 +100,10 @@ test("zip bombs and zips that are not documents are refused clearly", async () =
     "[Content_Types].xml": "<Types/>",
     "word/document.xml": Buffer.alloc(20 * 1024 * 1024, 0x20),
   });
-  await assert.rejects(extractText(bomb, context, { maxChars: 1000 }), /^PermanentError: DOCX part word\/document\.xml would unpack to 20 MB from 0\.02 MB; refusing it as a likely zip bomb$/);
+  await assert.rejects(
+    extractText(bomb, context, { maxChars: 1000 }),
+    /^PermanentError: DOCX part word\/document\.xml would unpack to 20 MB from 0\.02 MB; refusing it as a likely zip bomb$/,
+  );
   const plainZip = makeZip(path.join(dir, "photos.zip"), { "a.txt": "hello" });
   await assert.rejects(extractText(plainZip, context, { maxChars: 1000 }), /not a document offline-jobs can read text from \(application\/zip\)/);
 });

@@ -41,17 +41,27 @@ test("writeZip: files stored or deflated as asked, an empty file, progress up to
     { totalBytes: total, onProgress: (done, all) => progress.push(done / all) },
   );
   assert.equal(result.entries, 4);
-  assert.deepEqual(result.missing.map((e) => e.name), ["gone"]);
+  assert.deepEqual(
+    result.missing.map((e) => e.name),
+    ["gone"],
+  );
   assert.equal(result.bytes, fs.statSync(file("out.zip")).size);
-  assert.deepEqual(progress, [...progress].sort((x, y) => x - y), "progress only grows");
+  assert.deepEqual(
+    progress,
+    [...progress].sort((x, y) => x - y),
+    "progress only grows",
+  );
   assert.equal(progress.at(-1), 1);
   const entries = await readZip(file("out.zip"));
-  assert.deepEqual(entries.map((e) => [e.name, e.method, e.size]), [
-    ["a.bin", STORED, 3 << 20],
-    ["dir/b.txt", DEFLATED, 5000],
-    ["empty", STORED, 0], // archiver stores empty entries whatever was asked
-    ["note.txt", STORED, 9],
-  ]);
+  assert.deepEqual(
+    entries.map((e) => [e.name, e.method, e.size]),
+    [
+      ["a.bin", STORED, 3 << 20],
+      ["dir/b.txt", DEFLATED, 5000],
+      ["empty", STORED, 0], // archiver stores empty entries whatever was asked
+      ["note.txt", STORED, 9],
+    ],
+  );
   assert.ok(entries[0]!.data!.equals(fs.readFileSync(file("a.bin"))));
 });
 
@@ -142,22 +152,39 @@ test("entry names: sanitised, unique without regard to case, a file never where 
   assert.ok(Date.now() - started < 2000, "linear in the number of duplicates");
 });
 
-test("ZIP64 for an entry over 4 GiB (a sparse file; set OJ_TEST_ZIP64_LARGE=1, takes a while)", { skip: process.env.OJ_TEST_ZIP64_LARGE ? false : "set OJ_TEST_ZIP64_LARGE=1 to zip a 4.1 GiB sparse file" }, async () => {
-  const size = Math.round(4.1 * 2 ** 30);
-  fs.writeFileSync(file("huge.bin"), "start");
-  fs.truncateSync(file("huge.bin"), size);
-  try {
-    const result = await writeZip([{ source: file("b.txt"), name: "b.txt", store: false }, { source: file("huge.bin"), name: "huge.bin", store: true }], file("huge.zip"), { totalBytes: size });
-    assert.ok(result.bytes > size);
-    assert.ok(hasZip64End(file("huge.zip")));
-    const entries = await readZip(file("huge.zip"), { data: false });
-    assert.deepEqual(entries.map((e) => [e.name, e.size]), [["b.txt", 5000], ["huge.bin", size]]);
-    if (fs.existsSync("/usr/bin/unzip")) assert.equal(execFileSync("unzip", ["-tqq", file("huge.zip")], { encoding: "utf8" }), "", "CRCs check out");
-  } finally {
-    fs.rmSync(file("huge.bin"), { force: true });
-    fs.rmSync(file("huge.zip"), { force: true });
-  }
-});
+test(
+  "ZIP64 for an entry over 4 GiB (a sparse file; set OJ_TEST_ZIP64_LARGE=1, takes a while)",
+  { skip: process.env.OJ_TEST_ZIP64_LARGE ? false : "set OJ_TEST_ZIP64_LARGE=1 to zip a 4.1 GiB sparse file" },
+  async () => {
+    const size = Math.round(4.1 * 2 ** 30);
+    fs.writeFileSync(file("huge.bin"), "start");
+    fs.truncateSync(file("huge.bin"), size);
+    try {
+      const result = await writeZip(
+        [
+          { source: file("b.txt"), name: "b.txt", store: false },
+          { source: file("huge.bin"), name: "huge.bin", store: true },
+        ],
+        file("huge.zip"),
+        { totalBytes: size },
+      );
+      assert.ok(result.bytes > size);
+      assert.ok(hasZip64End(file("huge.zip")));
+      const entries = await readZip(file("huge.zip"), { data: false });
+      assert.deepEqual(
+        entries.map((e) => [e.name, e.size]),
+        [
+          ["b.txt", 5000],
+          ["huge.bin", size],
+        ],
+      );
+      if (fs.existsSync("/usr/bin/unzip")) assert.equal(execFileSync("unzip", ["-tqq", file("huge.zip")], { encoding: "utf8" }), "", "CRCs check out");
+    } finally {
+      fs.rmSync(file("huge.bin"), { force: true });
+      fs.rmSync(file("huge.zip"), { force: true });
+    }
+  },
+);
 
 test("writeZip: maxBytes stops a zip whose files turn out larger than listed (a file that grew), with the caller's error", async () => {
   await assert.rejects(
@@ -169,4 +196,3 @@ test("writeZip: maxBytes stops a zip whose files turn out larger than listed (a 
     /over the cap/,
   );
 });
-

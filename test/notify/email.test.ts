@@ -146,7 +146,11 @@ describe("e-mail notifications", () => {
     assert.equal(result.code, 0, `the run should exit 0; stderr:\n${tail(result.stderr)}`);
 
     const byRecipient = new Map(sink.mails.map((m) => [m.to.join(","), m]));
-    assert.deepEqual([...byRecipient.keys()].sort(), ["alice@example.org", "carol@example.com", "webmaster@example.net"], "one mail per resolvable user, to that address only");
+    assert.deepEqual(
+      [...byRecipient.keys()].sort(),
+      ["alice@example.org", "carol@example.com", "webmaster@example.net"],
+      "one mail per resolvable user, to that address only",
+    );
 
     const alice = byRecipient.get("alice@example.org")!;
     assert.equal(alice.from, "jobs@example.org", "the envelope sender is notify.email.from");
@@ -156,19 +160,28 @@ describe("e-mail notifications", () => {
 
     const admin = byRecipient.get("webmaster@example.net")!;
     assert.equal(body(admin).trim(), `Job ${failed} failed: noop was asked to fail permanently`, "a failure mails the failure notice");
-    assert.match(body(byRecipient.get("carol@example.com")!), new RegExp(`Job ${direct} \\(noop\\) is complete\\.`), "without success_text the default notice is mailed");
+    assert.match(
+      body(byRecipient.get("carol@example.com")!),
+      new RegExp(`Job ${direct} \\(noop\\) is complete\\.`),
+      "without success_text the default notice is mailed",
+    );
   });
 
   test("a row cannot make the site mail an address outside the configured map and domains, nor mail its own link", { timeout: 60_000 }, async () => {
     await env.db.query("DELETE FROM job_queue");
     sink.mails.length = 0;
-    const phishing = "URGENT: your account is locked.\u001b[2J\u0007 Log in at https://evil.example/login or www.evil.example <a href=\"https://evil.example\">here</a>\u202e";
+    const phishing =
+      'URGENT: your account is locked.\u001b[2J\u0007 Log in at https://evil.example/login or www.evil.example <a href="https://evil.example">here</a>\u202e';
     const victim = await env.db.insertJob("noop", {}, { user: "victim@example.com", success_text: phishing });
     const bob = await env.db.insertJob("noop", {}, { user: "bob", success_text: `${phishing} ${"padding ".repeat(300)}END` });
 
     const result = await runCli(["run"], { config: config("relay") });
     assert.equal(result.code, 0, `the run should exit 0; stderr:\n${tail(result.stderr)}`);
-    assert.deepEqual(sink.mails.map((m) => m.to.join(",")), ["bob@example.org"], "only the address in the domain `to` spells out gets mail");
+    assert.deepEqual(
+      sink.mails.map((m) => m.to.join(",")),
+      ["bob@example.org"],
+      "only the address in the domain `to` spells out gets mail",
+    );
     const messages = result.stderr.split("\n").flatMap((line) => {
       try {
         return [String(JSON.parse(line).msg)];
@@ -177,7 +190,9 @@ describe("e-mail notifications", () => {
       }
     });
     assert.ok(
-      messages.includes(`job ${victim}: e-mail not sent: user "victim@example.com" resolves to an address at "example.com", which is neither in notify.email.addresses nor in notify.email.allowedDomains; no mail sent`),
+      messages.includes(
+        `job ${victim}: e-mail not sent: user "victim@example.com" resolves to an address at "example.com", which is neither in notify.email.addresses nor in notify.email.allowedDomains; no mail sent`,
+      ),
       `one line must say why the victim got nothing:\n${tail(result.stderr)}`,
     );
 

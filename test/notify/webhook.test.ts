@@ -92,7 +92,10 @@ describe("webhook notifications", () => {
     const result = await runCli(["run"], { config: config("lost") });
     assert.equal(result.code, 0, tail(result.stderr));
     const notice = `Sorry dora, job ${ref} was lost: worker lost: lease expired`;
-    assert.deepEqual(receiver.requests.map((r) => r.body), [{ ref, type: "noop", user: "dora", status: "failed", notice, url: null }]);
+    assert.deepEqual(
+      receiver.requests.map((r) => r.body),
+      [{ ref, type: "noop", user: "dora", status: "failed", notice, url: null }],
+    );
     const [row] = await env.db.query<{ status: string; result: string }>("SELECT status, result FROM job_queue WHERE ref = ?", [ref]);
     assert.equal(row!.status, "failed");
     assert.equal(JSON.parse(row!.result).notice, notice, "the stored result carries the same notice");
@@ -102,10 +105,14 @@ describe("webhook notifications", () => {
     await clearJobs();
     receiver.requests.length = 0;
     receiver.answer = (_n, response) => response.end("ok");
-    const complete = await env.db.insertJob("with_url", { url: "https://example.org/downloads/abc.zip" }, {
-      user: "alice",
-      success_text: "{user}: your {type} job {ref} is ready at {url}",
-    });
+    const complete = await env.db.insertJob(
+      "with_url",
+      { url: "https://example.org/downloads/abc.zip" },
+      {
+        user: "alice",
+        success_text: "{user}: your {type} job {ref} is ready at {url}",
+      },
+    );
     const failed = await env.db.insertJob("noop", { fail: "permanent" }, { user: "bob", failure_text: "Sorry {user}, job {ref} failed: {error}" });
     const retried = await env.db.insertJob("noop", { fail: "transient" }, { user: "carol", max_attempts: 3 });
 
@@ -188,7 +195,11 @@ describe("webhook notifications", () => {
     const seconds = (Date.now() - started) / 1000;
     assert.equal(result.code, 0, `the run should exit 0; stderr:\n${tail(result.stderr)}`);
     const statuses = await env.db.query<{ status: string }>("SELECT status FROM job_queue WHERE ref IN (?)", [refs]);
-    assert.deepEqual(statuses.map((s) => s.status), Array(5).fill("complete"), "every job completes although no notice got through");
+    assert.deepEqual(
+      statuses.map((s) => s.status),
+      Array(5).fill("complete"),
+      "every job completes although no notice got through",
+    );
     assert.ok(receiver.requests.length >= 1, "the deliveries were started");
     assert.ok(
       warnings(result.stderr).some((w) => /abandoned \d+ notification delivery\(ies\) still under way after 1 s/.test(w)),

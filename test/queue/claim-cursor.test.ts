@@ -83,7 +83,11 @@ test("claims through a cursor still return each job once, with its attempt, and 
     if (jobs.length === 0) break;
     for (const job of jobs) assert.equal(job.attempt, 1, `job ${job.ref}: a first claim is attempt 1`);
     seen.push(...refs(jobs));
-    const fenced = await finishJobs(t.db, jobs.map((j) => ({ kind: "complete", ref: j.ref, token: j.token, result: "{}", log: "" })), 1000);
+    const fenced = await finishJobs(
+      t.db,
+      jobs.map((j) => ({ kind: "complete", ref: j.ref, token: j.token, result: "{}", log: "" })),
+      1000,
+    );
     assert.deepEqual(fenced, []);
   }
   assert.deepEqual(seen, queued, "every job must be claimed exactly once, in order");

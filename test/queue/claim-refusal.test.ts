@@ -18,7 +18,14 @@ const t = useTestDatabase({ emptyBeforeEach: true });
 // brings the counter back to 1.
 beforeEach(() => t.query("ALTER TABLE job_queue AUTO_INCREMENT = 1"));
 
-const options = (overrides: Partial<ClaimOptions> = {}): ClaimOptions => ({ types: ["noop"], limits: {}, max: 3, workerId: "host-a:1", leaseSeconds: 60, ...overrides });
+const options = (overrides: Partial<ClaimOptions> = {}): ClaimOptions => ({
+  types: ["noop"],
+  limits: {},
+  max: 3,
+  workerId: "host-a:1",
+  leaseSeconds: 60,
+  ...overrides,
+});
 
 /** Two rows at the head of the queue that cannot run, then three that can. */
 async function queue(): Promise<{ runnable: number[]; worn: number }> {
@@ -39,7 +46,11 @@ async function check(claimed: number[], expected: { runnable: number[]; worn: nu
     rows.map((row) => [row.ref, row.status, row.error]),
     [
       [String(expected.worn), "failed", "its attempts count is 65535, the most the column holds, so no further attempt can be counted and it was not run"],
-      ["9007199254740993", "failed", "its ref 9007199254740993 is above 9007199254740991 (2^53 - 1), the largest ref offline-jobs carries exactly, so it was not run"],
+      [
+        "9007199254740993",
+        "failed",
+        "its ref 9007199254740993 is above 9007199254740991 (2^53 - 1), the largest ref offline-jobs carries exactly, so it was not run",
+      ],
     ],
     "both rows must be failed, each with its own reason",
   );
@@ -51,14 +62,20 @@ async function check(claimed: number[], expected: { runnable: number[]; worn: nu
 test("the one-statement claim fails rows it cannot carry and fills its batch from the rows behind them", async () => {
   const expected = await queue();
   const claim = await claimJobs(t.db, options());
-  await check(claim.jobs.map((job) => job.ref), expected);
+  await check(
+    claim.jobs.map((job) => job.ref),
+    expected,
+  );
 });
 
 test("the claim in a transaction (a limited type) fails rows it cannot carry and fills its batch from the rows behind them", async () => {
   const expected = await queue();
   await ensureTypeSlots(t.db, ["noop"]);
   const claim = await claimJobs(t.db, options({ limits: { noop: 10 } }));
-  await check(claim.jobs.map((job) => job.ref), expected);
+  await check(
+    claim.jobs.map((job) => job.ref),
+    expected,
+  );
 });
 
 test("run --job on a row at the attempts maximum fails it with the reason instead of overflowing", async () => {

@@ -20,7 +20,10 @@ const PATIENCE_MS = 3000;
 async function within<T>(work: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not return within ${PATIENCE_MS} ms: it waited behind the row another transaction holds`)), PATIENCE_MS);
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not return within ${PATIENCE_MS} ms: it waited behind the row another transaction holds`)),
+      PATIENCE_MS,
+    );
   });
   try {
     return await Promise.race([work, late]);
@@ -56,7 +59,11 @@ for (const size of [1, 3, 10, 30, 300]) {
       await Promise.allSettled(claims);
     }
     const after = await claimJobs(t.db, options(size, "host-a:1"));
-    assert.deepEqual(after.jobs.map((job) => job.ref), [locked], "once the other transaction ends, the skipped job is claimed");
+    assert.deepEqual(
+      after.jobs.map((job) => job.ref),
+      [locked],
+      "once the other transaction ends, the skipped job is claimed",
+    );
   });
 
   test(`with ${size} pending row(s), the claim in a transaction skips the row another transaction holds`, async () => {

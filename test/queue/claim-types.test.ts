@@ -14,7 +14,14 @@ const t = useTestDatabase({ emptyBeforeEach: true });
 
 const LOOKALIKES = ["NOOP", "noop ", "Noop", "ｎｏｏｐ", "nöop"];
 
-const options = (overrides: Partial<ClaimOptions> = {}): ClaimOptions => ({ types: ["noop"], limits: {}, max: 20, workerId: "host-a:1", leaseSeconds: 60, ...overrides });
+const options = (overrides: Partial<ClaimOptions> = {}): ClaimOptions => ({
+  types: ["noop"],
+  limits: {},
+  max: 20,
+  workerId: "host-a:1",
+  leaseSeconds: 60,
+  ...overrides,
+});
 
 async function queueLookalikes(): Promise<number> {
   for (const type of LOOKALIKES) await t.query("INSERT INTO job_queue (type, job_data) VALUES (?, '{}')", [type]);
@@ -32,7 +39,11 @@ async function pendingTypes(): Promise<string[]> {
 test("the one-statement claim takes only the exact type: lookalikes by case, trailing space or width stay pending", async () => {
   const real = await queueLookalikes();
   const claim = await claimJobs(t.db, options());
-  assert.deepEqual(claim.jobs.map((job) => [job.ref, job.type]), [[real, "noop"]], "only the row whose type is exactly noop may be claimed");
+  assert.deepEqual(
+    claim.jobs.map((job) => [job.ref, job.type]),
+    [[real, "noop"]],
+    "only the row whose type is exactly noop may be claimed",
+  );
   assert.deepEqual(await pendingTypes(), LOOKALIKES, "every lookalike must stay pending, untouched");
 });
 
@@ -42,6 +53,10 @@ test("the claim in a transaction (a limited type) takes only the exact type, and
   await t.query("INSERT INTO job_queue (type, job_data, status, lease_until) VALUES ('NOOP', '{}', 'running', NOW(3) + INTERVAL 1 MINUTE)");
   await ensureTypeSlots(t.db, ["noop"]);
   const claim = await claimInTransaction(t.db, options({ limits: { noop: 1 } }));
-  assert.deepEqual(claim.jobs.map((job) => [job.ref, job.type]), [[real, "noop"]], "the one exact noop must be claimed, its limit not taken by the running NOOP");
+  assert.deepEqual(
+    claim.jobs.map((job) => [job.ref, job.type]),
+    [[real, "noop"]],
+    "the one exact noop must be claimed, its limit not taken by the running NOOP",
+  );
   assert.deepEqual(await pendingTypes(), LOOKALIKES);
 });

@@ -33,10 +33,18 @@ async function row(ref: number) {
 }
 
 test("a claim takes due jobs by priority then ref, only of the types asked for, and marks them running", async () => {
-  await insert([["noop", "{}"], ["other", "{}"], ["noop", "{}"]]);
+  await insert([
+    ["noop", "{}"],
+    ["other", "{}"],
+    ["noop", "{}"],
+  ]);
   await t.query("UPDATE job_queue SET priority = 0 WHERE ref = (SELECT MAX(ref) FROM (SELECT ref FROM job_queue) x)");
   const jobs = await claimed(claimOptions());
-  assert.deepEqual(jobs.map((j) => j.type), ["noop", "noop"], "only noop jobs are claimed");
+  assert.deepEqual(
+    jobs.map((j) => j.type),
+    ["noop", "noop"],
+    "only noop jobs are claimed",
+  );
   assert.ok(jobs[0]!.ref > jobs[1]!.ref, "the priority-0 job comes first although its ref is higher");
   const first = await row(jobs[0]!.ref);
   assert.equal(first.status, "running");
@@ -88,7 +96,12 @@ test("a process whose lease was taken over cannot overwrite the new holder's res
 });
 
 test("one batch of outcomes from several claims writes each job under its own claim's token, and fences out only the stale one", async () => {
-  const refs = await insert([["noop", "{}"], ["noop", "{}"], ["noop", "{}"], ["noop", "{}"]]);
+  const refs = await insert([
+    ["noop", "{}"],
+    ["noop", "{}"],
+    ["noop", "{}"],
+    ["noop", "{}"],
+  ]);
   const first = await claimed(claimOptions({ max: 2 }));
   const second = await claimed(claimOptions({ max: 2 }));
   assert.notEqual(first[0]!.token, second[0]!.token, "two claims, two tokens");
@@ -157,9 +170,7 @@ test("a retry outcome puts the job back to pending after its backoff, keeping th
 test("concurrency 1: concurrent claimers together get at most one job of the limited type", async () => {
   await t.query("INSERT INTO job_queue (type, job_data) SELECT 'noop', '{}' FROM seq_1_to_20");
   await ensureTypeSlots(t.db, ["noop"]);
-  const batches = await Promise.all(
-    Array.from({ length: 6 }, (_, i) => claimed(claimOptions({ limits: { noop: 1 }, workerId: `h:${i}` }))),
-  );
+  const batches = await Promise.all(Array.from({ length: 6 }, (_, i) => claimed(claimOptions({ limits: { noop: 1 }, workerId: `h:${i}` }))));
   assert.equal(batches.flat().length, 1, "exactly one job of a concurrency-1 type may run");
   const again = await claimJobs(t.db, claimOptions({ limits: { noop: 1 } }));
   assert.deepEqual(again.full, ["noop"], "a claim says which limited types were full");

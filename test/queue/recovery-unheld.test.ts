@@ -26,7 +26,11 @@ test("running rows with no lease, or a lease beyond ten leases ahead, are recove
   const farAhead = await running("c", `NOW(3) + INTERVAL ${20 * LEASE} SECOND`);
   const live = await running("d", `NOW(3) + INTERVAL ${5 * LEASE} SECOND`);
   const { requeued, failed } = await recoverExpiredJobs(t.db, policy);
-  assert.deepEqual([...requeued].sort((a, b) => a - b), [noLease, forever, farAhead], "the three unheld rows must be re-queued");
+  assert.deepEqual(
+    [...requeued].sort((a, b) => a - b),
+    [noLease, forever, farAhead],
+    "the three unheld rows must be re-queued",
+  );
   assert.deepEqual(failed, []);
   const rows = await t.query<{ ref: number; status: string; lease_until: string | null }>("SELECT ref, status, lease_until FROM job_queue ORDER BY ref");
   assert.deepEqual(

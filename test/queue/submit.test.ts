@@ -55,7 +55,10 @@ test("submitBatch waits for every job and says whether all completed, each job's
   const jobs = [{ type: "noop" }, { type: "noop", data: { fail: "permanent" } }, { type: "noop", data: { sleepMs: 50 } }];
   const [outcome] = await Promise.all([submitBatch(jobs, { configPath: config() }), runQueueSoon()]);
   assert.equal(outcome.allComplete, false, "one job failed");
-  assert.deepEqual(outcome.ends.map((end) => end.status), ["complete", "failed", "complete"]);
+  assert.deepEqual(
+    outcome.ends.map((end) => end.status),
+    ["complete", "failed", "complete"],
+  );
   assert.deepEqual(outcome.unfinished, []);
   const [good] = await Promise.all([submitBatch([{ type: "noop" }, { type: "noop" }], { configPath: config() }), runQueueSoon()]);
   assert.equal(good.allComplete, true);

@@ -75,12 +75,24 @@ test("a job whose run was SIGKILLed is re-queued after its lease expires and com
   // Right away: the lease is still valid, so a run (with a free slot) must not take the job.
   const early = await runCli(["run", "--max-jobs", "2"], { config, timeoutMs: 20_000 });
   assert.equal(early.code, 0, `a run with nothing claimable should exit 0; stderr:\n${tail(early.stderr)}`);
-  assert.match(early.stderr, /done in [\d.]+ s with \d+ slot\(s\): 0 complete/, `the early run should have looked for work with a free slot; stderr:\n${tail(early.stderr)}`);
+  assert.match(
+    early.stderr,
+    /done in [\d.]+ s with \d+ slot\(s\): 0 complete/,
+    `the early run should have looked for work with a free slot; stderr:\n${tail(early.stderr)}`,
+  );
   const still = await row(ref);
-  assert.deepEqual([still.status, still.attempts, linesOf(recordFile).length], ["running", 1, 1], `the job must not be re-run while its lease is valid; early run's stderr:\n${tail(early.stderr)}`);
+  assert.deepEqual(
+    [still.status, still.attempts, linesOf(recordFile).length],
+    ["running", 1, 1],
+    `the job must not be re-run while its lease is valid; early run's stderr:\n${tail(early.stderr)}`,
+  );
 
   // Wait until both the lease and the dead run's file locks have expired.
-  await waitFor(async () => (await env.db.query("SELECT ref FROM job_queue WHERE ref = ? AND lease_until < NOW(3)", [ref])).length > 0, "the lease to expire", LEASE_SECONDS * 1000 + 5_000);
+  await waitFor(
+    async () => (await env.db.query("SELECT ref FROM job_queue WHERE ref = ? AND lease_until < NOW(3)", [ref])).length > 0,
+    "the lease to expire",
+    LEASE_SECONDS * 1000 + 5_000,
+  );
   await sleep(Math.max(0, killedAt + 2_300 - Date.now()));
 
   const next = await runCli(["run"], { config, timeoutMs: 20_000 });
@@ -109,13 +121,25 @@ test("--clear-lock --job ID re-runs a job stuck with a dead holder at once", { t
   const cleared = await runCli(["--clear-lock", "--job", String(ref)], { config, timeoutMs: 20_000 });
   const output = `${cleared.stdout}\n${cleared.stderr}`;
   assert.equal(cleared.code, 0, `--clear-lock --job ${ref} should run the stuck job and exit 0; output:\n${tail(output)}`);
-  assert.match(output, new RegExp(`removed lock job-${ref} held by host-a:${deadPid} \\(holder dead`), `it should report the job lock and its dead holder; output:\n${tail(output)}`);
-  assert.match(output, new RegExp(`removed lock slot-1 held by host-a:${deadPid} \\(holder dead`), `it should report the slot lock and its dead holder; output:\n${tail(output)}`);
+  assert.match(
+    output,
+    new RegExp(`removed lock job-${ref} held by host-a:${deadPid} \\(holder dead`),
+    `it should report the job lock and its dead holder; output:\n${tail(output)}`,
+  );
+  assert.match(
+    output,
+    new RegExp(`removed lock slot-1 held by host-a:${deadPid} \\(holder dead`),
+    `it should report the slot lock and its dead holder; output:\n${tail(output)}`,
+  );
 
   const done = await row(ref);
   assert.equal(done.status, "complete", `the stuck job should have been re-queued and run; output:\n${tail(output)}`);
   assert.equal(done.attempts, 2);
-  assert.match(done.log ?? "", new RegExp(`--clear-lock: attempt 1 re-queued; its holder host-a:${deadPid} is dead`), "re-queued by --clear-lock, not by lease expiry");
+  assert.match(
+    done.log ?? "",
+    new RegExp(`--clear-lock: attempt 1 re-queued; its holder host-a:${deadPid} is dead`),
+    "re-queued by --clear-lock, not by lease expiry",
+  );
   assert.equal(linesOf(recordFile).length, 2, "the handler should have started exactly twice");
 });
 

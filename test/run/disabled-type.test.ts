@@ -49,7 +49,10 @@ test("a type disabled on a host is never claimed there: its rows stay pending fo
   const types = await runCli(["types", "noop"], { config: off });
   assert.match(types.stdout, /^noop\n.*\n {2}disabled on this host \(types\.noop\.enabled is false\): its jobs wait for another host$/m, types.stdout);
   const json = JSON.parse((await runCli(["types", "--json"], { config: off })).stdout) as Array<{ name: string; enabled: boolean }>;
-  assert.deepEqual(json.filter((type) => !type.enabled).map((type) => type.name), ["noop"]);
+  assert.deepEqual(
+    json.filter((type) => !type.enabled).map((type) => type.name),
+    ["noop"],
+  );
   const doctor = await runCli(["doctor"], { config: off });
   assert.match(doctor.stdout, /handlers .*; disabled on this host \(types\.<name>\.enabled is false\): noop$/m, doctor.stdout);
 

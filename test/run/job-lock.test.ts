@@ -56,7 +56,9 @@ test("run --job on a job whose lock a live process on this host holds names that
     assert.equal(run.code, 1, `run --job of a job it could not run exits 1; stderr:\n${run.stderr}`);
     assert.match(
       run.stderr,
-      new RegExp(`job ${ref} was not run: process host-a:${process.pid} on this host still runs an earlier attempt of it .*run \`offline-jobs run --job ${ref}\` again in a few seconds`),
+      new RegExp(
+        `job ${ref} was not run: process host-a:${process.pid} on this host still runs an earlier attempt of it .*run \`offline-jobs run --job ${ref}\` again in a few seconds`,
+      ),
       `the refusal should name the live holder and say what to do; stderr:\n${run.stderr}`,
     );
     assertNoDanglingColon(run.stderr);
@@ -73,7 +75,11 @@ test("run --job on a cancelled job says there is nothing to run and how to run i
   assert.equal((await runCli(["cancel", String(ref)], { config })).code, 0);
   const run = await runCli(["--job", String(ref)], { config });
   assert.equal(run.code, 1);
-  assert.match(run.stderr, new RegExp(`job ${ref} was not run: it was cancelled; nothing to run \\(\`offline-jobs retry ${ref}\` runs it again\\)`), `stderr:\n${run.stderr}`);
+  assert.match(
+    run.stderr,
+    new RegExp(`job ${ref} was not run: it was cancelled; nothing to run \\(\`offline-jobs retry ${ref}\` runs it again\\)`),
+    `stderr:\n${run.stderr}`,
+  );
   assertNoDanglingColon(run.stderr);
 });
 
@@ -88,6 +94,10 @@ test("run --job on a job cancelled while it runs says so, and how to run it agai
   assert.equal((await runCli(["cancel", String(ref)], { config: quick })).code, 0);
   const run = await ended;
   assert.equal(run.code, 1, `stderr:\n${run.stderr}`);
-  assert.match(run.stderr, new RegExp(`job ${ref} was cancelled while it ran; nothing more to run \\(\`offline-jobs retry ${ref}\` runs it again\\)`), `stderr:\n${run.stderr}`);
+  assert.match(
+    run.stderr,
+    new RegExp(`job ${ref} was cancelled while it ran; nothing more to run \\(\`offline-jobs retry ${ref}\` runs it again\\)`),
+    `stderr:\n${run.stderr}`,
+  );
   assertNoDanglingColon(run.stderr);
 });

@@ -35,8 +35,15 @@ test("a long job's output is in its row while it runs, and the final log holds e
   const [row] = await env.db.query<{ status: string; log: string }>("SELECT status, log FROM job_queue WHERE ref = ?", [ref]);
   assert.equal(row!.status, "complete");
   const order = ["attempt 1 of", "first-line", "second-line", "third-line", "complete in"].map((text) => row!.log.indexOf(text));
-  assert.ok(order.every((at) => at >= 0), `every line is in the final log:\n${row!.log}`);
-  assert.deepEqual([...order].sort((a, b) => a - b), order, `the lines are in order:\n${row!.log}`);
+  assert.ok(
+    order.every((at) => at >= 0),
+    `every line is in the final log:\n${row!.log}`,
+  );
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    order,
+    `the lines are in order:\n${row!.log}`,
+  );
   for (const text of ["first-line", "second-line", "third-line", "attempt 1 of"]) {
     assert.equal(row!.log.split(text).length - 1, 1, `"${text}" appears once:\n${row!.log}`);
   }

@@ -19,7 +19,12 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
 }
 
 test("a host whose slots are busy with a long job leaves the next job to a host with a free slot", { timeout: 30_000 }, async () => {
-  await env.db.query("INSERT INTO job_queue (type, job_data) VALUES ?", [[["noop", JSON.stringify({ sleepMs: 2500 })], ["noop", JSON.stringify({ sleepMs: 2500 })]]]);
+  await env.db.query("INSERT INTO job_queue (type, job_data) VALUES ?", [
+    [
+      ["noop", JSON.stringify({ sleepMs: 2500 })],
+      ["noop", JSON.stringify({ sleepMs: 2500 })],
+    ],
+  ]);
   const first = collect(startCli(["run", "--max-jobs", "1"], { config: hostConfig(env, "host-a") }), 25_000);
   await waitFor(async () => {
     const [row] = await env.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM job_queue WHERE status = 'running'");
@@ -32,9 +37,7 @@ test("a host whose slots are busy with a long job leaves the next job to a host 
   const second = collect(startCli(["run", "--max-jobs", "1"], { config: hostConfig(env, "host-b") }), 25_000);
   const results = await Promise.all([first, second]);
   results.forEach((r, i) => assert.equal(r.code, 0, `run ${i} exited ${r.code ?? r.signal}:\n${tail(r.stderr)}`));
-  const hosts = await env.db.query<{ host: string; status: string }>(
-    "SELECT SUBSTRING_INDEX(locked_by, ':', 1) AS host, status FROM job_queue ORDER BY ref",
-  );
+  const hosts = await env.db.query<{ host: string; status: string }>("SELECT SUBSTRING_INDEX(locked_by, ':', 1) AS host, status FROM job_queue ORDER BY ref");
   assert.deepEqual(
     hosts.map((h) => `${h.host} ${h.status}`),
     ["host-a complete", "host-b complete"],

@@ -54,7 +54,9 @@ function setup(name: string, overrides: Record<string, unknown> = {}) {
     {
       leaseSeconds: LEASE_SECONDS,
       paths: { writeRoots: [env.dir] },
-      commands: { slow: { argv: ["sh", "-c", SCRIPT, "slow", "{trace}", "{seconds}"], args: { trace: "write", seconds: { pattern: "[0-9.]+" } }, timeoutSeconds: 300 } },
+      commands: {
+        slow: { argv: ["sh", "-c", SCRIPT, "slow", "{trace}", "{seconds}"], args: { trace: "write", seconds: { pattern: "[0-9.]+" } }, timeoutSeconds: 300 },
+      },
       types: { command: { maxAttempts: 3, backoff: { initialSeconds: 0, maxSeconds: 0 } } },
       ...overrides,
     },
@@ -120,7 +122,11 @@ test("a retry after a SIGKILLed runner first ends the process group its attempt 
   );
   assert.deepEqual(pidsOf(trace, "end"), [pidsOf(trace, "start")[1]], `only the second attempt may finish; trace:\n${lines.join("\n")}`);
   assert.ok(!runs(orphan.leader) && !runs(orphan.child), `the orphaned group (${orphan.leader}, ${orphan.child}) should have been ended`);
-  assert.match(next.stderr, new RegExp(`job ${ref}: ended process group\\(s\\) ${orphan.leader}, left running by its attempt in host-a:\\d+, which died`), `the run should say which orphans it ended; stderr:\n${tail(next.stderr)}`);
+  assert.match(
+    next.stderr,
+    new RegExp(`job ${ref}: ended process group\\(s\\) ${orphan.leader}, left running by its attempt in host-a:\\d+, which died`),
+    `the run should say which orphans it ended; stderr:\n${tail(next.stderr)}`,
+  );
 });
 
 test("run --job right after the lease of a SIGKILLed holder expires runs the job at once, its lock taken over", { timeout: 90_000 }, async () => {
@@ -142,6 +148,10 @@ test("run --job right after the lease of a SIGKILLed holder expires runs the job
   const done = await row(ref);
   assert.deepEqual([done.status, done.attempts], ["complete", 2], `the job should complete on its second attempt; output:\n${tail(output)}`);
   assert.match(done.log ?? "", /attempt 1 lost: the lease of host-a:\d+ expired; re-queued/, "run --job recovered the expired lease itself");
-  assert.deepEqual(linesOf(trace).filter((line) => line.startsWith("overlap")), [], `the attempts overlapped; trace:\n${linesOf(trace).join("\n")}`);
+  assert.deepEqual(
+    linesOf(trace).filter((line) => line.startsWith("overlap")),
+    [],
+    `the attempts overlapped; trace:\n${linesOf(trace).join("\n")}`,
+  );
   assert.ok(!runs(orphan.leader) && !runs(orphan.child), "the dead holder's subprocesses should have been ended first");
 });

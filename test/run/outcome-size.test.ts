@@ -45,42 +45,43 @@ async function query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]>
   }
 }
 
-test(
-  "one outcome too large for a statement fails alone: the small outcomes gathered with it are all recorded",
-  { skip: unavailable },
-  async () => {
-    const db = openDatabase(env.url, "job_queue");
-    try {
-      await applyMigrations(db);
-      await query("DELETE FROM job_queue");
-      await query("INSERT INTO job_queue (type, job_data, status, lock_token, attempts) VALUES ?", [Array.from({ length: 9 }, () => ["noop", "{}", "running", TOKEN, 1])]);
-      const refs = (await query<{ ref: number }>("SELECT ref FROM job_queue ORDER BY ref")).map((r) => Number(r.ref));
-      const huge = refs[0]!;
-      const outcomes: Outcome[] = refs.map((ref, i) => {
-        // 1.5 MB of result: more than the server takes in a statement at all.
-        if (ref === huge) return { kind: "complete", ref, token: TOKEN, result: JSON.stringify({ text: "x".repeat(1_500_000) }), log: "big\n" };
-        // Three of 300 KB: each fits, two together do not.
-        if (i <= 3) return { kind: "complete", ref, token: TOKEN, result: JSON.stringify({ text: "é'".repeat(50_000 * i) }), log: `medium ${i}\n` };
-        return { kind: "complete", ref, token: TOKEN, result: "{}", log: `small ${i}\n` };
-      });
-      const finisher = new Finisher(db, new OutcomeBounds(65_536).withPacket(1024 * 1024), silentLogger, 5_000, undefined, { outcomes: 64, ms: 600_000 });
-      const added = outcomes.map((o) => finisher.add(o, { type: "noop", user: null }));
-      await finisher.drain(); // all nine in one write, as a busy run would gather them
-      await Promise.all(added);
-      assert.equal(finisher.failed, undefined, "the Finisher must not give up on the database over one outcome's size");
-      const rows = await query("SELECT ref, status, error, log FROM job_queue ORDER BY ref");
-      for (const row of rows.filter((r) => Number(r.ref) !== huge)) {
-        assert.equal(row.status, "complete", `job ${row.ref} must be recorded though a large outcome was gathered with it`);
-      }
-      const big = rows.find((r) => Number(r.ref) === huge)!;
-      assert.equal(big.status, "failed");
-      assert.match(big.error ?? "", /^its outcome \(1\.\d MB\) is too large to record: the database accepts at most 1 MB in one statement \(max_allowed_packet\)$/);
-      assert.match(big.log ?? "", /big\n.*error failed: its outcome/s, "its log must be kept, with why it failed");
-    } finally {
-      await db.close();
+test("one outcome too large for a statement fails alone: the small outcomes gathered with it are all recorded", { skip: unavailable }, async () => {
+  const db = openDatabase(env.url, "job_queue");
+  try {
+    await applyMigrations(db);
+    await query("DELETE FROM job_queue");
+    await query("INSERT INTO job_queue (type, job_data, status, lock_token, attempts) VALUES ?", [
+      Array.from({ length: 9 }, () => ["noop", "{}", "running", TOKEN, 1]),
+    ]);
+    const refs = (await query<{ ref: number }>("SELECT ref FROM job_queue ORDER BY ref")).map((r) => Number(r.ref));
+    const huge = refs[0]!;
+    const outcomes: Outcome[] = refs.map((ref, i) => {
+      // 1.5 MB of result: more than the server takes in a statement at all.
+      if (ref === huge) return { kind: "complete", ref, token: TOKEN, result: JSON.stringify({ text: "x".repeat(1_500_000) }), log: "big\n" };
+      // Three of 300 KB: each fits, two together do not.
+      if (i <= 3) return { kind: "complete", ref, token: TOKEN, result: JSON.stringify({ text: "é'".repeat(50_000 * i) }), log: `medium ${i}\n` };
+      return { kind: "complete", ref, token: TOKEN, result: "{}", log: `small ${i}\n` };
+    });
+    const finisher = new Finisher(db, new OutcomeBounds(65_536).withPacket(1024 * 1024), silentLogger, 5_000, undefined, { outcomes: 64, ms: 600_000 });
+    const added = outcomes.map((o) => finisher.add(o, { type: "noop", user: null }));
+    await finisher.drain(); // all nine in one write, as a busy run would gather them
+    await Promise.all(added);
+    assert.equal(finisher.failed, undefined, "the Finisher must not give up on the database over one outcome's size");
+    const rows = await query("SELECT ref, status, error, log FROM job_queue ORDER BY ref");
+    for (const row of rows.filter((r) => Number(r.ref) !== huge)) {
+      assert.equal(row.status, "complete", `job ${row.ref} must be recorded though a large outcome was gathered with it`);
     }
-  },
-);
+    const big = rows.find((r) => Number(r.ref) === huge)!;
+    assert.equal(big.status, "failed");
+    assert.match(
+      big.error ?? "",
+      /^its outcome \(1\.\d MB\) is too large to record: the database accepts at most 1 MB in one statement \(max_allowed_packet\)$/,
+    );
+    assert.match(big.log ?? "", /big\n.*error failed: its outcome/s, "its log must be kept, with why it failed");
+  } finally {
+    await db.close();
+  }
+});
 
 test(
   "a run with a result over the limit and a log at logMaxBytes' maximum records every other job once, fails the large one with a clear sentence, and truncates the log",
@@ -111,12 +112,19 @@ test(
 
     const run = await runCli(["run", "--max-jobs", "4"], { config });
     assert.doesNotMatch(run.stderr, /could not record|max_allowed_packet' bytes/, `no write may fail:\n${tail(run.stderr)}`);
-    assert.match(run.stderr, /logMaxBytes 16777216 is more than the database's max_allowed_packet \(1 MB\) lets a log append carry; job logs keep their last 65536 characters/, "the run says once that the log cap is lower than configured");
+    assert.match(
+      run.stderr,
+      /logMaxBytes 16777216 is more than the database's max_allowed_packet \(1 MB\) lets a log append carry; job logs keep their last 65536 characters/,
+      "the run says once that the log cap is lower than configured",
+    );
 
     const rows = await query("SELECT ref, type, status, attempts, error, result, log FROM job_queue ORDER BY ref");
     const [large, fits, chatty, ...noops] = rows;
     assert.equal(large!.status, "failed", `the oversized result must fail its job: ${large!.error}`);
-    assert.match(large!.error ?? "", /^its result \(9\d\d KB\) is too large to record: a result may take at most half of what the database accepts in one statement \(max_allowed_packet 1 MB\)$/);
+    assert.match(
+      large!.error ?? "",
+      /^its result \(9\d\d KB\) is too large to record: a result may take at most half of what the database accepts in one statement \(max_allowed_packet 1 MB\)$/,
+    );
     assert.equal(large!.attempts, 1, "a result too large is permanent: retrying would make the same");
     assert.match(JSON.parse(large!.result!).notice, /too large to record/, "its notice says why");
     assert.equal(fits!.status, "complete", `a result under the limit is recorded: ${fits!.error}`);
@@ -131,37 +139,35 @@ test(
   },
 );
 
-test(
-  "the size the runner counts for a batch of outcomes is never less than the statement mysql2 sends",
-  { skip: unavailable },
-  async () => {
-    const db = openDatabase(env.url, "job_queue");
-    const sent: number[] = [];
-    const query = db.pool.query.bind(db.pool);
-    // Every statement through the pool, as the server receives its text.
-    (db.pool as unknown as { query: unknown }).query = (sql: string, params?: unknown[]) => {
-      sent.push(Buffer.byteLength(mysql.format(sql, (params ?? []) as never)));
-      return query(sql, params);
-    };
-    try {
-      await applyMigrations(db);
-      await db.pool.query("DELETE FROM job_queue");
-      await db.pool.query("INSERT INTO job_queue (type, job_data, status, lock_token, attempts) VALUES ?", [Array.from({ length: 40 }, () => ["noop", "{}", "running", TOKEN, 1])]);
-      const [found] = await db.pool.query("SELECT ref FROM job_queue ORDER BY ref");
-      const awkward = "'\"\\\0\n\r\t\b\x1a é € 😀 ";
-      const outcomes: Outcome[] = (found as Array<{ ref: number }>).map(({ ref }, i) =>
-        i % 3 === 0
-          ? { kind: "complete", ref: Number(ref), token: TOKEN, result: JSON.stringify({ text: awkward.repeat(i * 50) }), log: awkward.repeat(i) }
-          : i % 3 === 1
-            ? { kind: "failed", ref: Number(ref), token: `${i}`.padStart(32, "t"), result: null, error: awkward.repeat(5), log: awkward }
-            : { kind: "retry", ref: Number(ref), token: TOKEN, error: awkward, log: awkward.repeat(i * 30), delaySeconds: 30 },
-      );
-      sent.length = 0;
-      await finishJobs(db, outcomes, 65_536);
-      const counted = STATEMENT_SQL + outcomes.reduce((sum, o) => sum + outcomeBytes(o), 0);
-      assert.ok(sent[0]! <= counted, `the finish statement was ${sent[0]} bytes, more than the ${counted} counted`);
-    } finally {
-      await db.close();
-    }
-  },
-);
+test("the size the runner counts for a batch of outcomes is never less than the statement mysql2 sends", { skip: unavailable }, async () => {
+  const db = openDatabase(env.url, "job_queue");
+  const sent: number[] = [];
+  const query = db.pool.query.bind(db.pool);
+  // Every statement through the pool, as the server receives its text.
+  (db.pool as unknown as { query: unknown }).query = (sql: string, params?: unknown[]) => {
+    sent.push(Buffer.byteLength(mysql.format(sql, (params ?? []) as never)));
+    return query(sql, params);
+  };
+  try {
+    await applyMigrations(db);
+    await db.pool.query("DELETE FROM job_queue");
+    await db.pool.query("INSERT INTO job_queue (type, job_data, status, lock_token, attempts) VALUES ?", [
+      Array.from({ length: 40 }, () => ["noop", "{}", "running", TOKEN, 1]),
+    ]);
+    const [found] = await db.pool.query("SELECT ref FROM job_queue ORDER BY ref");
+    const awkward = "'\"\\\0\n\r\t\b\x1a é € 😀 ";
+    const outcomes: Outcome[] = (found as Array<{ ref: number }>).map(({ ref }, i) =>
+      i % 3 === 0
+        ? { kind: "complete", ref: Number(ref), token: TOKEN, result: JSON.stringify({ text: awkward.repeat(i * 50) }), log: awkward.repeat(i) }
+        : i % 3 === 1
+          ? { kind: "failed", ref: Number(ref), token: `${i}`.padStart(32, "t"), result: null, error: awkward.repeat(5), log: awkward }
+          : { kind: "retry", ref: Number(ref), token: TOKEN, error: awkward, log: awkward.repeat(i * 30), delaySeconds: 30 },
+    );
+    sent.length = 0;
+    await finishJobs(db, outcomes, 65_536);
+    const counted = STATEMENT_SQL + outcomes.reduce((sum, o) => sum + outcomeBytes(o), 0);
+    assert.ok(sent[0]! <= counted, `the finish statement was ${sent[0]} bytes, more than the ${counted} counted`);
+  } finally {
+    await db.close();
+  }
+});

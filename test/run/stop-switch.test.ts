@@ -25,7 +25,13 @@ test("a switch thrown before anyone waits makes the wait reject at once, and the
 
 test("a switch never thrown never ends the wait", async () => {
   const stopSwitch = new StopSwitch();
-  const outcome = await Promise.race([stopSwitch.whenStopped().then(() => "resolved", () => "rejected"), new Promise((r) => setTimeout(() => r("still waiting"), 20))]);
+  const outcome = await Promise.race([
+    stopSwitch.whenStopped().then(
+      () => "resolved",
+      () => "rejected",
+    ),
+    new Promise((r) => setTimeout(() => r("still waiting"), 20)),
+  ]);
   assert.equal(outcome, "still waiting");
   assert.equal(stopSwitch.signal.aborted, false);
 });

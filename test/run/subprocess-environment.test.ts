@@ -83,6 +83,10 @@ test("ffprobe, ffmpeg and pdftotext get none of the secrets either", async () =>
   await runJob("create_previews", { source: path.join(files, "tone.wav") });
   await runJob("extract_text", { source: path.join(files, "letter.pdf") });
   const seen = fs.readdirSync(dumps).filter((n) => /^(ffprobe|ffmpeg|pdftotext)-/.test(n));
-  for (const tool of ["ffprobe", "ffmpeg", "pdftotext"]) assert.ok(seen.some((n) => n.startsWith(`${tool}-`)), `${tool} ran`);
+  for (const tool of ["ffprobe", "ffmpeg", "pdftotext"])
+    assert.ok(
+      seen.some((n) => n.startsWith(`${tool}-`)),
+      `${tool} ran`,
+    );
   for (const name of seen) assert.doesNotMatch(assertClean(path.join(dumps, name)), /GS_LIB/);
 });

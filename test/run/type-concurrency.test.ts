@@ -49,7 +49,9 @@ test("per-type concurrency: 1 holds across two hosts", { timeout: 30_000 }, asyn
   const records = linesOf(recordFile).map((line) => line.split(" ")[0]);
   assert.equal(new Set(records).size, records.length, `no record job should have run twice: ${records.join(" ")}`);
 
-  const hosts = await env.db.query<{ host: string }>("SELECT DISTINCT SUBSTRING_INDEX(locked_by, ':', 1) AS host FROM job_queue WHERE locked_by IS NOT NULL ORDER BY host");
+  const hosts = await env.db.query<{ host: string }>(
+    "SELECT DISTINCT SUBSTRING_INDEX(locked_by, ':', 1) AS host FROM job_queue WHERE locked_by IS NOT NULL ORDER BY host",
+  );
   t.diagnostic(`hosts that ran jobs: ${hosts.map((h) => h.host).join(", ")}`);
 
   // The limit is per type: the noop jobs still shared the free slots with each other.

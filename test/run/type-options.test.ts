@@ -35,7 +35,10 @@ test("types.<name>: timeoutSeconds stops a long job, maxAttempts and backoff dec
   assert.equal(afterFirst.status, "pending", "a timed-out attempt is retried while attempts remain");
   assert.equal(afterFirst.attempts, 1);
   assert.match(afterFirst.error ?? "", /timed out after 1 s/);
-  assert.ok(afterFirst.wait !== null && afterFirst.wait >= 235 && afterFirst.wait <= 360, `backoff.initialSeconds (300 ± 20% jitter) delays the retry; due in ${afterFirst.wait} s`);
+  assert.ok(
+    afterFirst.wait !== null && afterFirst.wait >= 235 && afterFirst.wait <= 360,
+    `backoff.initialSeconds (300 ± 20% jitter) delays the retry; due in ${afterFirst.wait} s`,
+  );
 
   await env.db.query("UPDATE job_queue SET run_after = NOW(3) WHERE ref = ?", [slow]);
   const second = await runCli(["run"], { config, timeoutMs: 60_000 });

@@ -117,7 +117,11 @@ test("SIGTERM past the grace period puts a running job back to pending (attempt 
     const ref = await env.db.insertJob("command", { command: "sleeper" });
     const child = startCli([...args], { config });
     const ended = collect(child, 60_000);
-    const pid = await waitFor(() => (fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8")) || undefined : undefined), `${mode}: the sleeper to start`, 15_000);
+    const pid = await waitFor(
+      () => (fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8")) || undefined : undefined),
+      `${mode}: the sleeper to start`,
+      15_000,
+    );
     child.kill("SIGTERM");
     const result = await ended;
     assert.equal(result.code, 0, `${mode} should exit 0 on SIGTERM:\n${tail(result.stderr)}`);

@@ -100,12 +100,21 @@ export function addCommand(): Command {
       const jobs = options.batch ? readBatch(options.batch, type) : [{ job: singleJob(type, options), where: "" }];
       await withContext(globals, async ({ config, db, registry, logger }) => {
         for (const { job, where } of jobs) checkJob(job, { registry, commands: config.commands, force: options.force === true, warn: logger.warn }, where);
-        const added = await enqueueJobs(db, jobs.map((j) => j.job));
+        const added = await enqueueJobs(
+          db,
+          jobs.map((j) => j.job),
+        );
         for (const [i, { ref, existing }] of added.entries()) {
           process.stdout.write(`${ref}\n`);
           if (existing) process.stderr.write(`job ${ref} with code ${jobs[i]!.job.code} is already active; not added again\n`);
         }
-        if (options.wait) await waitAndReport(db, logger, added.map((a) => a.ref), options.timeout);
+        if (options.wait)
+          await waitAndReport(
+            db,
+            logger,
+            added.map((a) => a.ref),
+            options.timeout,
+          );
       });
     });
 }
@@ -190,7 +199,11 @@ function readBatch(file: string, type: string | undefined): Array<{ job: NewJob;
  * the queue for ever. --force takes them anyway, for a host whose plugins or templates
  * differ from this one's.
  */
-function checkJob(job: NewJob, known: { registry: Registry; commands: Config["commands"]; force: boolean; warn: (message: string) => void }, where: string): void {
+function checkJob(
+  job: NewJob,
+  known: { registry: Registry; commands: Config["commands"]; force: boolean; warn: (message: string) => void },
+  where: string,
+): void {
   const handler = known.registry.get(job.type);
   if (!handler) {
     const types = known.registry.names();
@@ -208,7 +221,12 @@ function checkJob(job: NewJob, known: { registry: Registry; commands: Config["co
 }
 
 /** The command template a job of a template-running type names: defined here, and open to that type. */
-function checkTemplate(type: string, name: unknown, known: { commands: Config["commands"]; force: boolean; warn: (message: string) => void }, where: string): void {
+function checkTemplate(
+  type: string,
+  name: unknown,
+  known: { commands: Config["commands"]; force: boolean; warn: (message: string) => void },
+  where: string,
+): void {
   if (typeof name !== "string" || !(TEMPLATE_USERS as readonly string[]).includes(type)) return;
   const names = Object.keys(known.commands);
   let problem: string | undefined;
@@ -216,7 +234,8 @@ function checkTemplate(type: string, name: unknown, known: { commands: Config["c
     problem = `${where}unknown command template ${quote(name)}${didYouMean(name, names)}: this config defines ${names.length ? names.join(", ") : "none"}`;
   } else {
     const users = templateUsers(known.commands[name]!);
-    if (!users.includes(type as TemplateUser)) problem = `${where}command template ${quote(name)} is not for ${type} jobs: only ${users.join(" and ") || "no type"} may run it (its usableBy)`;
+    if (!users.includes(type as TemplateUser))
+      problem = `${where}command template ${quote(name)} is not for ${type} jobs: only ${users.join(" and ") || "no type"} may run it (its usableBy)`;
   }
   if (problem === undefined) return;
   if (!known.force) throw new UsageError(`${problem}; add --force to queue it for a host whose config allows it`);

@@ -24,9 +24,17 @@ export function cancelCommand(): Command {
       await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db, config, logger }) => {
         const { cancelled, stopping, alreadyCancelled, skipped } = await cancelJobs(db, refs, config.logMaxBytes);
         if (cancelled.length) logger.info(`cancelled ${describeRefs(cancelled)}`);
-        if (stopping.length) logger.info(`asked to stop ${describeRefs(stopping)}; the processes running them stop them within about 2 s (their subprocesses get 3 s more to exit)`);
+        if (stopping.length)
+          logger.info(
+            `asked to stop ${describeRefs(stopping)}; the processes running them stop them within about 2 s (their subprocesses get 3 s more to exit)`,
+          );
         if (alreadyCancelled.length) logger.info(`already cancelled: ${describeRefs(alreadyCancelled)}`);
-        reportRefs(logger, "cancelled", [...cancelled, ...stopping, ...alreadyCancelled].sort((a, b) => a - b), skipped);
+        reportRefs(
+          logger,
+          "cancelled",
+          [...cancelled, ...stopping, ...alreadyCancelled].sort((a, b) => a - b),
+          skipped,
+        );
       });
     });
 }

@@ -32,7 +32,9 @@ export function purgeCommand(): Command {
       await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db, logger }) => {
         const deleted = await purgeJobs(db, { olderThanDays: options.olderThan, statuses });
         process.stdout.write(`${deleted}\n`);
-        logger.info(`deleted ${deleted} ${options.status === "inactive" ? "finished" : options.status} job(s) finished more than ${options.olderThan} day(s) ago`);
+        logger.info(
+          `deleted ${deleted} ${options.status === "inactive" ? "finished" : options.status} job(s) finished more than ${options.olderThan} day(s) ago`,
+        );
       });
     });
 }

@@ -46,72 +46,76 @@ function unknownCommand(word: string, commands: string[]): UsageError {
 }
 
 export function runCommand(): Command {
-  return new Command("run")
-    .description("claim due jobs and run them (the default command, for cron or a timer)")
-    .option("-j, --job <id>", "run just this job now (pending; or stuck, with --clear-lock)")
-    .option("-c, --clear-lock", "clear existing process locks first")
-    .option("-m, --max-jobs <n>", "maximum concurrent jobs on this host (default: maxJobs from the config)")
-    .option("--type <type>", "only jobs of this type (repeatable)", collect)
-    .option("--limit <n>", "run at most this many jobs")
-    .option("--once", "run at most one job (--limit 1)")
-    .option("--max-time <seconds>", "stop claiming new jobs after this long")
-    .option("--dry-run", "list the jobs that would be claimed, and change nothing")
-    .option("--grace <seconds>", "on SIGTERM/SIGINT, how long running jobs may finish before they go back to pending", "30")
-    .option("--force", "run even in maintenance mode")
-    .addHelpText("after", RUN_EXAMPLES)
-    // run is the default command, so a misspelt command ("lsit") arrives here as an operand:
-    // it is answered as an unknown command rather than as "too many arguments for 'run'".
-    .allowExcessArguments(true)
-    .action(async (_raw, command: Command) => {
-      if (command.args.length) throw unknownCommand(command.args[0]!, command.parent?.commands.map((c) => c.name()) ?? []);
-      const all = command.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
-      const options = parseOptions(optionsSchema, command.opts());
-      await withContext(all, async ({ config, db, registry, logger }) => {
-        const maxJobs = options.maxJobs ?? config.maxJobs;
-        const limit = options.once ? 1 : options.limit;
-        if (options.dryRun) {
-          const due = await peekDueJobs(db, registry.selected(options.type), limit ?? maxJobs * config.prefetchFactor);
-          for (const job of due) process.stdout.write(`${job.ref}\t${job.type}\tpriority ${job.priority}\tattempt ${job.attempts + 1}\n`);
-          logger.info(`dry run: ${due.length} due job(s) would be claimed first; nothing was changed`);
-          return;
-        }
-        const maintenance = options.force ? undefined : maintenanceReason(config);
-        if (maintenance) {
-          logger.warn(`maintenance mode (${maintenance}): nothing run; --force runs anyway`);
-          if (options.job !== undefined) throw new JobFailedExit();
-          return;
-        }
-        const started = Date.now();
-        const stop = new GracefulStop(options.grace, logger);
-        const removeHandlers = stopOnSignals(stop);
-        const line = statusLineFor(all);
-        const progress = line && new RunProgress(line, options.job === undefined ? () => countDueJobs(db, registry.selected(options.type)) : undefined).start();
-        const report = await runJobs(
-          { config, db, registry, logger, observer: progress },
-          { maxJobs, limit, maxTimeSeconds: options.maxTime, types: options.type, job: options.job, clearLock: options.clearLock, stop },
-        ).finally(() => {
-          removeHandlers();
-          progress?.stop();
-        });
-        // A run that found every slot busy did nothing: it leaves the last run's figures alone.
-        if (!report.busy) await writeMetricsTextfile(config, db, { durationSeconds: (Date.now() - started) / 1000, counts: report.counts }, logger);
-        if (report.job) {
-          const { ref, status, error, result } = report.job;
-          if (status === "complete") {
-            process.stdout.write(`${JSON.stringify(result)}\n`);
-            logger.info(`job ${ref} complete`);
+  return (
+    new Command("run")
+      .description("claim due jobs and run them (the default command, for cron or a timer)")
+      .option("-j, --job <id>", "run just this job now (pending; or stuck, with --clear-lock)")
+      .option("-c, --clear-lock", "clear existing process locks first")
+      .option("-m, --max-jobs <n>", "maximum concurrent jobs on this host (default: maxJobs from the config)")
+      .option("--type <type>", "only jobs of this type (repeatable)", collect)
+      .option("--limit <n>", "run at most this many jobs")
+      .option("--once", "run at most one job (--limit 1)")
+      .option("--max-time <seconds>", "stop claiming new jobs after this long")
+      .option("--dry-run", "list the jobs that would be claimed, and change nothing")
+      .option("--grace <seconds>", "on SIGTERM/SIGINT, how long running jobs may finish before they go back to pending", "30")
+      .option("--force", "run even in maintenance mode")
+      .addHelpText("after", RUN_EXAMPLES)
+      // run is the default command, so a misspelt command ("lsit") arrives here as an operand:
+      // it is answered as an unknown command rather than as "too many arguments for 'run'".
+      .allowExcessArguments(true)
+      .action(async (_raw, command: Command) => {
+        if (command.args.length) throw unknownCommand(command.args[0]!, command.parent?.commands.map((c) => c.name()) ?? []);
+        const all = command.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
+        const options = parseOptions(optionsSchema, command.opts());
+        await withContext(all, async ({ config, db, registry, logger }) => {
+          const maxJobs = options.maxJobs ?? config.maxJobs;
+          const limit = options.once ? 1 : options.limit;
+          if (options.dryRun) {
+            const due = await peekDueJobs(db, registry.selected(options.type), limit ?? maxJobs * config.prefetchFactor);
+            for (const job of due) process.stdout.write(`${job.ref}\t${job.type}\tpriority ${job.priority}\tattempt ${job.attempts + 1}\n`);
+            logger.info(`dry run: ${due.length} due job(s) would be claimed first; nothing was changed`);
             return;
           }
-          logger.error(describeRunJobEnd(ref, status, error, report.job.attempt));
-          throw new JobFailedExit();
-        }
-        if (report.busy) return;
-        const c = report.counts;
-        const seconds = ((Date.now() - started) / 1000).toFixed(1);
-        logger.info(
-          `done in ${seconds} s with ${report.slots} slot(s): ${describeCounts(c)}${stop.reason ? ` (stopped: ${stop.reason})` : ""}`,
-          { ...c, seconds: Number(seconds), slots: report.slots },
-        );
-      });
-    });
+          const maintenance = options.force ? undefined : maintenanceReason(config);
+          if (maintenance) {
+            logger.warn(`maintenance mode (${maintenance}): nothing run; --force runs anyway`);
+            if (options.job !== undefined) throw new JobFailedExit();
+            return;
+          }
+          const started = Date.now();
+          const stop = new GracefulStop(options.grace, logger);
+          const removeHandlers = stopOnSignals(stop);
+          const line = statusLineFor(all);
+          const progress =
+            line && new RunProgress(line, options.job === undefined ? () => countDueJobs(db, registry.selected(options.type)) : undefined).start();
+          const report = await runJobs(
+            { config, db, registry, logger, observer: progress },
+            { maxJobs, limit, maxTimeSeconds: options.maxTime, types: options.type, job: options.job, clearLock: options.clearLock, stop },
+          ).finally(() => {
+            removeHandlers();
+            progress?.stop();
+          });
+          // A run that found every slot busy did nothing: it leaves the last run's figures alone.
+          if (!report.busy) await writeMetricsTextfile(config, db, { durationSeconds: (Date.now() - started) / 1000, counts: report.counts }, logger);
+          if (report.job) {
+            const { ref, status, error, result } = report.job;
+            if (status === "complete") {
+              process.stdout.write(`${JSON.stringify(result)}\n`);
+              logger.info(`job ${ref} complete`);
+              return;
+            }
+            logger.error(describeRunJobEnd(ref, status, error, report.job.attempt));
+            throw new JobFailedExit();
+          }
+          if (report.busy) return;
+          const c = report.counts;
+          const seconds = ((Date.now() - started) / 1000).toFixed(1);
+          logger.info(`done in ${seconds} s with ${report.slots} slot(s): ${describeCounts(c)}${stop.reason ? ` (stopped: ${stop.reason})` : ""}`, {
+            ...c,
+            seconds: Number(seconds),
+            slots: report.slots,
+          });
+        });
+      })
+  );
 }

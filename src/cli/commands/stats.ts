@@ -18,8 +18,17 @@ export function statsCommand(): Command {
   return new Command("stats")
     .description("how many jobs per type and status, and how long the oldest due job has waited")
     .option("--json", "print counts by type and status as JSON (--format json)")
-    .addOption(new Option("--format <format>", "table, json, or prometheus (the text exposition format, offline_jobs_… metrics)").choices(["table", "json", "prometheus"]))
-    .addHelpText("after", "\nExamples:\n  offline-jobs stats\n  offline-jobs stats --json\n  offline-jobs stats --format prometheus > /var/lib/node_exporter/textfile_collector/offline_jobs.prom")
+    .addOption(
+      new Option("--format <format>", "table, json, or prometheus (the text exposition format, offline_jobs_… metrics)").choices([
+        "table",
+        "json",
+        "prometheus",
+      ]),
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  offline-jobs stats\n  offline-jobs stats --json\n  offline-jobs stats --format prometheus > /var/lib/node_exporter/textfile_collector/offline_jobs.prom",
+    )
     .action(async (_raw, command: Command) => {
       const options = parseOptions(optionsSchema, command.opts());
       const format = options.json ? "json" : (options.format ?? "table");
@@ -32,9 +41,7 @@ export function statsCommand(): Command {
         const byType = countsByType(stats);
         const unknownTypes = [...byType.keys()].filter((t) => !registry.get(t));
         if (format === "json") {
-          process.stdout.write(
-            `${terminalJson({ types: Object.fromEntries(byType), oldestPendingSeconds: stats.oldestPendingSeconds, unknownTypes })}\n`,
-          );
+          process.stdout.write(`${terminalJson({ types: Object.fromEntries(byType), oldestPendingSeconds: stats.oldestPendingSeconds, unknownTypes })}\n`);
           return;
         }
         const totals = Object.fromEntries(STATUSES.map((s) => [s, 0]));

@@ -15,7 +15,13 @@ interface TypeDescription {
   description: string;
   /** The job_data JSON Schema (draft 2020-12), as an application writes it (defaults optional). */
   schema: unknown;
-  limits: { timeoutSeconds: number; maxAttempts: number; concurrency: number | null; onLost: "retry" | "fail"; backoff: { initialSeconds: number; maxSeconds: number } };
+  limits: {
+    timeoutSeconds: number;
+    maxAttempts: number;
+    concurrency: number | null;
+    onLost: "retry" | "fail";
+    backoff: { initialSeconds: number; maxSeconds: number };
+  };
   /** false: this host never claims it (types.<name>.enabled). */
   enabled: boolean;
 }

@@ -15,7 +15,6 @@ import { isHtml, readTextFile, utf16Bom, type TextEncoding } from "./plain.js";
  * else is refused. The format libraries are imported only by the module that needs them.
  */
 
-
 export interface ExtractOptions {
   maxChars: number;
   /** "auto": pdftotext when installed, else pdfjs-dist. */
@@ -103,12 +102,7 @@ function unsupported(mime: string): PermanentError {
 }
 
 /** Normalises and caps what was collected; `emptyNote` explains an empty result. */
-function finish(
-  out: TextCollector,
-  found: Omit<ExtractedText, "text" | "truncated" | "note">,
-  options: ExtractOptions,
-  emptyNote: string,
-): ExtractedText {
+function finish(out: TextCollector, found: Omit<ExtractedText, "text" | "truncated" | "note">, options: ExtractOptions, emptyNote: string): ExtractedText {
   const { text, truncated } = capText(normaliseText(out.text()), options.maxChars);
   return { text, truncated: truncated || out.truncated, ...found, ...(text === "" ? { note: emptyNote } : {}) };
 }

@@ -9,8 +9,28 @@ import type { TextCollector } from "./normalise.js";
 const SKIP = new Set(["script", "style", "noscript", "template", "head", "title", "iframe", "object", "svg"]);
 const PARAGRAPHS = new Set(["p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "dl", "figure", "hr"]);
 const LINES = new Set([
-  "address", "article", "aside", "caption", "dd", "details", "dialog", "div", "dt", "fieldset", "figcaption",
-  "footer", "form", "header", "hgroup", "li", "main", "nav", "option", "section", "summary", "tr",
+  "address",
+  "article",
+  "aside",
+  "caption",
+  "dd",
+  "details",
+  "dialog",
+  "div",
+  "dt",
+  "fieldset",
+  "figcaption",
+  "footer",
+  "form",
+  "header",
+  "hgroup",
+  "li",
+  "main",
+  "nav",
+  "option",
+  "section",
+  "summary",
+  "tr",
 ]);
 const CELLS = new Set(["td", "th"]);
 

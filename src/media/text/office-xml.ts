@@ -178,8 +178,7 @@ export function odfEvents(out: TextCollector): XmlEvents {
       else if (name === "table-cell") {
         inCell -= 1;
         out.push("\t");
-      }
-      else if (name === "table" || name === "page") out.newline(2);
+      } else if (name === "table" || name === "page") out.newline(2);
     },
     text(text) {
       if (body > 0 && skipping === 0) out.push(text);

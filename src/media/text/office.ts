@@ -46,7 +46,12 @@ const MIMES: Record<OfficeFormat, string> = {
 };
 
 /** Fills `out` from the document; null when the zip is not a document this module knows. */
-export async function extractOffice(file: string, mime: string, out: TextCollector, signal: AbortSignal): Promise<{ format: OfficeFormat; mime: string } | null> {
+export async function extractOffice(
+  file: string,
+  mime: string,
+  out: TextCollector,
+  signal: AbortSignal,
+): Promise<{ format: OfficeFormat; mime: string } | null> {
   const { default: yauzl } = await import("yauzl");
   let label = LABELS[mime] ?? "zip archive";
   let zip: ZipFile;
