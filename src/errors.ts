@@ -57,3 +57,67 @@ export function errorMessage(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   return `${error instanceof Error ? error.name : "an error"} without a message${typeof code === "string" ? ` (${code})` : ""}`;
 }
+
+/**
+ * No good answer from the database for most of a lease: no reply at all (a frozen server, or
+ * a network partition that leaves TCP connections up), or only errors. A connection error for
+ * the worker, which tries again after --sleep; for a cron run, exit code 1.
+ */
+export class DatabaseSilentError extends FatalError {
+  override name = "DatabaseSilentError";
+  constructor(seconds: number, lastError?: string) {
+    const what = lastError
+      ? `the database could not be reached for ${seconds} s (the last attempt: ${lastError})`
+      : `the database has not answered for ${seconds} s (a frozen server or a network partition?)`;
+    super(`${what}: giving up this run; the jobs it held run again once their leases expire`);
+  }
+}
+
+/**
+ * A delivery that trying again would not fix (a 4xx answer from the webhook, an SMTP 5xx
+ * rejection): the notifier gives up on it at once instead of spending its retries.
+ */
+export class PermanentDeliveryError extends Error {
+  override name = "PermanentDeliveryError";
+}
+
+/** A subprocess limit is set but prlimit (util-linux) is missing: nothing is started. */
+export class MissingPrlimitError extends Error {
+  override name = "MissingPrlimitError";
+}
+
+/** ffmpeg ran but wrote nothing: no frame or no audio where the job asked for it. */
+export class NoOutputError extends PermanentError {
+  override name = "NoOutputError";
+}
+
+/** How a job a caller waited for ended (src/queue/wait.ts's JobEnd, as the error needs it). */
+export interface EndedJob {
+  ref: number;
+  status: "complete" | "failed" | "cancelled" | "gone";
+  error: string | null;
+  /** The result column, parsed when it is JSON. */
+  result: unknown;
+  /** host:pid of the process that ran it last, if any did. */
+  ranBy: string | null;
+}
+
+/** A submitted job ended failed or cancelled, or its row was deleted before it ended. */
+export class JobEndedError extends Error {
+  override name = "JobEndedError";
+  constructor(readonly end: EndedJob) {
+    const why = end.error ?? (end.status === "cancelled" ? "it was cancelled" : "no reason was recorded");
+    super(`job ${end.ref} ${end.status === "gone" ? "was deleted before it ended" : end.status}: ${why}`);
+  }
+}
+
+/** The wait ran out first; the jobs are fine and still queued (`refs`). */
+export class SubmitTimeoutError extends Error {
+  override name = "SubmitTimeoutError";
+  constructor(
+    readonly refs: number[],
+    timeoutMs: number,
+  ) {
+    super(`${refs.length === 1 ? `job ${refs[0]} had` : `${refs.length} jobs had`} not ended after ${timeoutMs / 1000} s; left in the queue`);
+  }
+}

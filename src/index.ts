@@ -14,8 +14,9 @@ export { PermanentError, TransientError } from "./errors.js";
 export type { NewJob, Enqueued } from "./queue/enqueue.js";
 export type { JobRow, JobStatus } from "./queue/admin.js";
 export type { Config } from "./config/schema.js";
-export { submit, submitBatch, JobEndedError, SubmitTimeoutError } from "./submit.js";
-export type { SubmitOptions, BatchOutcome } from "./submit.js";
+export { submit, submitBatch } from "./client/submit.js";
+export { JobEndedError, SubmitTimeoutError } from "./errors.js";
+export type { SubmitOptions, BatchOutcome } from "./client/submit.js";
 export type { JobEnd } from "./queue/wait.js";
 
 /**

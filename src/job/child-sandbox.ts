@@ -1,4 +1,5 @@
 import { findExecutable } from "../find-executable.js";
+import { MissingPrlimitError } from "../errors.js";
 
 /**
  * What every subprocess runs under (SECURITY.md, "Subprocesses"): an environment built from
@@ -60,7 +61,6 @@ export function childLimits(fileBytes?: number): ChildLimits {
 
 export const MiB = 1024 * 1024;
 
-export class MissingPrlimitError extends Error {}
 
 /**
  * `argv` prefixed with prlimit so that the program starts under the limits: RLIMIT_DATA for

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, limitInMessage, memoryHit, MissingPrlimitError } from "./child-sandbox.js";
+import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, limitInMessage, memoryHit } from "./child-sandbox.js";
+import { MissingPrlimitError } from "../errors.js";
 import { findExecutable } from "../find-executable.js";
 import type { ExecOptions, JobLogger, SubprocessResult } from "./handler.js";
 

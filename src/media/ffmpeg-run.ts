@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { limitSentence } from "../job/child-sandbox.js";
-import { PermanentError, TransientError } from "../errors.js";
+import { NoOutputError, PermanentError, TransientError } from "../errors.js";
 import { findExecutable } from "../find-executable.js";
 import { CONFINED_INPUT, inputProblem, isProgressLine, type MediaError, mediaError } from "./ffmpeg-shared.js";
 import { INPUT_URL, runTool, type ToolOutcome } from "./tool-run.js";
@@ -30,8 +30,6 @@ export interface FfmpegJob {
   onProgress?: (percent: number) => void;
 }
 
-/** ffmpeg ran but wrote nothing: no frame or no audio where the job asked for it. */
-export class NoOutputError extends PermanentError {}
 
 /** The ffmpeg binary; looked up on each run, so that installing ffmpeg needs no restart. */
 function ffmpegBinary(): string {

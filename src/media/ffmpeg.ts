@@ -1,4 +1,5 @@
-import { NoOutputError, produce, seconds, type FfmpegJob } from "./ffmpeg-run.js";
+import { NoOutputError } from "../errors.js";
+import { produce, seconds, type FfmpegJob } from "./ffmpeg-run.js";
 import { probeSource, type ProbedSource } from "./ffprobe.js";
 
 /**

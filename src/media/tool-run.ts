@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs/promises";
 import { constants } from "node:fs";
-import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, limitInMessage, memoryHit, MissingPrlimitError } from "../job/child-sandbox.js";
+import { childEnvironment, childLimits, fileHit, type LimitHit, limitedArgv, limitInMessage, memoryHit } from "../job/child-sandbox.js";
+import { MissingPrlimitError } from "../errors.js";
 import { PermanentError } from "../errors.js";
 
 /**

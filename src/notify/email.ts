@@ -1,6 +1,6 @@
 import type { Mail } from "nodemailer";
 import type { Config } from "../config/schema.js";
-import { PermanentDeliveryError } from "./delivery-error.js";
+import { PermanentDeliveryError } from "../errors.js";
 import type { JobNotice } from "./job-notice.js";
 import { resolveRecipient } from "./recipient.js";
 

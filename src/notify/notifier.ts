@@ -1,7 +1,7 @@
 import type { Config } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { PermanentDeliveryError } from "./delivery-error.js";
+import { PermanentDeliveryError } from "../errors.js";
 import { EmailSender } from "./email.js";
 import type { JobNotice } from "./job-notice.js";
 import { postWebhook, webhookHost } from "./webhook.js";

@@ -1,5 +1,5 @@
 import type { Config } from "../config/schema.js";
-import { PermanentDeliveryError } from "./delivery-error.js";
+import { PermanentDeliveryError } from "../errors.js";
 import type { JobNotice } from "./job-notice.js";
 
 type WebhookConfig = NonNullable<Config["notify"]["webhook"]>;

@@ -1,7 +1,10 @@
 import mysql from "mysql2/promise";
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import { redactUrl } from "../config/redact-url.js";
-import { FatalError } from "../errors.js";
+import { DatabaseSilentError, FatalError } from "../errors.js";
+
+/** Where run-queue.ts and the CLI look for it; the class lives with the others in src/errors.ts. */
+export { DatabaseSilentError };
 
 export type { Pool, PoolConnection, ResultSetHeader, RowDataPacket };
 
@@ -140,20 +143,6 @@ function createPool(url: string, connectionLimit: number, multipleStatements: bo
   return pool;
 }
 
-/**
- * No good answer from the database for most of a lease: no reply at all (a frozen server, or
- * a network partition that leaves TCP connections up), or only errors. A connection error for
- * the worker, which tries again after --sleep; for a cron run, exit code 1.
- */
-export class DatabaseSilentError extends FatalError {
-  override name = "DatabaseSilentError";
-  constructor(seconds: number, lastError?: string) {
-    const what = lastError
-      ? `the database could not be reached for ${seconds} s (the last attempt: ${lastError})`
-      : `the database has not answered for ${seconds} s (a frozen server or a network partition?)`;
-    super(`${what}: giving up this run; the jobs it held run again once their leases expire`);
-  }
-}
 
 /** MySQL/MariaDB errors that mean "the same transaction will probably work if tried again". */
 const RETRYABLE_ERRNOS = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);

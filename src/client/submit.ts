@@ -1,7 +1,8 @@
-import { loadConfig, type LoadConfigOptions } from "./config/load-config.js";
-import { openDatabase } from "./queue/db.js";
-import { enqueueJobs, type NewJob } from "./queue/enqueue.js";
-import { waitForJobs, type JobEnd } from "./queue/wait.js";
+import { JobEndedError, SubmitTimeoutError } from "../errors.js";
+import { loadConfig, type LoadConfigOptions } from "../config/load-config.js";
+import { openDatabase } from "../queue/db.js";
+import { enqueueJobs, type NewJob } from "../queue/enqueue.js";
+import { waitForJobs, type JobEnd } from "../queue/wait.js";
 
 /**
  * Submit and wait, as Islandora's islandora_job_submit and islandora_job_submit_batch do: the
@@ -14,25 +15,7 @@ export interface SubmitOptions extends LoadConfigOptions {
   timeoutMs?: number;
 }
 
-/** A submitted job ended failed or cancelled, or its row was deleted before it ended. */
-export class JobEndedError extends Error {
-  override name = "JobEndedError";
-  constructor(readonly end: JobEnd) {
-    const why = end.error ?? (end.status === "cancelled" ? "it was cancelled" : "no reason was recorded");
-    super(`job ${end.ref} ${end.status === "gone" ? "was deleted before it ended" : end.status}: ${why}`);
-  }
-}
 
-/** The wait ran out first; the jobs are fine and still queued (`refs`). */
-export class SubmitTimeoutError extends Error {
-  override name = "SubmitTimeoutError";
-  constructor(
-    readonly refs: number[],
-    timeoutMs: number,
-  ) {
-    super(`${refs.length === 1 ? `job ${refs[0]} had` : `${refs.length} jobs had`} not ended after ${timeoutMs / 1000} s; left in the queue`);
-  }
-}
 
 export interface BatchOutcome {
   /** True when every job completed. */
