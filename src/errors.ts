@@ -18,6 +18,21 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/**
+ * A new job would not run here (a field its column cannot hold, an unknown type or template,
+ * job_data its type's schema refuses): enqueue() and submit() throw it before adding
+ * anything; `add` turns it into exit code 2. `forceable`: `force` would add it anyway.
+ */
+export class InvalidJobError extends Error {
+  override name = "InvalidJobError";
+  constructor(
+    message: string,
+    readonly forceable: boolean,
+  ) {
+    super(message);
+  }
+}
+
 /** The run cannot go on (bad config, database unreachable, stale schema): exit code 1. */
 export class FatalError extends Error {
   override name = "FatalError";

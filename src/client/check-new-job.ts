@@ -39,9 +39,15 @@ function templateProblem(type: string, name: unknown, commands: Config["commands
   if (typeof name !== "string" || !(TEMPLATE_USERS as readonly string[]).includes(type)) return undefined;
   const names = Object.keys(commands);
   if (!Object.hasOwn(commands, name)) {
-    return { message: `unknown command template ${quote(name)}${didYouMean(name, names)}: this config defines ${names.length ? names.join(", ") : "none"}`, forceable: true };
+    return {
+      message: `unknown command template ${quote(name)}${didYouMean(name, names)}: this config defines ${names.length ? names.join(", ") : "none"}`,
+      forceable: true,
+    };
   }
   const users = templateUsers(commands[name]!);
   if (users.includes(type as TemplateUser)) return undefined;
-  return { message: `command template ${quote(name)} is not for ${type} jobs: only ${users.join(" and ") || "no type"} may run it (its usableBy)`, forceable: true };
+  return {
+    message: `command template ${quote(name)} is not for ${type} jobs: only ${users.join(" and ") || "no type"} may run it (its usableBy)`,
+    forceable: true,
+  };
 }

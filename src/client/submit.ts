@@ -1,8 +1,8 @@
+import { loadConfig } from "../config/load-config.js";
 import { JobEndedError, SubmitTimeoutError } from "../errors.js";
-import { loadConfig, type LoadConfigOptions } from "../config/load-config.js";
-import { openDatabase } from "../queue/db.js";
 import { enqueueJobs, type NewJob } from "../queue/enqueue.js";
 import { waitForJobs, type JobEnd } from "../queue/wait.js";
+import { checkNewJobs, withLibraryDatabase, type EnqueueOptions } from "./enqueue.js";
 
 /**
  * Submit and wait, as Islandora's islandora_job_submit and islandora_job_submit_batch do: the
@@ -10,12 +10,10 @@ import { waitForJobs, type JobEnd } from "../queue/wait.js";
  * worker, another host). The same enqueue and the same wait as `add --wait`.
  */
 
-export interface SubmitOptions extends LoadConfigOptions {
+export interface SubmitOptions extends EnqueueOptions {
   /** Give up waiting after this long (the jobs stay queued). Undefined: wait until they end. */
   timeoutMs?: number;
 }
-
-
 
 export interface BatchOutcome {
   /** True when every job completed. */
@@ -29,7 +27,8 @@ export interface BatchOutcome {
 /**
  * Adds one job and resolves to its result (the result column, parsed: a handler's return
  * value and notice) once it has completed. Rejects with JobEndedError when it failed, was
- * cancelled or deleted, and with SubmitTimeoutError when `timeoutMs` ran out first.
+ * cancelled or deleted, with SubmitTimeoutError when `timeoutMs` ran out first, and with
+ * InvalidJobError, before adding anything, when the job would not run here (as `add` refuses it).
  */
 export async function submit(job: NewJob, options: SubmitOptions = {}): Promise<unknown> {
   const outcome = await submitBatch([job], options);
@@ -46,14 +45,12 @@ export async function submit(job: NewJob, options: SubmitOptions = {}): Promise<
  */
 export async function submitBatch(jobs: NewJob[], options: SubmitOptions = {}): Promise<BatchOutcome> {
   const config = loadConfig(options);
-  const db = openDatabase(config.database.url, config.database.table, 1);
-  try {
+  await checkNewJobs(jobs, config, options.force === true);
+  return withLibraryDatabase(config, async (db) => {
     const refs = (await enqueueJobs(db, jobs)).map((added) => added.ref);
     const { ended, unfinished } = await waitForJobs(db, refs, { timeoutMs: options.timeoutMs });
     const byRef = new Map(ended.map((end) => [end.ref, end]));
     const ends = refs.flatMap((ref) => byRef.get(ref) ?? []);
     return { allComplete: unfinished.length === 0 && ends.every((end) => end.status === "complete"), ends, unfinished };
-  } finally {
-    await db.close();
-  }
+  });
 }

@@ -1,35 +1,33 @@
 import fs from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
-import { JobFailedExit, UsageError, WaitTimedOutExit } from "../../errors.js";
-import type { Config } from "../../config/schema.js";
-import { TEMPLATE_USERS, templateUsers, type TemplateUser } from "../../config/template-declarations.js";
-import type { Registry } from "../../handlers/registry.js";
+import { checkNewJobs } from "../../client/enqueue.js";
+import { InvalidJobError, JobFailedExit, UsageError, WaitTimedOutExit } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Database } from "../../queue/db.js";
 import { enqueueJobs, type NewJob } from "../../queue/enqueue.js";
 import { waitForJobs } from "../../queue/wait.js";
-import { quote } from "../../quote.js";
-import { didYouMean } from "../../suggest.js";
 import { commandLineUser } from "../cli-user.js";
 import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
 import { logJobEnd } from "../job-end.js";
 import { parseRunAt } from "../run-at.js";
 
+// Shapes only: what the columns hold is checked by the core, for add and enqueue() alike
+// (src/queue/new-job-limits.ts).
 const optionsSchema = z.object({
   data: z.string().optional(),
   dataFile: z.string().optional(),
   batch: z.string().optional(),
-  user: z.string().max(191).optional(),
+  user: z.string().optional(),
   priority: z
     .string()
     .regex(/^-?\d+$/, "must be a whole number")
     .transform(Number)
-    .pipe(z.number().int().min(-32768).max(32767))
+    .pipe(z.number().int())
     .optional(),
   runAt: z.string().optional(),
-  code: z.string().min(1).max(191).optional(),
-  maxAttempts: positiveIntString.pipe(z.number().max(100, "must be at most 100")).optional(),
+  code: z.string().optional(),
+  maxAttempts: positiveIntString.optional(),
   successText: z.string().optional(),
   failureText: z.string().optional(),
   wait: z.boolean().optional(),
@@ -45,13 +43,13 @@ const optionsSchema = z.object({
 /** One line of `add --batch FILE` (DESIGN §8). */
 const batchLineSchema = z
   .object({
-    type: z.string().min(1).max(64),
+    type: z.string(),
     data: z.unknown().optional(),
-    user: z.string().max(191).nullable().optional(),
-    priority: z.number().int().min(-32768).max(32767).optional(),
+    user: z.string().nullable().optional(),
+    priority: z.number().int().optional(),
     runAt: z.string().optional(),
-    code: z.string().min(1).max(191).nullable().optional(),
-    maxAttempts: z.number().int().min(1).max(100).optional(),
+    code: z.string().nullable().optional(),
+    maxAttempts: z.number().int().optional(),
     successText: z.string().optional(),
     failureText: z.string().optional(),
   })
@@ -98,8 +96,19 @@ export function addCommand(): Command {
       const options = parseOptions(optionsSchema, command.opts());
       if (options.timeout !== undefined && !options.wait) throw new UsageError("--timeout needs --wait");
       const jobs = options.batch ? readBatch(options.batch, type) : [{ job: singleJob(type, options), where: "" }];
-      await withContext(globals, async ({ config, db, registry, logger }) => {
-        for (const { job, where } of jobs) checkJob(job, { registry, commands: config.commands, force: options.force === true, warn: logger.warn }, where);
+      await withContext(globals, async ({ config, db, logger }) => {
+        // The checks enqueue() makes too (src/client/check-new-job.ts); a refusal is exit 2.
+        const forced = (message: string) => logger.warn(message.replace(/; added anyway \(force\)$/, "; added anyway (--force)"));
+        await checkNewJobs(
+          jobs.map((j) => j.job),
+          config,
+          options.force === true,
+          forced,
+          (index: number) => jobs[index]!.where,
+        ).catch((error: unknown) => {
+          if (!(error instanceof InvalidJobError)) throw error;
+          throw new UsageError(error.forceable ? `${error.message}; add --force to queue it for a host whose config handles it` : error.message);
+        });
         const added = await enqueueJobs(
           db,
           jobs.map((j) => j.job),
@@ -191,55 +200,6 @@ function readBatch(file: string, type: string | undefined): Array<{ job: NewJob;
   });
   if (jobs.length === 0) throw new UsageError(`${file} has no jobs`);
   return jobs;
-}
-
-/**
- * Jobs are checked against what this config knows now, not at claim time: a type without a
- * handler here, or a command template the config does not define, would otherwise wait in
- * the queue for ever. --force takes them anyway, for a host whose plugins or templates
- * differ from this one's.
- */
-function checkJob(
-  job: NewJob,
-  known: { registry: Registry; commands: Config["commands"]; force: boolean; warn: (message: string) => void },
-  where: string,
-): void {
-  const handler = known.registry.get(job.type);
-  if (!handler) {
-    const types = known.registry.names();
-    const problem = `${where}unknown job type ${quote(job.type)}${didYouMean(job.type, types)}: this config handles ${types.join(", ")}`;
-    if (!known.force) throw new UsageError(`${problem}; add --force to queue it for a host whose config handles it`);
-    known.warn(`${problem}; added anyway (--force): it waits for a worker that has a handler`);
-    return;
-  }
-  const parsed = handler.schema.safeParse(job.data ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(`${where}job_data for ${job.type} is invalid: ${issue.path.join(".") || "data"}: ${issue.message}`);
-  }
-  checkTemplate(job.type, (parsed.data as { command?: unknown }).command, known, where);
-}
-
-/** The command template a job of a template-running type names: defined here, and open to that type. */
-function checkTemplate(
-  type: string,
-  name: unknown,
-  known: { commands: Config["commands"]; force: boolean; warn: (message: string) => void },
-  where: string,
-): void {
-  if (typeof name !== "string" || !(TEMPLATE_USERS as readonly string[]).includes(type)) return;
-  const names = Object.keys(known.commands);
-  let problem: string | undefined;
-  if (!Object.hasOwn(known.commands, name)) {
-    problem = `${where}unknown command template ${quote(name)}${didYouMean(name, names)}: this config defines ${names.length ? names.join(", ") : "none"}`;
-  } else {
-    const users = templateUsers(known.commands[name]!);
-    if (!users.includes(type as TemplateUser))
-      problem = `${where}command template ${quote(name)} is not for ${type} jobs: only ${users.join(" and ") || "no type"} may run it (its usableBy)`;
-  }
-  if (problem === undefined) return;
-  if (!known.force) throw new UsageError(`${problem}; add --force to queue it for a host whose config allows it`);
-  known.warn(`${problem}; added anyway (--force)`);
 }
 
 function readFile(file: string): string {
