@@ -61,7 +61,6 @@ export function childLimits(fileBytes?: number): ChildLimits {
 
 export const MiB = 1024 * 1024;
 
-
 /**
  * `argv` prefixed with prlimit so that the program starts under the limits: RLIMIT_DATA for
  * memory (the heap and private writable mappings, which is what an allocation bomb grows;

@@ -30,7 +30,6 @@ export interface FfmpegJob {
   onProgress?: (percent: number) => void;
 }
 
-
 /** The ffmpeg binary; looked up on each run, so that installing ffmpeg needs no restart. */
 function ffmpegBinary(): string {
   const binary = findExecutable(process.env.FFMPEG_PATH || "ffmpeg");

@@ -143,7 +143,6 @@ function createPool(url: string, connectionLimit: number, multipleStatements: bo
   return pool;
 }
 
-
 /** MySQL/MariaDB errors that mean "the same transaction will probably work if tried again". */
 const RETRYABLE_ERRNOS = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
 

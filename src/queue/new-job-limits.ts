@@ -32,7 +32,10 @@ export function columnProblem(job: NewJob): string | undefined {
   if (job.maxAttempts != null && !(Number.isInteger(job.maxAttempts) && job.maxAttempts >= maxAttempts.min && job.maxAttempts <= maxAttempts.max)) {
     return `maxAttempts must be a whole number from ${maxAttempts.min} to ${maxAttempts.max}`;
   }
-  for (const [field, text] of [["successText", job.successText], ["failureText", job.failureText]] as const) {
+  for (const [field, text] of [
+    ["successText", job.successText],
+    ["failureText", job.failureText],
+  ] as const) {
     if (text != null && length(text) > COLUMN_LIMITS.noticeText) return `${field} is longer than ${COLUMN_LIMITS.noticeText} characters`;
   }
   if (job.runAt != null && !(job.runAt instanceof Date && Number.isFinite(job.runAt.getTime()))) return "runAt must be a valid date";
