@@ -3,11 +3,16 @@
  * parses as something else: "mysql://u:pa/ss@host/db" is host "u" with port "pa" (refused by
  * the URL parser with a message that does not say why), "mysql://u:12/ss@host/db" even
  * connects to a host named "u". This says what is wrong in words and never shows the URL.
- * Undefined when the URL is fine.
+ * A scheme other than mysql:// (or mariadb://) is refused too. Undefined when the URL is fine.
  */
 export function databaseUrlProblem(url: string, key: string): string | undefined {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
   if (!scheme) return `${key} must look like mysql://user:password@host:3306/database`;
+  // mysql2 would take any scheme and then time out after 10 s on a server that speaks another
+  // protocol (a PostgreSQL port, a web server): say so at once.
+  if (!/^(mysql|mariadb)$/i.test(scheme[1]!)) {
+    return `${key} is a ${scheme[1]}:// URL; offline-jobs needs MySQL or MariaDB: mysql://user:password@host:3306/database`;
+  }
   const rest = url.slice(scheme[0].length);
   const authority = rest.split(/[/?#]/, 1)[0]!;
   const encodeHint = 'percent-encode special characters in the user name and password ("/" as %2F, "?" as %3F, "#" as %23, "@" as %40, "%" as %25)';

@@ -142,6 +142,15 @@ describe("config errors", () => {
     assert.doesNotThrow(() => parseConfig({ database: { url }, maintenance: true }, { configPath: "/etc/offline-jobs.json", env: {} }));
   });
 
+  test("a database URL of another scheme is a config error at once, not a connection timeout", () => {
+    assert.match(
+      fatal({ database: { url: `postgres://offline_jobs:${password}@db.example.org/app` } }).message,
+      /database\.url is a postgres:\/\/ URL; offline-jobs needs MySQL or MariaDB/,
+    );
+    assert.match(fatal({ database: { url: "http://db.example.org:3306/app" } }).message, /is a http:\/\/ URL/);
+    assert.doesNotThrow(() => parseConfig({ database: { url: "mariadb://u@127.0.0.1/app" } }, { configPath: "/etc/offline-jobs.json", env: {} }));
+  });
+
   test("an unknown nested key is reported with its section", () => {
     const error = fatal({ database: { url, pasword: password } });
     assert.match(error.message, /"database\.pasword"/);
