@@ -58,6 +58,10 @@ for entry in "${REQUIRED_TOOLS[@]}"; do
     missing+=("$package")
   fi
 done
+# The loopback Galera cluster of scripts/galera.sh (the cluster tests): its provider library and
+# rsync, which moves a whole data folder to a node that joins.
+[ -f /usr/lib/galera/libgalera_smm.so ] || missing+=(galera-4)
+command -v rsync >/dev/null 2>&1 || [[ " ${missing[*]} " == *" rsync "* ]] || missing+=(rsync)
 INSTALLED_SERVER=false
 if ! server_answers && [ -z "$(server_binary)" ]; then
   echo "no MariaDB server answers and none is installed: mariadb-server will be installed"

@@ -12,7 +12,7 @@ import { makeTempDir, ROOT } from "../helpers/cli.js";
  * that has one.
  */
 
-const HANDLER_TOOLS = ["ffmpeg", "ffprobe", "pdftoppm", "pdfinfo", "pdftotext", "zip", "prlimit"];
+const HANDLER_TOOLS = ["ffmpeg", "ffprobe", "pdftoppm", "pdfinfo", "pdftotext", "zip", "prlimit", "rsync"];
 
 function planWith(programs: string[]): { code: number | null; out: string } {
   const bin = makeTempDir("oj-setup-path-");
@@ -43,6 +43,6 @@ test("with the server installed but stopped, setup starts it and installs nothin
 });
 
 test("a machine without ffmpeg or poppler gets them from Debian's packages", () => {
-  const { out } = planWith(["mariadbd", "zip", "prlimit"]);
+  const { out } = planWith(["mariadbd", "zip", "prlimit", "rsync"]);
   assert.match(out, /would run: apt-get install -y --no-install-recommends ffmpeg poppler-utils$/m);
 });
