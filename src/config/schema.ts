@@ -134,7 +134,7 @@ export const commandTemplateSchema = z
 const sizeName = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "size names use letters, digits, _ and -");
 const dimension = z.number().int().min(1).max(16_384);
 
-/** create_previews and create_alternative_file (DESIGN §6, issue 3). */
+/** create_previews and create_alternative_file (docs/handlers.md, "create_previews"). */
 export const previewsSchema = z
   .object({
     sizes: z
@@ -219,7 +219,7 @@ export const ffmpegPresetSchema = z
   })
   .strict();
 
-/** extract_text (DESIGN §6, issue 4). */
+/** extract_text (docs/handlers.md, "extract_text"). */
 export const extractTextSchema = z
   .object({
     maxChars: z.number().int().min(1).max(100_000_000).default(1_000_000).describe("cap of the extracted text, in characters"),
@@ -257,7 +257,7 @@ export const extractTextSchema = z
   })
   .strict();
 
-/** Result notifications (issue 5): each final outcome's notice, to a webhook and/or by e-mail. */
+/** Result notifications (docs/operations.md, "Notifications and metrics"): each final outcome's notice, to a webhook and/or by e-mail. */
 const headerValue = z.string().regex(/^[^\r\n]*$/, "must be one line");
 export const notifySchema = z
   .object({
@@ -322,7 +322,7 @@ export const notifySchema = z
   })
   .strict();
 
-/** Prometheus metrics (issue 5). */
+/** Prometheus metrics (docs/operations.md, "Notifications and metrics"). */
 export const metricsSchema = z
   .object({
     /** Rewritten after each run for node_exporter's textfile collector, which reads only *.prom files. */
