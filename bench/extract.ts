@@ -1,5 +1,5 @@
 /**
- * Text extraction benchmark (issue 4): a generated 200-page PDF (a few lines of text a page)
+ * Text extraction benchmark (docs/benchmarks.md, "Media, zip and text extraction"): a generated 200-page PDF (a few lines of text a page)
  * through extract_text's two PDF engines, poppler's pdftotext (run as a subprocess the way a
  * job runs it) and pdfjs-dist (in this process, the fallback when poppler is missing).
  * Prints the median time of N runs and the characters each produced. Exits 1 only if

@@ -1,5 +1,5 @@
 /**
- * Preview benchmark, images (issue 3): thm + pre + scr from a 24-megapixel photographic-like
+ * Preview benchmark, images (docs/benchmarks.md, "Media, zip and text extraction"): thm + pre + scr from a 24-megapixel photographic-like
  * JPEG (~16 MB of noise at quality 95) through makeImagePreviews, beside ImageMagick's
  * `convert` run once per size the way ResourceSpace makes previews
  * (`-auto-orient -resize WxH> -colorspace sRGB -strip -quality 85`), in the same run.

@@ -1,6 +1,6 @@
 /**
  * Video preview benchmark (node dist/bench/video.js): makeVideoClip against the same ffmpeg
- * command line run directly with execFile, in the same run, interleaved. Target (issue 3):
+ * command line run directly with execFile, in the same run, interleaved. Target (docs/benchmarks.md, "Media, zip and text extraction"):
  * the module's median time ≤ 1.05× the direct command's.
  *
  * Source: 20 s of 1920×1080 testsrc2 with a sine tone (H.264/AAC MP4), generated in a temp dir.

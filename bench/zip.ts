@@ -1,5 +1,5 @@
 /**
- * Zip benchmark (issue 4): 400 MB of incompressible files (40 × 10 MB of random bytes) zipped
+ * Zip benchmark (docs/benchmarks.md, "Media, zip and text extraction"): 400 MB of incompressible files (40 × 10 MB of random bytes) zipped
  * stored by src/media/zip.ts (what collection_download runs) and by Info-ZIP's `zip -0 -q -r`,
  * alternately in the same run. Target: ≤ 1.0× zip's time, and a peak memory under 100 MB that
  * stays flat when the collection is 4 GB (the same files listed 10 times under unique names).

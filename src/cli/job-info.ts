@@ -1,6 +1,6 @@
 import { parseResult, type JobRow } from "../queue/admin.js";
 
-/** The rendered notice a finished job's result carries (DESIGN §8), if any: from the column's text… */
+/** The rendered notice a finished job's result carries (docs/operations.md, "Enqueueing jobs"), if any: from the column's text… */
 export function noticeOf(result: string | null): string | null {
   return noticeIn(parseResult(result));
 }

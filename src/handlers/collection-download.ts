@@ -16,7 +16,7 @@ const MANIFEST = "manifest.csv";
 const PARALLEL = 16;
 
 /**
- * A list of files → one zip for a user to download (README, "Built-in job types"). Every path is checked against
+ * A list of files → one zip for a user to download (docs/handlers.md, "collection_download"). Every path is checked against
  * the read roots before anything is written; files that are not there are listed in `missing`
  * (the job completes unless none were found). The zip is written to a temporary name in
  * downloads.dir and renamed when whole to an unguessable name (128 random bits, then the

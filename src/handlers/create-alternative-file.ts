@@ -22,7 +22,7 @@ const transformSchema = z
   .strict();
 
 /**
- * Source → an alternative file (README, "Built-in job types"): a built-in image transform (format, size,
+ * Source → an alternative file (docs/handlers.md, "create_alternative_file"): a built-in image transform (format, size,
  * quality; sharp), a video/audio transcode with one of the config's ffmpegPresets, or a
  * command template from the config that reads {source} and writes {output}. Either way the output is written under a temporary name and renamed when whole.
  */

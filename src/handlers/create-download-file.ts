@@ -7,7 +7,7 @@ import { runTemplate, templateArgsSchema, templateTimeout } from "./command-temp
 import { defineHandler } from "../job/handler.js";
 
 /**
- * A command template writes a file for a user to download (README, "Built-in job types"): the file lands in
+ * A command template writes a file for a user to download (docs/handlers.md, "create_download_file"): the file lands in
  * downloads.dir under an unguessable name (128 random bits, then a readable name), and the
  * result carries its URL under downloads.baseUrl, which success_text can show as {url}.
  * The command writes to {output}, a temporary name renamed once the command succeeded.

@@ -14,7 +14,7 @@ import { defineHandler, type JobContext } from "../job/handler.js";
 import { baseName, ensureDir, renderName } from "./output-names.js";
 
 /**
- * Source file → preview images at the configured sizes (README, "Built-in job types"): images through sharp,
+ * Source file → preview images at the configured sizes (docs/handlers.md, "create_previews"): images through sharp,
  * video as a poster frame plus a short H.264 clip, audio as an MP3 plus a waveform, PDF as
  * its first page. The file's real type comes from its content, not its name.
  */

@@ -10,7 +10,7 @@ const MAX_PATHS = 10_000;
 const filePath = z.string().min(1).max(4096);
 
 /**
- * Deletes files (DESIGN §6), only under paths.writeRoots. Every path is checked before any is
+ * Deletes files (docs/handlers.md, "delete_file"), only under paths.writeRoots. Every path is checked before any is
  * deleted, so one path outside the roots fails the whole job with nothing touched. A symlink
  * is deleted itself, never its target; a directory only with `recursive`; a path already gone
  * is listed in `missing`, so running the same job again still completes.

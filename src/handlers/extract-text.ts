@@ -9,7 +9,7 @@ const id = z.union([z.number().int(), z.string().min(1).max(255)]);
 /**
  * A document (PDF, DOCX, ODT, PPTX, XLSX, ODS, HTML, plain text) → normalised text, capped
  * at extractText.maxChars, written through extractText.sink.sql to the application's own
- * table (DESIGN §6, §8); the result keeps an excerpt, and the whole text when there is no sink. A PDF without a text
+ * table (docs/handlers.md, "extract_text"); the result keeps an excerpt, and the whole text when there is no sink. A PDF without a text
  * layer completes with empty text and a note: retrying would not find any text either.
  */
 export default defineHandler({
@@ -52,7 +52,7 @@ export default defineHandler({
       ...(found.truncated ? { truncated: true } : {}),
       ...(found.note ? { note: found.note } : {}),
       // With a sink the text lives in the application's table; without one, the result is
-      // the only place it is kept (DESIGN §6: "stored in the result").
+      // the only place it is kept (docs/handlers.md, "extract_text": `"text"? (only without a sink)`).
       ...(stored !== undefined ? { stored } : { text: found.text }),
     };
   },

@@ -5,7 +5,7 @@ import { readJobOwner, sameHolder, writeJobOwner, type JobOwner } from "./job-ow
 import { endProcessGroup, identify, isRunning, type ProcessId } from "./process-identity.js";
 
 /**
- * Locks that bound concurrency on one host (README, "How jobs are claimed…"), on
+ * Locks that bound concurrency on one host (docs/architecture.md, "Locks on a host"), on
  * proper-lockfile: a lock is a directory created with mkdir (atomic, unlike check-then-write
  * files) whose mtime its holder refreshes; one not refreshed for `staleMs` belongs to a dead
  * process and is taken over. They only bound work on this host: the database lease is what

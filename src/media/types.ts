@@ -31,7 +31,7 @@ export interface ImageOutputOptions {
   pixelLimit: number;
 }
 
-/** One written preview file, as it goes into the job's result (DESIGN §8). */
+/** One written preview file, as it goes into the job's result (docs/handlers.md, "create_previews"). */
 export interface PreviewFile {
   size: string;
   path: string;

@@ -28,7 +28,7 @@ export interface ClaimOptions {
 }
 
 /**
- * Claims up to `max` due jobs: DESIGN §3's protocol. Concurrent claimers skip each other's
+ * Claims up to `max` due jobs: docs/architecture.md, "The claim protocol". Concurrent claimers skip each other's
  * rows (SKIP LOCKED) instead of queueing; the chosen rows are set running with a fresh token,
  * lease and attempt in the same transaction.
  *

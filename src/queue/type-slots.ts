@@ -1,5 +1,5 @@
 /*
- * Cross-host concurrency limits (DESIGN §3): one row per limited type in _type_slots. A claim
+ * Cross-host concurrency limits (docs/architecture.md, "The claim protocol"): one row per limited type in _type_slots. A claim
  * of such a type locks its row while it counts the type's running jobs, which serialises the
  * type's claims across hosts.
  */

@@ -7,7 +7,7 @@ import { collect, killTree, sleep, startCli, type CliResult } from "../helpers/c
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * Issue 6, "Crashes": thousands of `record` jobs, 8 overlapping `offline-jobs run` processes
+ * docs/reliability.md, "Crashes": thousands of `record` jobs, 8 overlapping `offline-jobs run` processes
  * on 2 simulated hosts, and every 1–2 s one run that holds slots is SIGKILLed with its whole
  * process tree and replaced. Afterwards: every job complete, nothing running, no job lost,
  * and the only repeats are jobs that were in flight in a killed run.
@@ -91,7 +91,7 @@ test(
     assert.equal(refs.length, JOBS);
 
     const lanes: Lane[] = HOSTS.flatMap((host) => {
-      // Claims of a killed run burn an attempt each (DESIGN §3: a lost attempt counts), also for
+      // Claims of a killed run burn an attempt each (docs/architecture.md, "Leases, recovery and fencing": a lost claim counts), also for
       // jobs it never started: the cap is not what this test measures.
       const config = hostConfig(env, host, { leaseSeconds: LEASE_SECONDS, types: { record: { maxAttempts: 50 } } });
       const lockDir = JSON.parse(fs.readFileSync(config, "utf8")).lockDir as string;

@@ -7,7 +7,7 @@ import { tail } from "../helpers/environment.js";
 import { privateMariadbUnavailable, usePrivateDatabase } from "../helpers/private-mariadb.js";
 
 /**
- * Issue 6, "Database restart": the database dies (kill -9) in the middle of a run and comes
+ * docs/reliability.md, "Database restart": the database dies (kill -9) in the middle of a run and comes
  * back on the same data directory a few seconds later. On a private server of this test's
  * own, never the shared one other test files are using.
  *

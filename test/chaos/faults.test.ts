@@ -9,7 +9,7 @@ import { collect, linesOf, makeTempDir, runCli, startCli, waitFor } from "../hel
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * Issue 6, "Faults" other than crashes and the database: a full disk while a zip or a preview
+ * docs/reliability.md, "Faults": faults other than crashes and the database: a full disk while a zip or a preview
  * is written, a subprocess that hangs (its child too, both deaf to SIGTERM), and a graceful
  * stop (SIGTERM) of a run in the middle of its work.
  */

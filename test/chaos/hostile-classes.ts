@@ -8,7 +8,7 @@ import { stringify, type Json } from "./hostile-values.js";
 import type { HostileWorld } from "./hostile-world.js";
 
 /**
- * Hostile rows by class, not by instance (SECURITY.md, "Paths"; README, "Reliability"):
+ * Hostile rows by class, not by instance (SECURITY.md, "Paths"; docs/reliability.md, "Hostile input"):
  * - paths: every path-bearing field of every built-in type through a fresh symlink out of the
  *   roots, a FIFO, a folder flipped to a symlink while the jobs run, a sibling folder sharing a
  *   root's prefix, and playlists (an .m3u8, an .mp4) whose body names a video outside;

@@ -8,7 +8,7 @@ import { collect, runCli, sleep, startCli, waitFor, type CliResult } from "../he
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * DESIGN §5: `add --wait` blocks until whoever runs the job (here a separately started
+ * `add --wait` blocks until whoever runs the job (here a separately started
  * `offline-jobs run`, as cron would start it) has finished it, and its exit code says how it
  * ended: 0 complete, 1 failed or cancelled, 124 on --timeout (the job stays queued).
  */

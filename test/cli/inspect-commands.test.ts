@@ -4,7 +4,7 @@ import { runCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * Issue 5: `list` (filters, queue positions, --since, --json), `show` (--json, the notice, the
+ * docs/operations.md, "Looking at jobs": `list` (filters, queue positions, --since, --json), `show` (--json, the notice, the
  * result and the log) and `types` (hidden types, JSON Schema, limits), in real processes
  * against a real database. `export --csv` is in inspect-export.test.ts, `show --follow` in
  * inspect-follow.test.ts.
@@ -17,7 +17,7 @@ const env = useTestEnvironment("oj-inspect-", (e) => {
   });
 });
 
-/** Every column of DESIGN §2, in the table's order: what `show --json` prints. */
+/** Every column of docs/architecture.md, "The job table", in the table's order: what `show --json` prints. */
 const COLUMNS = [
   "ref",
   "type",
@@ -146,7 +146,7 @@ test("show --json prints every column of the row as one object, the result parse
   const run = await runCli(["show", String(ref), "--json"], { config });
   assert.equal(run.code, 0, run.stderr);
   const row = JSON.parse(run.stdout) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(row), COLUMNS, "show --json has the columns of DESIGN §2");
+  assert.deepEqual(Object.keys(row), COLUMNS, "show --json has the columns of the job table");
   assert.equal(row.ref, ref);
   assert.equal(row.job_data, JSON.stringify({ file: "a" }), "job_data stays the text the application wrote");
   assert.deepEqual(row.result, { notice: "Your zip is ready: https://example.org/d/x.zip", url: "https://example.org/d/x.zip" });

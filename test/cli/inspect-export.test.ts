@@ -4,7 +4,7 @@ import { runCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * `export --csv` (issue 5): AtoM's columns plus ref, RFC 4180 quoting, formula cells defused,
+ * `export --csv` (docs/operations.md, "Looking at jobs"): AtoM's columns plus ref, RFC 4180 quoting, formula cells defused,
  * every row of a large table (paged by ref), the same filters as `list`.
  */
 

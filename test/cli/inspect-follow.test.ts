@@ -4,7 +4,7 @@ import { collect, killTree, startCli, waitFor } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * `show ID --follow` (issue 5): prints a job's log and state as they change until the job
+ * `show ID --follow` (docs/operations.md, "Looking at jobs"): prints a job's log and state as they change until the job
  * ends, then one status line; exit 0 complete, 1 failed or cancelled, as `add --wait`.
  */
 

@@ -7,7 +7,7 @@ import { BIN, runCli, writeConfig } from "../helpers/cli.js";
 import { useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * Issue 5: progress bars only on a terminal — the run as a whole (n of m jobs) and each long
+ * Progress bars only on a terminal — the run as a whole (n of m jobs) and each long
  * job's own progress — drawn on one status line under the log; nothing of the kind when stderr
  * is a pipe (cron mail, journald), where the log is plain JSON lines.
  */

@@ -9,7 +9,7 @@ import { makeTempDir, runCli, writeConfig } from "../helpers/cli.js";
 /**
  * A config file holding the database password (or another secret) and readable by group or
  * others gets a warning, as ssh gives for a private key: once, naming the keys and the mode,
- * never the secret itself. (Issue 6, "Security review".)
+ * never the secret itself (SECURITY.md, "Trust model").
  */
 
 const dir = makeTempDir("oj-config-permissions-");

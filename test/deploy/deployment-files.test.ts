@@ -9,7 +9,7 @@ import { BIN, makeTempDir, ROOT } from "../helpers/cli.js";
 import { childAt, parseXml } from "../helpers/xml.js";
 
 /**
- * The deployment files (issue 5): systemd units checked by systemd-analyze where it exists,
+ * The deployment files (docs/operations.md, "Deployment"): systemd units checked by systemd-analyze where it exists,
  * the Windows task's XML, crontab.example's lines, and every command line in them accepted
  * by this offline-jobs' own command-line parser (so renaming a flag breaks this test, not a
  * production host).

@@ -7,17 +7,23 @@ import { configSchema } from "../../src/config/schema.js";
 import { ROOT } from "../helpers/cli.js";
 
 /**
- * Facts the README and config.example.json state, checked against each other and the code,
- * so that a new operator following them meets no contradiction.
+ * Facts the README, docs/ and config.example.json state, checked against each other and the
+ * code, so that a new operator following them meets no contradiction.
  */
 
 const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+const docs = fs
+  .readdirSync(path.join(ROOT, "docs"))
+  .filter((name) => name.endsWith(".md"))
+  .map((name) => ({ name: `docs/${name}`, text: fs.readFileSync(path.join(ROOT, "docs", name), "utf8") }));
+const configuration = fs.readFileSync(path.join(ROOT, "docs", "configuration.md"), "utf8");
 const example = fs.readFileSync(path.join(ROOT, "config.example.json"), "utf8");
 
 test("the config file's mode is the same everywhere: 0600, which is what the loader's warning asks for", () => {
   assert.doesNotMatch(example, /0640|mode 640/, "config.example.json must not suggest a group-readable mode");
   assert.match(example, /mode 0600/);
   assert.doesNotMatch(readme, /0640|mode 640/, "README must not suggest a group-readable mode");
+  for (const doc of docs) assert.doesNotMatch(doc.text, /0640|mode 640/, `${doc.name} must not suggest a group-readable mode`);
 });
 
 test("the install steps create the offline-jobs account before the first command that uses it", () => {
@@ -38,7 +44,24 @@ test("the database user the README creates can log in through the example config
 });
 
 test("the config reference calls no setting the schema has 'reserved' or 'not used yet'", () => {
-  const rows = readme.split("\n").filter((line) => /^\| `[^`]+` \|/.test(line) && /reserved|not used yet/i.test(line));
+  const rows = configuration.split("\n").filter((line) => /^\| `[^`]+` \|/.test(line) && /reserved|not used yet/i.test(line));
   assert.deepEqual(rows, [], "every documented setting does something; say what");
   assert.ok(keysAt(configSchema, ["types", "noop"]).includes("hidden"), "types.<type>.hidden is a setting");
+});
+
+test("types.<type>.hidden is described by what it does: types and doctor leave the type out, runs still claim it", () => {
+  const row = configuration.split("\n").find((line) => line.startsWith("| `types.<type>.hidden` |"));
+  assert.ok(row, "docs/configuration.md documents types.<type>.hidden");
+  assert.match(row, /`types`/);
+  assert.match(row, /`doctor`/);
+  assert.match(row, /still claimed and run/);
+  assert.doesNotMatch(row, /web page|menu/, "there is no web page: hidden affects only the types command and doctor");
+});
+
+test("the README starts with the two commands CI and a newcomer run", () => {
+  const block = /^# offline-jobs\n\n```sh\n([^`]*)```/.exec(readme);
+  assert.ok(block, "the README opens with a sh code block");
+  assert.match(block[1]!, /^bash scripts\/setup\.sh && npm run demo /m);
+  assert.match(block[1]!, /^npm test /m);
+  assert.ok(readme.split("\n").length <= 300, "the README stays short: the rest belongs in docs/");
 });

@@ -6,7 +6,7 @@ import { runCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * Issue 5: metrics.textfile is rewritten atomically after each run, in the Prometheus text
+ * metrics.textfile is rewritten atomically after each run, in the Prometheus text
  * exposition format, and `stats --format prometheus` prints the same queue metrics.
  */
 

@@ -5,7 +5,7 @@ import { runCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * Issue 5: notify.email mails a finished job's notice (nodemailer) to the address resolved
+ * notify.email mails a finished job's notice (nodemailer) to the address resolved
  * from its user, received here by a small real SMTP server.
  */
 

@@ -7,7 +7,7 @@ import { RECORD_HANDLER, ROOT, runCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * Issue 5: a job's final outcome (not a retry) is POSTed as JSON to notify.webhook.url by a
+ * A job's final outcome (not a retry) is POSTed as JSON to notify.webhook.url by a
  * real `offline-jobs run`, retried on failure, and never fails the job or hangs the run.
  */
 

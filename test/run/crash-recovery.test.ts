@@ -6,7 +6,7 @@ import { type CliResult, collect, killTree, linesOf, runCli, sleep, startCli, wa
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * DESIGN §3–§4: a run killed mid-job leaves its row `running`; the lease, not the file lock,
+ * docs/architecture.md, "Leases, recovery and fencing": a run killed mid-job leaves its row `running`; the lease, not the file lock,
  * decides when it may run again (next run after expiry, or at once with --clear-lock --job
  * when the holder is provably dead). A job held by a live process is never run twice.
  */

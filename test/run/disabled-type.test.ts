@@ -6,8 +6,8 @@ import { runCli } from "../helpers/cli.js";
 import { hostConfig, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * types.<name>.enabled: false turns a built-in type off on one host (README, "Config
- * reference"). Its rows are not this host's to touch: they stay pending, unclaimed and
+ * types.<name>.enabled: false turns a built-in type off on one host (docs/configuration.md,
+ * "types"). Its rows are not this host's to touch: they stay pending, unclaimed and
  * unattempted, for a host that runs the type, whatever way this host is asked to run.
  */
 

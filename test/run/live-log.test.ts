@@ -6,7 +6,7 @@ import { collect, startCli, waitFor } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * Issue 5 (`show ID --follow`): the log of a long job reaches its row while the job runs, in
+ * `show ID --follow`: the log of a long job reaches its row while the job runs, in
  * order, each piece once — and a short job's log is still written once, with its outcome.
  */
 

@@ -6,7 +6,7 @@ import { collect, linesOf, startCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * DESIGN §4: `--max-jobs N` bounds the jobs running at once on one host, counting every
+ * docs/architecture.md, "Locks on a host": `--max-jobs N` bounds the jobs running at once on one host, counting every
  * offline-jobs process there; a run that finds no free slot exits 0 with one info line.
  */
 

@@ -4,7 +4,7 @@ import { collect, startCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * The issue's rule: what a process claims ahead of its free slots stays small, so one host
+ * The claim's bound (docs/architecture.md, "The claim protocol"): what a process claims ahead of its free slots stays small, so one host
  * never hoards the queue. For jobs not known to be short, that is nothing ahead at all.
  */
 

@@ -6,7 +6,7 @@ import { collect, startCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * DESIGN §1, §3, §4: overlapping cron runs on several hosts share one table; the database
+ * docs/architecture.md, "The claim protocol": overlapping cron runs on several hosts share one table; the database
  * claim (FOR UPDATE SKIP LOCKED, fenced finish) guarantees each job runs once.
  */
 

@@ -6,7 +6,7 @@ import { collect, linesOf, startCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * DESIGN §3: `types.<t>.concurrency: 1` means at most one running job of that type across
+ * docs/architecture.md, "The claim protocol": `types.<t>.concurrency: 1` means at most one running job of that type across
  * all hosts, enforced in the database; other types keep using the free slots.
  */
 

@@ -5,7 +5,7 @@ import { runCli, writeConfig } from "../helpers/cli.js";
 import { tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * Issue 5: a type's options in the config (`types.<name>`) steer real runs: timeoutSeconds
+ * A type's options in the config (`types.<name>`) steer real runs: timeoutSeconds
  * stops a job that runs too long, maxAttempts and backoff decide how often and when it is
  * tried again, and a row's own max_attempts wins over the config.
  */

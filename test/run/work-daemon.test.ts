@@ -6,7 +6,7 @@ import { collect, isAlive, linesOf, runCli, startCli, stderrSoFar, waitFor } fro
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 
 /**
- * Issue 5: `offline-jobs work`, the long-lived worker. It waits for jobs, exits 0 when told to
+ * `offline-jobs work`, the long-lived worker. It waits for jobs, exits 0 when told to
  * (restart stamp, limits, --stop-when-empty), and a SIGTERM never leaves a job `running`:
  * running jobs finish within the grace period or go back to pending, their subprocesses killed.
  */

@@ -40,7 +40,7 @@ const optionsSchema = z.object({
     .optional(),
 });
 
-/** One line of `add --batch FILE` (DESIGN §8). */
+/** One line of `add --batch FILE` (docs/operations.md, "Enqueueing jobs"). */
 const batchLineSchema = z
   .object({
     type: z.string(),
