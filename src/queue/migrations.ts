@@ -1,5 +1,5 @@
 import { FatalError } from "../errors.js";
-import { execute, rows, type Database } from "./db.js";
+import { execute, rows, type Database, type PoolConnection } from "./db.js";
 
 /**
  * Numbered, append-only migrations. Never edit one that has shipped: add the next number.
@@ -96,12 +96,30 @@ export function checkServerVersion(versionString: string): string {
 }
 
 /** Applies missing migrations under a named lock so that two `init`s cannot interleave. */
+/**
+ * A read-only server is a replica (asynchronous replication, or a node set aside): a job table
+ * made there would be lost or would split from the primary's, and root passes read_only
+ * silently. init refuses it, saying where to point instead.
+ */
+async function refuseReadOnlyServer(connection: PoolConnection): Promise<void> {
+  const [flags] = await rows<{ readOnly: number | string; innodbReadOnly: number | string }>(
+    connection,
+    "SELECT @@global.read_only AS readOnly, @@innodb_read_only AS innodbReadOnly",
+  );
+  if (Number(flags?.readOnly) === 1 || Number(flags?.innodbReadOnly) === 1) {
+    throw new FatalError(
+      "the database server is read-only (read_only is on: a replica?); point database.url at the primary, or at a proxy that sends writes there (MaxScale, ProxySQL)",
+    );
+  }
+}
+
 export async function applyMigrations(db: Database): Promise<{ server: string; from: number; to: number }> {
   const connection = await db.pool.getConnection();
   const lockName = `offline-jobs:migrate:${db.table}`;
   try {
     const [row] = await rows<{ version: string }>(connection, "SELECT VERSION() AS version");
     const server = checkServerVersion(row?.version ?? "");
+    await refuseReadOnlyServer(connection);
     await rows(connection, "SELECT GET_LOCK(?, 60)", [lockName]);
     await execute(
       connection,
