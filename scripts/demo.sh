@@ -196,8 +196,10 @@ demo_downloads() {
   enqueue complete create_download_file --data "{\"command\": \"zip-file\", \"args\": {\"file\": \"$FILES/photo.jpg\"}, \"output\": \"photo.zip\"}" \
     --user alice --success-text 'Your download is ready, {user}: {url}'
   DOWNLOAD_REF=$LAST_REF
-  # zip-file is for create_download_file (its usableBy): a command row cannot fill its {output} and write where it likes.
-  enqueue failed command --data "{\"command\": \"zip-file\", \"args\": {\"file\": \"$FILES/photo.jpg\", \"output\": \"$WORK/elsewhere.zip\"}}"
+  # zip-file is for create_download_file (its usableBy): `add` refuses a command job naming it,
+  # and a row an application INSERTs anyway fails when claimed: it cannot fill {output} and
+  # write where it likes.
+  enqueue_sql failed "INSERT INTO job_queue (type, job_data) VALUES ('command', '{\"command\": \"zip-file\", \"args\": {\"file\": \"$FILES/photo.jpg\", \"output\": \"$WORK/elsewhere.zip\"}}')"
   heading "collection_download: files streamed into one zip; a missing one is reported, not fatal"
   enqueue complete collection_download --data "{\"files\": [{\"path\": \"$FILES/photo.jpg\"}, {\"path\": \"$FILES/tone.wav\", \"name\": \"sounds/tone.wav\"}, {\"path\": \"$FILES/report.txt\", \"name\": \"../../etc/report.txt\"}, {\"path\": \"$FILES/gone.txt\"}], \"name\": \"collection-12\", \"manifest\": true}" \
     --user alice --priority 1 --success-text 'Your collection is ready: {url}'
