@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { z } from "zod";
-import { GracefulStop, stopOnSignals } from "../../runner/graceful-stop.js";
-import { runWorker } from "../../runner/worker.js";
+import { GracefulStop, stopOnSignals } from "../../runner/process/graceful-stop.js";
+import { runWorker } from "../../runner/process/worker.js";
 import { collect, parseOptions, positiveIntString, statusLineFor, withContext, type GlobalOptions } from "../context.js";
 import { RunProgress } from "../run-progress.js";
 import { describeCounts } from "../run-summary.js";

@@ -1,22 +1,22 @@
-import { Notifier } from "../notify/notifier.js";
-import { claimJobs } from "../queue/claim.js";
-import { ClaimCursor } from "../queue/claim-cursor.js";
-import type { ClaimedJob } from "../queue/claimed-job.js";
-import { DatabaseSilentError } from "../queue/db.js";
-import { recordCancelled, releaseJobs } from "../queue/finish.js";
-import { ensureTypeSlots } from "../queue/type-slots.js";
-import { activate, runAttempt, type ActiveJob, type AttemptDeps } from "./attempt.js";
+import { Notifier } from "../../notify/notifier.js";
+import { claimJobs } from "../../queue/claim.js";
+import { ClaimCursor } from "../../queue/claim-cursor.js";
+import type { ClaimedJob } from "../../queue/claimed-job.js";
+import { DatabaseSilentError } from "../../queue/db.js";
+import { recordCancelled, releaseJobs } from "../../queue/finish.js";
+import { ensureTypeSlots } from "../../queue/type-slots.js";
+import { activate, runAttempt, type ActiveJob, type AttemptDeps } from "../attempt/attempt.js";
 import { claimSize, lookAgainInMs } from "./claim-plan.js";
-import { JobStopped, type AttemptEnd } from "./execute-job.js";
+import { JobStopped, type AttemptEnd } from "../attempt/execute-job.js";
 import { Finisher } from "./finisher.js";
 import { startHeartbeat, type Heartbeat } from "./heartbeat.js";
 import { runHousekeeping } from "./housekeeping.js";
 import { LogFlusher } from "./log-flusher.js";
-import { OutcomeBounds } from "./outcome-bounds.js";
+import { OutcomeBounds } from "../attempt/outcome-bounds.js";
 import { LeaseRecovery } from "./recovery.js";
 import { RunSlots } from "./run-slots.js";
-import { emptyCounts, type RunCounts } from "../metrics/run-counts.js";
-import type { RunnerDeps, RunOptions } from "./runner-deps.js";
+import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
+import type { RunnerDeps, RunOptions } from "../runner-deps.js";
 
 /** Claims in a row that found a limited type's slot row held, before the run stops asking at once. */
 const MAX_CONTENDED_RETRIES = 20;

@@ -1,13 +1,13 @@
-import { errorMessage } from "../errors.js";
-import { isConnectionError } from "../queue/db.js";
-import { readState, RESTART_STAMP } from "../queue/state.js";
+import { errorMessage } from "../../errors.js";
+import { isConnectionError } from "../../queue/db.js";
+import { readState, RESTART_STAMP } from "../../queue/state.js";
 import type { GracefulStop } from "./graceful-stop.js";
 import { maintenanceReason } from "./maintenance.js";
-import { QueueRunner } from "./run-queue.js";
-import type { RunOptions } from "./runner-deps.js";
-import { writeMetricsTextfile } from "../metrics/textfile.js";
-import { emptyCounts, type RunCounts } from "../metrics/run-counts.js";
-import { runHousekeeping } from "./housekeeping.js";
+import { QueueRunner } from "../loop/run-queue.js";
+import type { RunOptions } from "../runner-deps.js";
+import { writeMetricsTextfile } from "../../metrics/textfile.js";
+import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
+import { runHousekeeping } from "../loop/housekeeping.js";
 import { openHostLocks, type RunDeps } from "./run.js";
 
 export interface WorkOptions extends Pick<RunOptions, "maxJobs" | "types"> {

@@ -1,8 +1,8 @@
-import type { Config } from "../config/schema.js";
-import { errorMessage } from "../errors.js";
-import type { Logger } from "../logger.js";
-import { ping, type Database } from "../queue/db.js";
-import { renewLeases, type JobHandle, type LostJob } from "../queue/finish.js";
+import type { Config } from "../../config/schema.js";
+import { errorMessage } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { ping, type Database } from "../../queue/db.js";
+import { renewLeases, type JobHandle, type LostJob } from "../../queue/finish.js";
 
 export interface Heartbeat {
   stop(): void;

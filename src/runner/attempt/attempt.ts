@@ -1,15 +1,15 @@
-import type { ClaimedJob } from "../queue/claimed-job.js";
-import { recordCancelled, releaseJobs } from "../queue/finish.js";
+import type { ClaimedJob } from "../../queue/claimed-job.js";
+import { recordCancelled, releaseJobs } from "../../queue/finish.js";
 import { executeJob, type AttemptEnd } from "./execute-job.js";
-import type { Finisher } from "./finisher.js";
+import type { Finisher } from "../loop/finisher.js";
 import { holdJobLock } from "./job-lock.js";
-import { JobLog } from "../job/job-log.js";
-import type { LiveJob, LogFlusher } from "./log-flusher.js";
+import { JobLog } from "../../job/job-log.js";
+import type { LiveJob, LogFlusher } from "../loop/log-flusher.js";
 import type { OutcomeBounds } from "./outcome-bounds.js";
-import type { RunnerDeps } from "./runner-deps.js";
+import type { RunnerDeps } from "../runner-deps.js";
 import { StopSwitch } from "./stop-switch.js";
-import { logAttempt } from "./run-report.js";
-import type { RunCounts } from "../metrics/run-counts.js";
+import { logAttempt } from "./attempt-report.js";
+import type { RunCounts } from "../../metrics/run-counts.js";
 
 /** A job a runner has started: its stop switch, its progress and its log (written live by the LogFlusher). */
 export interface ActiveJob extends LiveJob {

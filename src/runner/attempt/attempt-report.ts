@@ -1,6 +1,6 @@
-import type { Level, Logger } from "../logger.js";
-import type { ClaimedJob } from "../queue/claimed-job.js";
-import type { RunCounts } from "../metrics/run-counts.js";
+import type { Level, Logger } from "../../logger.js";
+import type { ClaimedJob } from "../../queue/claimed-job.js";
+import type { RunCounts } from "../../metrics/run-counts.js";
 import type { AttemptEnd } from "./execute-job.js";
 
 /** How each end of an attempt is counted, and the level of its line in the process's log. */

@@ -1,18 +1,18 @@
-import type { Config } from "../config/schema.js";
-import type { Registry } from "../handlers/registry.js";
-import { HostLocks, isProcessAlive, type ClearedLock } from "../locks/host-locks.js";
-import type { Logger } from "../logger.js";
-import { getJob, parseResult } from "../queue/admin.js";
-import { claimJobByRef } from "../queue/claim-by-ref.js";
-import type { Database } from "../queue/db.js";
-import { requeueStuckJob } from "../queue/finish.js";
-import type { AttemptEnd } from "./execute-job.js";
-import { QueueRunner } from "./run-queue.js";
-import { KILL_GRACE_MS } from "../job/subprocess.js";
-import { emptyCounts, type RunCounts } from "../metrics/run-counts.js";
-import type { RunOptions } from "./runner-deps.js";
+import type { Config } from "../../config/schema.js";
+import type { Registry } from "../../handlers/registry.js";
+import { HostLocks, isProcessAlive, type ClearedLock } from "../../locks/host-locks.js";
+import type { Logger } from "../../logger.js";
+import { getJob, parseResult } from "../../queue/admin.js";
+import { claimJobByRef } from "../../queue/claim-by-ref.js";
+import type { Database } from "../../queue/db.js";
+import { requeueStuckJob } from "../../queue/finish.js";
+import type { AttemptEnd } from "../attempt/execute-job.js";
+import { QueueRunner } from "../loop/run-queue.js";
+import { KILL_GRACE_MS } from "../../job/subprocess.js";
+import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
+import type { RunOptions } from "../runner-deps.js";
 import type { GracefulStop } from "./graceful-stop.js";
-import type { RunObserver } from "./run-observer.js";
+import type { RunObserver } from "../run-observer.js";
 
 export interface RunRequest extends RunOptions {
   /** --job: run just this job now. */

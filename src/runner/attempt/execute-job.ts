@@ -1,23 +1,23 @@
 import { performance } from "node:perf_hooks";
-import { useSubprocessLimits } from "../job/child-sandbox.js";
-import type { Config } from "../config/schema.js";
+import { useSubprocessLimits } from "../../job/child-sandbox.js";
+import type { Config } from "../../config/schema.js";
 import type { ZodErrorMap, ZodType } from "zod";
-import { errorMessage, PermanentError, TransientError } from "../errors.js";
-import type { JobContext } from "../job/handler.js";
-import type { Registry } from "../handlers/registry.js";
-import type { ClaimedJob } from "../queue/claimed-job.js";
-import type { Database } from "../queue/db.js";
-import type { Outcome } from "../queue/finish.js";
-import { writeTextSink } from "../queue/text-sink.js";
-import { jsonSyntaxProblem, quote, shorten, visible } from "../quote.js";
+import { errorMessage, PermanentError, TransientError } from "../../errors.js";
+import type { JobContext } from "../../job/handler.js";
+import type { Registry } from "../../handlers/registry.js";
+import type { ClaimedJob } from "../../queue/claimed-job.js";
+import type { Database } from "../../queue/db.js";
+import type { Outcome } from "../../queue/finish.js";
+import { writeTextSink } from "../../queue/text-sink.js";
+import { jsonSyntaxProblem, quote, shorten, visible } from "../../quote.js";
 import { backoffSeconds } from "./backoff.js";
-import type { JobLog } from "../job/job-log.js";
+import type { JobLog } from "../../job/job-log.js";
 import { renderNotice } from "./notice.js";
-import { openInside, pinInside, unpin } from "../job/open-source.js";
+import { openInside, pinInside, unpin } from "../../job/open-source.js";
 import type { OutcomeBounds } from "./outcome-bounds.js";
-import { resolveDeletable, resolveInside } from "../job/path-guard.js";
+import { resolveDeletable, resolveInside } from "../../job/path-guard.js";
 import type { StopSwitch } from "./stop-switch.js";
-import { runSubprocess } from "../job/subprocess.js";
+import { runSubprocess } from "../../job/subprocess.js";
 
 /** Room for a handler to kill its subprocesses and report its own timeout first. */
 const OWN_TIMEOUT_MARGIN_SECONDS = 10;

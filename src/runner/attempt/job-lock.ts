@@ -1,6 +1,6 @@
-import type { HeldJobLock, HeldLock, HostLocks } from "../locks/host-locks.js";
-import { identify, type ProcessId } from "../locks/process-identity.js";
-import type { Logger } from "../logger.js";
+import type { HeldJobLock, HeldLock, HostLocks } from "../../locks/host-locks.js";
+import { identify, type ProcessId } from "../../locks/process-identity.js";
+import type { Logger } from "../../logger.js";
 
 /** A first attempt takes its job lock once it has run this long. */
 const FIRST_ATTEMPT_LOCK_AFTER_MS = 200;

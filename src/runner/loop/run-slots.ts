@@ -1,4 +1,4 @@
-import type { HeldLock, HostLocks } from "../locks/host-locks.js";
+import type { HeldLock, HostLocks } from "../../locks/host-locks.js";
 
 /**
  * The slots of one run (DESIGN §4): lock files slot-1 … slot-N shared by every offline-jobs
