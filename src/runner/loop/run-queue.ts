@@ -5,9 +5,10 @@ import type { ClaimedJob } from "../../queue/claimed-job.js";
 import { DatabaseSilentError } from "../../queue/db.js";
 import { recordCancelled, releaseJobs } from "../../queue/finish.js";
 import { ensureTypeSlots } from "../../queue/type-slots.js";
-import { activate, runAttempt, type ActiveJob, type AttemptDeps } from "../attempt/attempt.js";
+import { activate, runAttempt, type ActiveJob, type AttemptRun } from "../attempt/attempt.js";
 import { claimSize, lookAgainInMs } from "./claim-plan.js";
-import { JobStopped, type AttemptEnd } from "../attempt/execute-job.js";
+import type { AttemptEnd } from "../attempt-end.js";
+import { JobStopped } from "../attempt/execute-job.js";
 import { Finisher } from "./finisher.js";
 import { startHeartbeat, type Heartbeat } from "./heartbeat.js";
 import { runHousekeeping } from "./housekeeping.js";
@@ -55,7 +56,7 @@ export class QueueRunner {
   private readonly finisher: Finisher;
   /** Read from the server before the first job starts (drain, runClaimed). */
   private readonly bounds: OutcomeBounds;
-  private readonly attemptDeps: AttemptDeps;
+  private readonly attemptRun: AttemptRun;
   private readonly logFlusher: LogFlusher;
   private readonly notifier: Notifier | undefined;
   private readonly recovery: LeaseRecovery;
@@ -77,7 +78,7 @@ export class QueueRunner {
     this.logFlusher = new LogFlusher({ db: deps.db, logger: deps.logger, bounds: this.bounds }, () => this.running.values());
     this.finisher = new Finisher(deps.db, this.bounds, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
     this.recovery = new LeaseRecovery(deps, this.notifier, () => (this.exhausted = false));
-    this.attemptDeps = { ...deps, finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits, bounds: this.bounds };
+    this.attemptRun = { finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits, bounds: this.bounds };
   }
 
   /** Takes up to `want` free slots of this host; returns how many this run holds (0: all busy). */
@@ -273,7 +274,7 @@ export class QueueRunner {
 
   private async execute(active: ActiveJob): Promise<AttemptEnd | undefined> {
     try {
-      const end = await runAttempt(this.attemptDeps, active, active.job.attempt > 1 || this.single);
+      const end = await runAttempt(this.deps, this.attemptRun, active, active.job.attempt > 1 || this.single);
       if (end) this.meanMs = this.meanMs === undefined ? end.durationMs : this.meanMs * 0.9 + end.durationMs * 0.1;
       return end;
     } finally {

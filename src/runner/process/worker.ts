@@ -4,11 +4,11 @@ import { readState, RESTART_STAMP } from "../../queue/state.js";
 import type { GracefulStop } from "./graceful-stop.js";
 import { maintenanceReason } from "./maintenance.js";
 import { QueueRunner } from "../loop/run-queue.js";
-import type { RunOptions } from "../runner-deps.js";
+import type { RunnerDeps, RunOptions } from "../runner-deps.js";
 import { writeMetricsTextfile } from "../../metrics/textfile.js";
 import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
 import { runHousekeeping } from "../loop/housekeeping.js";
-import { openHostLocks, type RunDeps } from "./run.js";
+import { openRunner, type RunnerBase } from "./open-runner.js";
 
 export interface WorkOptions extends Pick<RunOptions, "maxJobs" | "types"> {
   /** --sleep: seconds between polls while nothing is due (work is looked for again at once while there is some). */
@@ -45,12 +45,11 @@ const PERIODIC_MS = 60_000;
  * slot, maintenance mode, the limits (--max-time, --memory), `offline-jobs restart`, and
  * surviving a database outage (wait and try again; jobs in flight are recovered by lease).
  */
-export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<WorkReport> {
-  const { config, logger, db } = deps;
+export async function runWorker(base: RunnerBase, options: WorkOptions): Promise<WorkReport> {
+  const deps = await openRunner(base);
+  const { config, logger, db, workerId } = deps;
   const { stop } = options;
   const counts = emptyCounts();
-  const locks = await openHostLocks(config, logger);
-  const workerId = `${config.hostName}:${process.pid}`;
   const sleepMs = options.sleepSeconds * 1000;
   const restartBaseline = await readState(db, RESTART_STAMP);
   const limits = new LimitWatch(options, restartBaseline, deps);
@@ -85,10 +84,11 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
         await wait(`maintenance mode (${maintenance}): claiming nothing`);
         continue;
       }
-      const runner = (current = new QueueRunner(
-        { ...deps, locks, workerId },
-        { maxJobs: options.maxJobs, types: options.types, idleSleepSeconds: options.stopWhenEmpty ? undefined : options.sleepSeconds },
-      ));
+      const runner = (current = new QueueRunner(deps, {
+        maxJobs: options.maxJobs,
+        types: options.types,
+        idleSleepSeconds: options.stopWhenEmpty ? undefined : options.sleepSeconds,
+      }));
       if ((await runner.takeSlots(options.maxJobs)) === 0) {
         await wait(`all ${options.maxJobs} job slot(s) on this host are busy`);
         continue;
@@ -136,7 +136,7 @@ class LimitWatch {
   constructor(
     private readonly options: WorkOptions,
     private readonly restartBaseline: string | null,
-    private readonly deps: RunDeps,
+    private readonly deps: RunnerDeps,
   ) {}
 
   async check(stop: GracefulStop): Promise<void> {
