@@ -1,5 +1,7 @@
 import type { ClaimedJob } from "../../queue/claimed-job.js";
-import { recordCancelled, releaseJobs, type JobHandle, type Outcome } from "../../queue/finish.js";
+import { recordCancelled, type Outcome } from "../../queue/finish.js";
+import { releaseJobs } from "../../queue/leases.js";
+import type { JobHandle } from "../../queue/fenced-update.js";
 import type { AttemptEnd } from "../attempt-end.js";
 import { executeJob } from "./execute-job.js";
 import { holdJobLock } from "./job-lock.js";

@@ -1,7 +1,9 @@
 import { claimJobs, type Claim } from "../../queue/claim.js";
 import { ClaimCursor } from "../../queue/claim-cursor.js";
 import type { ClaimedJob } from "../../queue/claimed-job.js";
-import { recordCancelled, releaseJobs, type JobHandle, type LostJob } from "../../queue/finish.js";
+import { recordCancelled } from "../../queue/finish.js";
+import { releaseJobs, type LostJob } from "../../queue/leases.js";
+import type { JobHandle } from "../../queue/fenced-update.js";
 import type { RunnerDeps } from "../runner-deps.js";
 import { claimSize } from "./claim-plan.js";
 

@@ -1,7 +1,7 @@
 import { isProcessAlive, type ClearedLock, type HostLocks } from "../../locks/host-locks.js";
 import { getJob, parseResult } from "../../queue/admin.js";
 import { claimJobByRef } from "../../queue/claim-by-ref.js";
-import { requeueStuckJob } from "../../queue/finish.js";
+import { requeueStuckJob } from "../../queue/leases.js";
 import type { AttemptEnd } from "../attempt-end.js";
 import { QueueRunner } from "../loop/run-queue.js";
 import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
