@@ -35,6 +35,15 @@ const home = (name, packages, folder) => ({
   to: { dependencyTypes: ["npm"], path: `node_modules/(${packages.join("|")})/` },
 });
 
+/** A part of src/runner importing a part above it. */
+const runnerPart = (name, from, above) => ({
+  name,
+  comment: `src/runner/${from} may not import from ${above.map((p) => `src/runner/${p}/`).join(", ")}`,
+  severity: "error",
+  from: { path: `^src/runner/${from}` },
+  to: { path: `^src/runner/(${above.join("|")})/` },
+});
+
 module.exports = {
   forbidden: [
     {
@@ -52,6 +61,11 @@ module.exports = {
       to: { path: `^src/(${WINGS.join("|")})/` },
     },
     ...layering,
+    // Inside src/runner: one attempt < the run loop < the process drivers, and the runner's
+    // shared types (src/runner/*.ts) import none of the three, so the parts never form a cycle.
+    runnerPart("runner-attempt-imports-no-loop-or-process", "attempt/", ["loop", "process"]),
+    runnerPart("runner-loop-imports-no-process", "loop/", ["process"]),
+    runnerPart("runner-shared-types-import-no-part", "[^/]+\\.ts$", ["attempt", "loop", "process"]),
     home("sql-only-in-queue", ["mysql2"], "src/queue/"),
     home("media-libraries-only-in-media", ["sharp", "archiver", "pdfjs-dist", "yauzl", "file-type", "htmlparser2"], "src/media/"),
     home("lockfile-only-in-locks", ["proper-lockfile"], "src/locks/"),

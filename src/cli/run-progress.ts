@@ -1,5 +1,5 @@
 import type { ClaimedJob } from "../queue/claimed-job.js";
-import type { AttemptEnd } from "../runner/execute-job.js";
+import type { AttemptEnd } from "../runner/attempt-end.js";
 import type { RunObserver } from "../runner/run-observer.js";
 import type { StatusLine } from "./status-line.js";
 

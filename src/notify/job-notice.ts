@@ -6,7 +6,7 @@ export interface JobNotice {
   type: string;
   user: string | null;
   status: "complete" | "failed";
-  /** success_text or failure_text as rendered into the result (src/runner/notice.ts). */
+  /** success_text or failure_text as rendered into the result (src/runner/attempt/notice.ts). */
   notice: string;
   /** The result's url (downloads), if any. */
   url: string | null;

@@ -1,7 +1,7 @@
 import { execute, rows, withRetry, type Database } from "./db.js";
 
 /**
- * Deleting jobs: `clear`, `purge` and retention (src/runner/housekeeping.ts), and the end of
+ * Deleting jobs: `clear`, `purge` and retention (src/runner/loop/housekeeping.ts), and the end of
  * cancels that nobody recorded. Every delete goes a chunk at a time by primary key.
  */
 

@@ -1,5 +1,5 @@
 import type { ClaimedJob } from "../queue/claimed-job.js";
-import type { AttemptEnd } from "./execute-job.js";
+import type { AttemptEnd } from "./attempt-end.js";
 
 /** Who watches a run from outside (the terminal's progress display): told of each job's start, progress and end. */
 export interface RunObserver {

@@ -22,7 +22,12 @@ export interface RunOptions {
   idleSleepSeconds?: number;
 }
 
-/** …and what it works with. */
+/**
+ * …and what it works with: the one set of dependencies of the runner, from the process
+ * drivers (run, work) down to one attempt. Made once per process by openRunner
+ * (process/open-runner.ts), which also names this process (`workerId`, host:pid: what a
+ * claimed row's locked_by says).
+ */
 export interface RunnerDeps {
   config: Config;
   db: Database;

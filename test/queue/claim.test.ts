@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { claimJobs, type ClaimOptions } from "../../src/queue/claim.js";
 import { ensureTypeSlots } from "../../src/queue/type-slots.js";
-import { finishJobs, recoverExpiredJobs, releaseJobs, renewLeases } from "../../src/queue/finish.js";
+import { finishJobs } from "../../src/queue/finish.js";
+import { recoverExpiredJobs, releaseJobs, renewLeases } from "../../src/queue/leases.js";
 import { useTestDatabase } from "../helpers/database.js";
 
 const t = useTestDatabase({ emptyBeforeEach: true });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { recoverExpiredJobs } from "../../src/queue/finish.js";
+import { recoverExpiredJobs } from "../../src/queue/leases.js";
 import { useTestDatabase } from "../helpers/database.js";
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { claimSize, lookAgainInMs, type ClaimState } from "../../src/runner/claim-plan.js";
+import { claimSize, lookAgainInMs, type ClaimState } from "../../src/runner/loop/claim-plan.js";
 import { CLAIM_CONNECTIONS } from "../../src/queue/db.js";
 
 /** A run of 8 slots whose jobs have proved short, prefetchFactor 4: it may hold 32 ahead. */

@@ -3,8 +3,8 @@ import { performance } from "node:perf_hooks";
 import { test } from "node:test";
 import { silentLogger } from "../../src/logger.js";
 import type { Outcome } from "../../src/queue/finish.js";
-import { Finisher } from "../../src/runner/finisher.js";
-import { OutcomeBounds } from "../../src/runner/outcome-bounds.js";
+import { Finisher } from "../../src/runner/loop/finisher.js";
+import { OutcomeBounds } from "../../src/runner/attempt/outcome-bounds.js";
 import { useTestDatabase } from "../helpers/database.js";
 
 const t = useTestDatabase({ emptyBeforeEach: true });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { StopSwitch } from "../../src/runner/stop-switch.js";
+import { StopSwitch } from "../../src/runner/attempt/stop-switch.js";
 
 test("throwing the switch aborts the handler's signal and ends the runner's wait with the same reason", async () => {
   const stopSwitch = new StopSwitch();

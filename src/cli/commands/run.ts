@@ -2,11 +2,11 @@ import { Command } from "commander";
 import { z } from "zod";
 import { JobFailedExit, UsageError } from "../../errors.js";
 import { didYouMean } from "../../suggest.js";
-import { writeMetricsTextfile } from "../../metrics/textfile.js";
 import { countDueJobs, peekDueJobs } from "../../queue/admin.js";
-import { GracefulStop, stopOnSignals } from "../../runner/graceful-stop.js";
-import { maintenanceReason } from "../../runner/maintenance.js";
-import { runJobs } from "../../runner/run.js";
+import { GracefulStop, stopOnSignals } from "../../runner/process/graceful-stop.js";
+import { maintenanceReason } from "../../runner/process/maintenance.js";
+import { afterRun, RunTally } from "../../runner/process/after-run.js";
+import { runJobs } from "../../runner/process/run.js";
 import { describeRunJobEnd } from "../job-end.js";
 import { RunProgress } from "../run-progress.js";
 import { describeCounts } from "../run-summary.js";
@@ -96,7 +96,7 @@ export function runCommand(): Command {
             progress?.stop();
           });
           // A run that found every slot busy did nothing: it leaves the last run's figures alone.
-          if (!report.busy) await writeMetricsTextfile(config, db, { durationSeconds: (Date.now() - started) / 1000, counts: report.counts }, logger);
+          if (!report.busy) await afterRun({ config, db, logger }, new RunTally().begin(started).add(report.counts));
           if (report.job) {
             const { ref, status, error, result } = report.job;
             if (status === "complete") {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { JobFailedExit, WaitTimedOutExit } from "../../errors.js";
 import { enqueueJobs, type NewJob } from "../../queue/enqueue.js";
 import { waitForJobs, type JobEnd } from "../../queue/wait.js";
-import { runJobs } from "../../runner/run.js";
+import { runJobs } from "../../runner/process/run.js";
 import { commandLineUser } from "../cli-user.js";
 import { parseOptions, withContext, type GlobalOptions } from "../context.js";
 

@@ -1,7 +1,8 @@
 import { Command } from "commander";
 import { z } from "zod";
-import { GracefulStop, stopOnSignals } from "../../runner/graceful-stop.js";
-import { runWorker } from "../../runner/worker.js";
+import { GracefulStop, stopOnSignals } from "../../runner/process/graceful-stop.js";
+import { afterRun, RunTally } from "../../runner/process/after-run.js";
+import { runWorker } from "../../runner/process/worker.js";
 import { collect, parseOptions, positiveIntString, statusLineFor, withContext, type GlobalOptions } from "../context.js";
 import { RunProgress } from "../run-progress.js";
 import { describeCounts } from "../run-summary.js";
@@ -49,6 +50,7 @@ export function workCommand(): Command {
         const removeHandlers = stopOnSignals(stop);
         const line = statusLineFor(command.optsWithGlobals<GlobalOptions>());
         const progress = line && new RunProgress(line).start();
+        const tally = new RunTally();
         try {
           const report = await runWorker(
             { config, db, registry, logger, observer: progress },
@@ -62,7 +64,8 @@ export function workCommand(): Command {
               force: options.force,
               stop,
             },
-          );
+            tally,
+          ).finally(() => afterRun({ config, db, logger }, tally));
           logger.info(`worker stopped (${report.reason}): ${describeCounts(report.counts)}`, { ...report.counts, reason: report.reason });
         } finally {
           removeHandlers();

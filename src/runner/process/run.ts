@@ -1,18 +1,13 @@
-import type { Config } from "../config/schema.js";
-import type { Registry } from "../handlers/registry.js";
-import { HostLocks, isProcessAlive, type ClearedLock } from "../locks/host-locks.js";
-import type { Logger } from "../logger.js";
-import { getJob, parseResult } from "../queue/admin.js";
-import { claimJobByRef } from "../queue/claim-by-ref.js";
-import type { Database } from "../queue/db.js";
-import { requeueStuckJob } from "../queue/finish.js";
-import type { AttemptEnd } from "./execute-job.js";
-import { QueueRunner } from "./run-queue.js";
-import { KILL_GRACE_MS } from "../job/subprocess.js";
-import { emptyCounts, type RunCounts } from "../metrics/run-counts.js";
-import type { RunOptions } from "./runner-deps.js";
+import { isProcessAlive, type ClearedLock, type HostLocks } from "../../locks/host-locks.js";
+import { getJob, parseResult } from "../../queue/admin.js";
+import { claimJobByRef } from "../../queue/claim-by-ref.js";
+import { requeueStuckJob } from "../../queue/leases.js";
+import type { AttemptEnd } from "../attempt-end.js";
+import { QueueRunner } from "../loop/run-queue.js";
+import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
+import type { RunnerDeps, RunOptions } from "../runner-deps.js";
 import type { GracefulStop } from "./graceful-stop.js";
-import type { RunObserver } from "./run-observer.js";
+import { openRunner, type RunnerBase } from "./open-runner.js";
 
 export interface RunRequest extends RunOptions {
   /** --job: run just this job now. */
@@ -33,26 +28,16 @@ export interface RunReport {
   job?: { ref: number; status: string; error: string | null; result: unknown; attempt?: AttemptEnd["kind"] };
 }
 
-export interface RunDeps {
-  config: Config;
-  db: Database;
-  registry: Registry;
-  logger: Logger;
-  /** The terminal's progress display, if any. */
-  observer?: RunObserver;
-}
-
 /** `offline-jobs run`: one cron-style pass over the queue, or one job with --job. */
-export async function runJobs(deps: RunDeps, request: RunRequest): Promise<RunReport> {
-  const { config, logger } = deps;
-  const workerId = `${config.hostName}:${process.pid}`;
-  const locks = await openHostLocks(config, logger);
+export async function runJobs(base: RunnerBase, request: RunRequest): Promise<RunReport> {
+  const deps = await openRunner(base);
+  const { config, logger, locks, workerId } = deps;
   const report: RunReport = { busy: false, slots: 0, cleared: [], counts: emptyCounts() };
   if (request.clearLock) {
     report.cleared = await clearLocks(deps, locks);
     if (request.job !== undefined) await requeueIfHolderDead(deps, request.job);
   }
-  const runner = new QueueRunner({ ...deps, locks, workerId }, request);
+  const runner = new QueueRunner(deps, request);
   request.stop?.attach(runner);
   const want = request.job !== undefined ? 1 : Math.min(request.maxJobs, request.limit ?? Infinity);
   report.slots = await runner.takeSlots(want);
@@ -121,23 +106,7 @@ function heldElsewhere(ref: number, holder: { host: string; pid: number } | unde
   );
 }
 
-/** This host's slot and job locks, under config.lockDir. */
-export async function openHostLocks(config: Config, logger: Logger): Promise<HostLocks> {
-  const locks = new HostLocks({
-    dir: config.lockDir,
-    staleMs: config.lockStaleSeconds * 1000,
-    host: config.hostName,
-    onCompromised: (name, error) =>
-      logger.warn(`lock ${name} was removed or went stale while held (${error.message}); the database lease still guards the job`),
-    killGraceMs: KILL_GRACE_MS,
-    onOrphansEnded: (ref, holder, groups) =>
-      logger.warn(`job ${ref}: ended process group(s) ${groups.join(", ")}, left running by its attempt in ${holder.host}:${holder.pid}, which died`, { ref }),
-  });
-  await locks.prepare();
-  return locks;
-}
-
-async function clearLocks(deps: RunDeps, locks: HostLocks): Promise<RunReport["cleared"]> {
+async function clearLocks(deps: RunnerDeps, locks: HostLocks): Promise<RunReport["cleared"]> {
   const cleared = await locks.clearAll();
   const described: RunReport["cleared"] = [];
   for (const lock of cleared) {
@@ -161,7 +130,7 @@ function holderAlive(holder: string, hostName: string): boolean | undefined {
   return isProcessAlive(pid);
 }
 
-async function requeueIfHolderDead(deps: RunDeps, ref: number): Promise<void> {
+async function requeueIfHolderDead(deps: RunnerDeps, ref: number): Promise<void> {
   const row = await getJob(deps.db, ref);
   if (!row || row.status !== "running" || !row.locked_by) return;
   const alive = holderAlive(row.locked_by, deps.config.hostName);

@@ -1,6 +1,6 @@
-import type { HeldJobLock, HeldLock, HostLocks } from "../locks/host-locks.js";
-import { identify, type ProcessId } from "../locks/process-identity.js";
-import type { Logger } from "../logger.js";
+import type { HeldJobLock, HeldLock, HostLocks } from "../../locks/host-locks.js";
+import { identify, type ProcessId } from "../../locks/process-identity.js";
+import type { Logger } from "../../logger.js";
 
 /** A first attempt takes its job lock once it has run this long. */
 const FIRST_ATTEMPT_LOCK_AFTER_MS = 200;
@@ -12,8 +12,8 @@ export interface JobLock extends HeldLock {
 }
 
 /**
- * The job's lock on this host (README, "How jobs are claimed…"), so that a job is never run
- * twice at once here. A twin can only exist if someone ran this job before: a retry, a
+ * The job's lock on this host (docs/architecture.md, "Locks on a host"), so that a job is
+ * never run twice at once here. A twin can only exist if someone ran this job before: a retry, a
  * re-queued lost job, or an operator's --job. Those (`eager`) take the lock before they
  * start, and get undefined if a live process holds it, to give the job back; a dead holder's
  * lock is taken over at once, its subprocesses ended first (HostLocks.lockJob). A first

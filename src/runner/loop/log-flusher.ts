@@ -1,10 +1,11 @@
-import { errorMessage } from "../errors.js";
-import type { Logger } from "../logger.js";
-import type { Database } from "../queue/db.js";
-import { appendJobLogs, type JobHandle } from "../queue/finish.js";
-import { logAppendBytes } from "../queue/statement-size.js";
-import type { JobLog } from "../job/job-log.js";
-import type { OutcomeBounds } from "./outcome-bounds.js";
+import { errorMessage } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import type { Database } from "../../queue/db.js";
+import { appendJobLogs } from "../../queue/finish.js";
+import type { JobHandle } from "../../queue/fenced-update.js";
+import { logAppendBytes } from "../../queue/statement-size.js";
+import type { JobLog } from "../../job/job-log.js";
+import type { OutcomeBounds } from "../attempt/outcome-bounds.js";
 
 /** How often the logs of long jobs are written while they run. */
 const FLUSH_EVERY_MS = 2000;

@@ -1,11 +1,11 @@
-import { errorMessage } from "../errors.js";
-import type { Registry } from "../handlers/registry.js";
-import type { HostLocks } from "../locks/host-locks.js";
-import type { Logger } from "../logger.js";
-import type { Notifier } from "../notify/notifier.js";
-import type { Database } from "../queue/db.js";
-import { recoverExpiredJobs } from "../queue/finish.js";
-import { renderNotice } from "./notice.js";
+import { errorMessage } from "../../errors.js";
+import type { Registry } from "../../handlers/registry.js";
+import type { HostLocks } from "../../locks/host-locks.js";
+import type { Logger } from "../../logger.js";
+import type { Notifier } from "../../notify/notifier.js";
+import type { Database } from "../../queue/db.js";
+import { recoverExpiredJobs } from "../../queue/leases.js";
+import { renderNotice } from "../attempt/notice.js";
 
 /** How far ahead of now a running row's lease may be before recovery takes it as lost (× leaseSeconds). */
 export const LEASE_AHEAD_FACTOR = 10;

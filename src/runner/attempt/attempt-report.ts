@@ -1,7 +1,7 @@
-import type { Level, Logger } from "../logger.js";
-import type { ClaimedJob } from "../queue/claimed-job.js";
-import type { RunCounts } from "../metrics/run-counts.js";
-import type { AttemptEnd } from "./execute-job.js";
+import type { Level, Logger } from "../../logger.js";
+import type { ClaimedJob } from "../../queue/claimed-job.js";
+import type { RunCounts } from "../../metrics/run-counts.js";
+import type { AttemptEnd } from "../attempt-end.js";
 
 /** How each end of an attempt is counted, and the level of its line in the process's log. */
 const ENDS = {

@@ -1,23 +1,23 @@
 import { performance } from "node:perf_hooks";
-import { useSubprocessLimits } from "../job/child-sandbox.js";
-import type { Config } from "../config/schema.js";
-import type { ZodErrorMap, ZodType } from "zod";
-import { errorMessage, PermanentError, TransientError } from "../errors.js";
-import type { JobContext } from "../job/handler.js";
-import type { Registry } from "../handlers/registry.js";
-import type { ClaimedJob } from "../queue/claimed-job.js";
-import type { Database } from "../queue/db.js";
-import type { Outcome } from "../queue/finish.js";
-import { writeTextSink } from "../queue/text-sink.js";
-import { jsonSyntaxProblem, quote, shorten, visible } from "../quote.js";
+import { useSubprocessLimits } from "../../job/child-sandbox.js";
+import type { Config } from "../../config/schema.js";
+import { PermanentError, TransientError } from "../../errors.js";
+import type { JobContext } from "../../job/handler.js";
+import type { ClaimedJob } from "../../queue/claimed-job.js";
+import type { Outcome } from "../../queue/finish.js";
+import type { AttemptEnd } from "../attempt-end.js";
+import type { RunnerDeps } from "../runner-deps.js";
+import { writeTextSink } from "../../queue/text-sink.js";
+import { shorten, visible } from "../../quote.js";
+import { parseJobData } from "./job-data.js";
 import { backoffSeconds } from "./backoff.js";
-import type { JobLog } from "../job/job-log.js";
+import type { JobLog } from "../../job/job-log.js";
 import { renderNotice } from "./notice.js";
-import { openInside, pinInside, unpin } from "../job/open-source.js";
+import { openInside, pinInside, unpin } from "../../job/open-source.js";
 import type { OutcomeBounds } from "./outcome-bounds.js";
-import { resolveDeletable, resolveInside } from "../job/path-guard.js";
+import { resolveDeletable, resolveInside } from "../../job/path-guard.js";
 import type { StopSwitch } from "./stop-switch.js";
-import { runSubprocess } from "../job/subprocess.js";
+import { runSubprocess } from "../../job/subprocess.js";
 
 /** Room for a handler to kill its subprocesses and report its own timeout first. */
 const OWN_TIMEOUT_MARGIN_SECONDS = 10;
@@ -32,24 +32,6 @@ export class JobStopped extends Error {
   }
 }
 
-/** How an attempt ended, as far as the database is concerned. */
-export type AttemptEnd =
-  | { kind: "outcome"; outcome: Outcome; durationMs: number }
-  | { kind: "cancelled"; log: string; durationMs: number }
-  | { kind: "lost"; detail: string; durationMs: number }
-  /** Interrupted by a stop of this process (grace period over): back to pending, attempt not counted. */
-  | { kind: "released"; detail: string; log: string; durationMs: number };
-
-export interface ExecuteDeps {
-  config: Config;
-  registry: Registry;
-  workerId: string;
-  /** For the text sink; absent in contexts without a database. */
-  db?: Database;
-  /** How large a result the database takes (absent: not checked here; the Finisher still is). */
-  bounds?: OutcomeBounds;
-}
-
 /**
  * Runs one claimed attempt: parses and validates job_data (a permanent failure if either is
  * wrong), runs the handler under the type's timeout with an AbortSignal, and turns whatever
@@ -57,7 +39,9 @@ export interface ExecuteDeps {
  */
 export async function executeJob(
   job: ClaimedJob,
-  deps: ExecuteDeps,
+  deps: RunnerDeps,
+  /** How large a result the database takes. */
+  bounds: OutcomeBounds,
   /**
    * `stopSwitch`: the attempt's own switch; the runner throws it (cancel, lost lease, stop), and
    * so does the timeout. `log`: the attempt's log, which the runner's LogFlusher writes live.
@@ -87,7 +71,7 @@ export async function executeJob(
     body.notice = renderNotice(job.successText, { ref: job.ref, type: job.type, user: job.user, url: body.url }, false);
     const recorded = JSON.stringify(body);
     // Re-running would make the same result: a permanent failure, the others' writes untouched.
-    const tooLarge = deps.bounds?.resultProblem(recorded);
+    const tooLarge = bounds.resultProblem(recorded);
     if (tooLarge) throw new PermanentError(tooLarge);
     log.line("info", `complete in ${durationMs()} ms`);
     return { kind: "outcome", durationMs: durationMs(), outcome: { kind: "complete", ref: job.ref, token: job.token, result: recorded, log: log.take() } };
@@ -101,63 +85,10 @@ export async function executeJob(
       log.line("warn", `interrupted: ${error.message}; back to pending`);
       return { kind: "released", detail: error.message, log: log.take(), durationMs: durationMs() };
     }
-    return { kind: "outcome", durationMs: durationMs(), outcome: failureOutcome(job, error, maxAttempts, settings.backoff, log, deps.bounds) };
+    return { kind: "outcome", durationMs: durationMs(), outcome: failureOutcome(job, error, maxAttempts, settings.backoff, log, bounds) };
   } finally {
     clearTimeout(timer);
   }
-}
-
-function parseJobData(job: ClaimedJob, schema: ZodType): unknown {
-  let raw: unknown = {};
-  if (job.jobData !== null && job.jobData.trim() !== "") {
-    try {
-      raw = JSON.parse(job.jobData);
-    } catch (error) {
-      throw new PermanentError(`job_data is not valid JSON (${jsonSyntaxProblem(errorMessage(error), job.jobData)})`);
-    }
-  }
-  const parsed = schema.safeParse(raw, { error: issueMessage });
-  if (!parsed.success) {
-    // An int past the safe range also fails the schema's own bound: that one says more.
-    const issues = parsed.error.issues;
-    const issue = issues.find((i) => !("note" in i && /safe integer/.test(String(i.note)))) ?? issues[0];
-    const where = issue?.path.length ? visible(issue.path.map((key) => shorten(String(key), 40)).join(".")) : "job_data";
-    throw new PermanentError(`job_data is invalid for ${job.type}: ${where}: ${issue?.message ?? "does not match the schema"}`);
-  }
-  return parsed.data;
-}
-
-/**
- * zod's words where its defaults are unclear for job_data: a missing field says "required"
- * (not "received undefined"), a union says what it takes, a bad record key why, unknown keys
- * are quoted safely.
- */
-function issueMessage(issue: Parameters<ZodErrorMap>[0]): string | undefined {
-  if (issue.code === "invalid_type" && issue.input === undefined) return `required (${article(issue.expected)})`;
-  if (issue.code === "invalid_key") return issue.issues[0]?.message; // the key's own rule, not "Invalid key in record"
-  if (issue.code === "unrecognized_keys")
-    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys
-      .slice(0, 5)
-      .map((k) => quote(k, 40))
-      .join(", ")}`;
-  if (issue.code === "invalid_union") {
-    const firsts = issue.errors.map((branch) => branch[0]).filter((i) => i !== undefined);
-    // A branch that got past the type check (a string, but too long) says the most.
-    const specific = firsts.find((i) => i.code !== "invalid_type");
-    if (specific) return specific.message;
-    const expected = [...new Set(firsts.map((i) => (i as { expected?: string }).expected).filter(Boolean))];
-    if (expected.length)
-      return `expected ${expected.slice(0, -1).join(", ")}${expected.length > 1 ? " or " : ""}${expected.at(-1)}, received ${received(issue.input)}`;
-  }
-  return undefined;
-}
-
-function article(noun: string): string {
-  return `${/^[aeiou]/.test(noun) ? "an" : "a"} ${noun}`;
-}
-
-function received(input: unknown): string {
-  return input === null ? "null" : Array.isArray(input) ? "array" : typeof input;
 }
 
 function failureOutcome(
@@ -166,7 +97,7 @@ function failureOutcome(
   maxAttempts: number,
   backoff: { initialSeconds: number; maxSeconds: number },
   log: JobLog,
-  bounds: OutcomeBounds | undefined,
+  bounds: OutcomeBounds,
 ): Outcome {
   const message = oneLine(error) || "the handler failed without a message";
   const permanent = error instanceof PermanentError;
@@ -184,7 +115,7 @@ function failureOutcome(
   const body = partial && typeof partial === "object" ? { ...(partial as object) } : {};
   const notice = renderNotice(job.failureText, { ref: job.ref, type: job.type, user: job.user, error: final }, true);
   let result = JSON.stringify({ ...body, notice });
-  const tooLarge = bounds?.resultProblem(result);
+  const tooLarge = bounds.resultProblem(result);
   if (tooLarge) {
     log.line("warn", `the partial result was not kept: ${tooLarge}`);
     result = JSON.stringify({ notice });
@@ -222,7 +153,7 @@ function pathGuards(config: Config): JobContext["paths"] {
 
 function makeContext(
   job: ClaimedJob,
-  deps: ExecuteDeps,
+  deps: RunnerDeps,
   control: { log: JobLog; stopSwitch: StopSwitch; progress(percent: number): void; onSpawn?(pid: number): void },
   maxAttempts: number,
 ): JobContext {
@@ -245,7 +176,7 @@ function makeContext(
     config: deps.config,
     paths: pathGuards(deps.config),
     exec: (argv, options = {}) => runSubprocess(argv, { ...options, signal: stopSwitch.signal, log, onSpawn }),
-    writeTextSink: sink && deps.db ? (values) => writeTextSink(deps.db!, sink, { ...values, ref: job.ref }) : undefined,
+    writeTextSink: sink ? (values) => writeTextSink(deps.db, sink, { ...values, ref: job.ref }) : undefined,
   };
 }
 

@@ -1,8 +1,9 @@
-import type { HeldLock, HostLocks } from "../locks/host-locks.js";
+import type { HeldLock, HostLocks } from "../../locks/host-locks.js";
 
 /**
- * The slots of one run (DESIGN §4): lock files slot-1 … slot-N shared by every offline-jobs
- * process on this host; a run holds some of them and runs one job per slot it holds.
+ * The slots of one run (docs/architecture.md, "Locks on a host"): lock files slot-1 …
+ * slot-N shared by every offline-jobs process on this host; a run holds some of them and
+ * runs one job per slot it holds.
  */
 export class RunSlots {
   private held: HeldLock[] = [];

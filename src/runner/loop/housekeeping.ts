@@ -1,11 +1,11 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { Config } from "../config/schema.js";
-import { errorMessage } from "../errors.js";
-import type { Logger } from "../logger.js";
-import type { Database } from "../queue/db.js";
-import { purgeJobs, settleAbandonedCancels } from "../queue/cleanup.js";
-import { takeHousekeepingTurn } from "../queue/state.js";
+import type { Config } from "../../config/schema.js";
+import { errorMessage } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import type { Database } from "../../queue/db.js";
+import { purgeJobs, settleAbandonedCancels } from "../../queue/cleanup.js";
+import { takeHousekeepingTurn } from "../../queue/state.js";
 
 /** Names create_download_file and collection_download give their files: 32 hex digits, then a name. */
 const DOWNLOAD_NAME = /^\.?[0-9a-f]{32}-/;

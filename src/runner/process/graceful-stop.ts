@@ -1,4 +1,4 @@
-import type { Logger } from "../logger.js";
+import type { Logger } from "../../logger.js";
 
 /** What a stop acts on: the QueueRunner of the moment. */
 export interface Stoppable {

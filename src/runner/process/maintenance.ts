@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import type { Config } from "../config/schema.js";
+import type { Config } from "../../config/schema.js";
 
 /**
  * Maintenance mode (PKP refuses to run jobs during upgrades): `maintenance: true` in the

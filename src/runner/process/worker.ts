@@ -1,14 +1,13 @@
-import { errorMessage } from "../errors.js";
-import { isConnectionError } from "../queue/db.js";
-import { readState, RESTART_STAMP } from "../queue/state.js";
+import { errorMessage } from "../../errors.js";
+import { isConnectionError } from "../../queue/db.js";
+import { readState, RESTART_STAMP } from "../../queue/state.js";
 import type { GracefulStop } from "./graceful-stop.js";
 import { maintenanceReason } from "./maintenance.js";
-import { QueueRunner } from "./run-queue.js";
-import type { RunOptions } from "./runner-deps.js";
-import { writeMetricsTextfile } from "../metrics/textfile.js";
-import { emptyCounts, type RunCounts } from "../metrics/run-counts.js";
-import { runHousekeeping } from "./housekeeping.js";
-import { openHostLocks, type RunDeps } from "./run.js";
+import { QueueRunner } from "../loop/run-queue.js";
+import type { RunnerDeps, RunOptions } from "../runner-deps.js";
+import type { RunCounts } from "../../metrics/run-counts.js";
+import { afterRun, type RunTally } from "./after-run.js";
+import { openRunner, type RunnerBase } from "./open-runner.js";
 
 export interface WorkOptions extends Pick<RunOptions, "maxJobs" | "types"> {
   /** --sleep: seconds between polls while nothing is due (work is looked for again at once while there is some). */
@@ -44,13 +43,14 @@ const PERIODIC_MS = 60_000;
  * mode does the claiming; this loop adds what a daemon needs around it: waiting for a free
  * slot, maintenance mode, the limits (--max-time, --memory), `offline-jobs restart`, and
  * surviving a database outage (wait and try again; jobs in flight are recovered by lease).
+ * `tally` gathers what it did, for the metrics textfile that it writes every minute and that
+ * the caller writes once it has ended, or failed (afterRun).
  */
-export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<WorkReport> {
-  const { config, logger, db } = deps;
+export async function runWorker(base: RunnerBase, options: WorkOptions, tally: RunTally): Promise<WorkReport> {
+  const deps = await openRunner(base);
+  const { config, logger, db, workerId } = deps;
   const { stop } = options;
-  const counts = emptyCounts();
-  const locks = await openHostLocks(config, logger);
-  const workerId = `${config.hostName}:${process.pid}`;
+  const { counts } = tally;
   const sleepMs = options.sleepSeconds * 1000;
   const restartBaseline = await readState(db, RESTART_STAMP);
   const limits = new LimitWatch(options, restartBaseline, deps);
@@ -66,16 +66,8 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
   logger.info(`worker ${workerId} started with up to ${options.maxJobs} slot(s)`);
   const disabled = deps.registry.disabledWanted(options.types);
   if (disabled) logger.warn(disabled);
-  const started = Date.now();
-  let current: QueueRunner | undefined;
-  const writeMetrics = () => {
-    const total = { ...counts };
-    if (current) add(total, current.counts);
-    return writeMetricsTextfile(config, db, { durationSeconds: (Date.now() - started) / 1000, counts: total }, logger);
-  };
-  const periodic = setInterval(() => {
-    void runHousekeeping(config, db, logger).then(writeMetrics);
-  }, PERIODIC_MS);
+  tally.begin();
+  const periodic = setInterval(() => void afterRun(deps, tally, { housekeeping: true }), PERIODIC_MS);
   try {
     while (!stop.reason) {
       await limits.check(stop);
@@ -85,10 +77,11 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
         await wait(`maintenance mode (${maintenance}): claiming nothing`);
         continue;
       }
-      const runner = (current = new QueueRunner(
-        { ...deps, locks, workerId },
-        { maxJobs: options.maxJobs, types: options.types, idleSleepSeconds: options.stopWhenEmpty ? undefined : options.sleepSeconds },
-      ));
+      const runner = (tally.current = new QueueRunner(deps, {
+        maxJobs: options.maxJobs,
+        types: options.types,
+        idleSleepSeconds: options.stopWhenEmpty ? undefined : options.sleepSeconds,
+      }));
       if ((await runner.takeSlots(options.maxJobs)) === 0) {
         await wait(`all ${options.maxJobs} job slot(s) on this host are busy`);
         continue;
@@ -116,8 +109,8 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
       } finally {
         clearInterval(watch);
         stop.detach(runner);
-        add(counts, runner.counts);
-        current = undefined;
+        tally.add(runner.counts);
+        tally.current = undefined;
       }
       if (options.stopWhenEmpty && drained && !stop.reason) return { counts, reason: "queue empty" };
     }
@@ -125,7 +118,6 @@ export async function runWorker(deps: RunDeps, options: WorkOptions): Promise<Wo
   } finally {
     clearTimeout(deadline);
     clearInterval(periodic);
-    await writeMetrics();
   }
 }
 
@@ -136,7 +128,7 @@ class LimitWatch {
   constructor(
     private readonly options: WorkOptions,
     private readonly restartBaseline: string | null,
-    private readonly deps: RunDeps,
+    private readonly deps: RunnerDeps,
   ) {}
 
   async check(stop: GracefulStop): Promise<void> {
@@ -156,8 +148,4 @@ class LimitWatch {
       this.checking = false;
     }
   }
-}
-
-function add(total: RunCounts, more: RunCounts): void {
-  for (const key of Object.keys(total) as Array<keyof RunCounts>) total[key] += more[key];
 }

@@ -1,8 +1,8 @@
-import type { Logger } from "../logger.js";
-import type { Database } from "../queue/db.js";
-import type { Outcome } from "../queue/finish.js";
-import { maxAllowedPacket } from "../queue/server-info.js";
-import { escapedBytes, outcomeBytes, STATEMENT_SQL } from "../queue/statement-size.js";
+import type { Logger } from "../../logger.js";
+import type { Database } from "../../queue/db.js";
+import type { Outcome } from "../../queue/finish.js";
+import { maxAllowedPacket } from "../../queue/server-info.js";
+import { escapedBytes, outcomeBytes, STATEMENT_SQL } from "../../queue/statement-size.js";
 
 /** MariaDB's and MySQL 8's default, assumed until the server has said (read()). */
 const DEFAULT_PACKET = 16 * 1024 * 1024;

@@ -1,4 +1,4 @@
-import { CLAIM_CONNECTIONS } from "../queue/db.js";
+import { CLAIM_CONNECTIONS } from "../../queue/db.js";
 
 /** Below this mean job duration, a process claims a few batches ahead of its free slots. */
 export const SHORT_JOB_MS = 100;

@@ -1,21 +1,24 @@
-import type { ClaimedJob } from "../queue/claimed-job.js";
-import { recordCancelled, releaseJobs } from "../queue/finish.js";
-import { executeJob, type AttemptEnd } from "./execute-job.js";
-import type { Finisher } from "./finisher.js";
+import type { ClaimedJob } from "../../queue/claimed-job.js";
+import { recordCancelled, type Outcome } from "../../queue/finish.js";
+import { releaseJobs } from "../../queue/leases.js";
+import type { JobHandle } from "../../queue/fenced-update.js";
+import type { AttemptEnd } from "../attempt-end.js";
+import { executeJob } from "./execute-job.js";
 import { holdJobLock } from "./job-lock.js";
-import { JobLog } from "../job/job-log.js";
-import type { LiveJob, LogFlusher } from "./log-flusher.js";
+import { JobLog } from "../../job/job-log.js";
 import type { OutcomeBounds } from "./outcome-bounds.js";
-import type { RunnerDeps } from "./runner-deps.js";
+import type { RunnerDeps } from "../runner-deps.js";
 import { StopSwitch } from "./stop-switch.js";
-import { logAttempt } from "./run-report.js";
-import type { RunCounts } from "../metrics/run-counts.js";
+import { logAttempt } from "./attempt-report.js";
+import type { RunCounts } from "../../metrics/run-counts.js";
 
-/** A job a runner has started: its stop switch, its progress and its log (written live by the LogFlusher). */
-export interface ActiveJob extends LiveJob {
+/** A job a runner has started: its stop switch, its progress and its log (written live by the run's LogFlusher). */
+export interface ActiveJob extends JobHandle {
   job: ClaimedJob;
   stopSwitch: StopSwitch;
   progress: number | null;
+  log: JobLog;
+  startedAt: number;
 }
 
 /** A claimed job about to start: its stop switch, an empty log, the time it started. */
@@ -23,9 +26,15 @@ export function activate(job: ClaimedJob, logMaxChars: number): ActiveJob {
   return { job, ref: job.ref, token: job.token, stopSwitch: new StopSwitch(), progress: null, log: new JobLog(logMaxChars), startedAt: Date.now() };
 }
 
-export interface AttemptDeps extends RunnerDeps {
-  finisher: Finisher;
-  logFlusher: LogFlusher;
+/**
+ * What an attempt reports to: the run it belongs to (a QueueRunner), which owns these for
+ * all its attempts. Not dependencies of the process, which are RunnerDeps.
+ */
+export interface AttemptRun {
+  /** Writes outcomes, gathered into shared statements (the run's Finisher). */
+  finisher: { add(outcome: Outcome, job: ClaimedJob, options: { now?: boolean }): Promise<void> };
+  /** Writes the logs of running jobs while they run (the run's LogFlusher). */
+  logFlusher: { settled(): Promise<void> };
   counts: RunCounts;
   /** The run's limited types: their outcomes are awaited (see below). */
   limits: Record<string, number>;
@@ -38,9 +47,10 @@ export interface AttemptDeps extends RunnerDeps {
  * for outcomes (batched), directly for a cancel or a release. Undefined when the job lock was
  * held by another process here, and the job was given back.
  */
-export async function runAttempt(deps: AttemptDeps, active: ActiveJob, eagerLock: boolean): Promise<AttemptEnd | undefined> {
+export async function runAttempt(deps: RunnerDeps, run: AttemptRun, active: ActiveJob, eagerLock: boolean): Promise<AttemptEnd | undefined> {
   const { job } = active;
-  const { observer, bounds } = deps;
+  const { observer } = deps;
+  const { bounds } = run;
   const lock = await holdJobLock(deps.locks, deps.logger, job.ref, eagerLock);
   if (!lock) {
     deps.logger.warn(`job ${job.ref}: another process on this host holds its job lock; putting it back for 5 s`, { ref: job.ref });
@@ -50,7 +60,7 @@ export async function runAttempt(deps: AttemptDeps, active: ActiveJob, eagerLock
   observer?.jobStarted(job);
   let end: AttemptEnd;
   try {
-    end = await executeJob(job, deps, {
+    end = await executeJob(job, deps, bounds, {
       log: active.log,
       stopSwitch: active.stopSwitch,
       onSpawn: (pid) => lock.addGroup(pid),
@@ -64,8 +74,8 @@ export async function runAttempt(deps: AttemptDeps, active: ActiveJob, eagerLock
   }
   observer?.jobEnded(job, end);
   // The live log's last piece must reach the row before the outcome's, which follows it.
-  await deps.logFlusher.settled();
-  logAttempt(deps.logger, deps.counts, job, end);
+  await run.logFlusher.settled();
+  logAttempt(deps.logger, run.counts, job, end);
   if (end.kind === "cancelled") {
     await recordCancelled(deps.db, job, end.log, bounds.logChars);
   } else if (end.kind === "released") {
@@ -76,8 +86,8 @@ export async function runAttempt(deps: AttemptDeps, active: ActiveJob, eagerLock
     // run with it due), and a limited type's claim counts running rows (it could find the type
     // full). Other outcomes are not awaited: the slot is free now, and the Finisher gathers
     // them into shared writes.
-    const now = end.outcome.kind === "retry" || job.type in deps.limits;
-    const written = deps.finisher.add(end.outcome, job, { now }).catch(() => undefined);
+    const now = end.outcome.kind === "retry" || job.type in run.limits;
+    const written = run.finisher.add(end.outcome, job, { now }).catch(() => undefined);
     if (now) await written;
   }
   return end;

@@ -1,8 +1,9 @@
-import type { Config } from "../config/schema.js";
-import { errorMessage } from "../errors.js";
-import type { Logger } from "../logger.js";
-import { ping, type Database } from "../queue/db.js";
-import { renewLeases, type JobHandle, type LostJob } from "../queue/finish.js";
+import type { Config } from "../../config/schema.js";
+import { errorMessage } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { ping, type Database } from "../../queue/db.js";
+import { renewLeases, type LostJob } from "../../queue/leases.js";
+import type { JobHandle } from "../../queue/fenced-update.js";
 
 export interface Heartbeat {
   stop(): void;

@@ -1,25 +1,22 @@
-import { Notifier } from "../notify/notifier.js";
-import { claimJobs } from "../queue/claim.js";
-import { ClaimCursor } from "../queue/claim-cursor.js";
-import type { ClaimedJob } from "../queue/claimed-job.js";
-import { DatabaseSilentError } from "../queue/db.js";
-import { recordCancelled, releaseJobs } from "../queue/finish.js";
-import { ensureTypeSlots } from "../queue/type-slots.js";
-import { activate, runAttempt, type ActiveJob, type AttemptDeps } from "./attempt.js";
-import { claimSize, lookAgainInMs } from "./claim-plan.js";
-import { JobStopped, type AttemptEnd } from "./execute-job.js";
+import { Notifier } from "../../notify/notifier.js";
+import type { ClaimedJob } from "../../queue/claimed-job.js";
+import { DatabaseSilentError } from "../../queue/db.js";
+import { ensureTypeSlots } from "../../queue/type-slots.js";
+import { activate, runAttempt, type ActiveJob, type AttemptRun } from "../attempt/attempt.js";
+import { lookAgainInMs } from "./claim-plan.js";
+import type { AttemptEnd } from "../attempt-end.js";
+import { JobStopped } from "../attempt/execute-job.js";
 import { Finisher } from "./finisher.js";
 import { startHeartbeat, type Heartbeat } from "./heartbeat.js";
 import { runHousekeeping } from "./housekeeping.js";
 import { LogFlusher } from "./log-flusher.js";
-import { OutcomeBounds } from "./outcome-bounds.js";
+import { OutcomeBounds } from "../attempt/outcome-bounds.js";
 import { LeaseRecovery } from "./recovery.js";
+import { RunClaims } from "./run-claims.js";
 import { RunSlots } from "./run-slots.js";
-import { emptyCounts, type RunCounts } from "../metrics/run-counts.js";
-import type { RunnerDeps, RunOptions } from "./runner-deps.js";
-
-/** Claims in a row that found a limited type's slot row held, before the run stops asking at once. */
-const MAX_CONTENDED_RETRIES = 20;
+import { RunState } from "./run-state.js";
+import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
+import type { RunnerDeps, RunOptions } from "../runner-deps.js";
 
 /**
  * The claim loop of one run: claims batches into a small buffer, runs up to one job per
@@ -30,54 +27,37 @@ export class QueueRunner {
   readonly counts: RunCounts = emptyCounts();
   private readonly slots: RunSlots;
   private readonly running = new Map<number, ActiveJob>();
-  private buffer: ClaimedJob[] = [];
-  /** Claims in flight, and how many jobs they asked for together. */
-  private claiming = 0;
-  private asked = 0;
-  private exhausted = false;
-  private stopping = false;
-  private claimed = 0;
-  private meanMs: number | undefined;
-  private contendedRetries = 0;
+  private readonly state = new RunState();
+  private readonly claims: RunClaims;
   /** Jobs of this run that have ended (a claim compares it before and after). */
   private ended = 0;
   private fatal: unknown;
   private finished?: () => void;
-  /** The database stopped answering (see giveUpOnDatabase): nothing more is asked of it. */
-  private silent = false;
-  /** Set once the run has decided to end: pump() does nothing more. */
-  private done = false;
-  /** run --job: an operator's explicit run, which takes its job lock before starting. */
-  private single = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private heartbeat: Heartbeat | undefined;
-  private readonly cursor = new ClaimCursor();
   private readonly finisher: Finisher;
   /** Read from the server before the first job starts (drain, runClaimed). */
   private readonly bounds: OutcomeBounds;
-  private readonly attemptDeps: AttemptDeps;
+  private readonly attemptRun: AttemptRun;
   private readonly logFlusher: LogFlusher;
   private readonly notifier: Notifier | undefined;
   private readonly recovery: LeaseRecovery;
-  private readonly types: string[];
   private readonly limits: Record<string, number>;
-  /** Some selected type has a concurrency limit (its claims go one at a time). */
-  private readonly limited: boolean;
 
   constructor(
     private readonly deps: RunnerDeps,
     private readonly options: RunOptions,
   ) {
     this.slots = new RunSlots(deps.locks, options.maxJobs);
-    this.types = deps.registry.selected(options.types);
-    this.limits = deps.registry.limits(this.types);
-    this.limited = Object.keys(this.limits).length > 0;
+    const types = deps.registry.selected(options.types);
+    this.limits = deps.registry.limits(types);
+    this.claims = new RunClaims(deps, types, this.limits, options.limit);
     this.notifier = Notifier.fromConfig(deps.config, deps.logger);
     this.bounds = new OutcomeBounds(deps.config.logMaxBytes);
     this.logFlusher = new LogFlusher({ db: deps.db, logger: deps.logger, bounds: this.bounds }, () => this.running.values());
     this.finisher = new Finisher(deps.db, this.bounds, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
-    this.recovery = new LeaseRecovery(deps, this.notifier, () => (this.exhausted = false));
-    this.attemptDeps = { ...deps, finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits, bounds: this.bounds };
+    this.recovery = new LeaseRecovery(deps, this.notifier, () => this.lookAgain());
+    this.attemptRun = { finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits, bounds: this.bounds };
   }
 
   /** Takes up to `want` free slots of this host; returns how many this run holds (0: all busy). */
@@ -91,7 +71,7 @@ export class QueueRunner {
    * run that ended), up to --max-jobs, so that it does not stay at the few it found free.
    */
   async topUpSlots(): Promise<void> {
-    if (this.stopping || this.done) return;
+    if (!this.state.open) return;
     const taken = await this.slots.topUp();
     if (taken === 0) return;
     this.deps.logger.info(`took ${taken} more slot(s): ${this.slots.count} of ${this.slots.total}`);
@@ -128,13 +108,13 @@ export class QueueRunner {
 
   /** Runs one already-claimed job (run --job) and waits until its outcome is recorded. */
   async runClaimed(job: ClaimedJob): Promise<AttemptEnd | undefined> {
-    this.single = true;
     this.startBackground();
     try {
       await this.bounds.read(this.deps.db, this.deps.logger);
-      const end = await this.execute(this.track(job));
+      // An operator's explicit run: it takes its job lock before starting.
+      const end = await this.execute(this.track(job), true);
       // Asking the silent database for the job's row would only wait out a connect timeout.
-      if (this.silent) throw this.fatal;
+      if (this.state.is === "silent") throw this.fatal;
       return end;
     } finally {
       await this.shutdown();
@@ -153,8 +133,7 @@ export class QueueRunner {
 
   /** Stop claiming; buffered jobs go back to pending, running ones finish. */
   stop(reason: string): void {
-    if (this.stopping) return;
-    this.stopping = true;
+    if (!this.state.enter("stopping")) return;
     this.deps.logger.info(`stopping: ${reason}`);
     this.pump();
   }
@@ -169,8 +148,9 @@ export class QueueRunner {
     return this.running.size;
   }
 
-  private limitLeft(): number {
-    return this.options.limit === undefined ? Infinity : this.options.limit - this.claimed - this.asked;
+  /** Something says the queue may have work again (a timer, a job's end, re-queued jobs): a run that found it empty claims again. */
+  private lookAgain(): void {
+    this.state.enter("claiming");
   }
 
   /** Runs `change` and pumps after `ms`, unless the run has ended by then. */
@@ -184,66 +164,41 @@ export class QueueRunner {
   }
 
   private pump(): void {
-    if (this.done) return;
+    if (this.state.is === "ended") return;
     // Outcomes that cannot be written are lost work: running more jobs would only run them
     // again once their leases expire. End the run (a worker starts a new one after --sleep).
     this.fatal ??= this.finisher.failed;
-    if (this.fatal) this.stopping = true;
-    while (!this.stopping && this.running.size < this.slots.count && this.buffer.length > 0) this.start(this.buffer.shift()!);
-    if (!this.stopping) this.recovery.whenDue(() => this.pump());
-    const want = claimSize({
-      slots: this.slots.count,
-      running: this.running.size,
-      buffered: this.buffer.length,
-      claiming: this.claiming,
-      asked: this.asked,
-      meanMs: this.meanMs,
-      prefetchFactor: this.deps.config.prefetchFactor,
-      limited: this.limited,
-      limitLeft: this.limitLeft(),
-    });
-    if (!this.exhausted && !this.stopping && want > 0) this.claim(want);
-    const idle = this.running.size === 0 && this.claiming === 0 && (this.buffer.length === 0 || this.stopping);
-    const drained = this.exhausted && this.options.idleSleepSeconds === undefined;
-    if (idle && (drained || this.stopping || this.limitLeft() <= 0) && this.finished) {
-      this.done = true;
+    if (this.fatal) this.state.enter("stopping");
+    while (this.state.open && this.running.size < this.slots.count && this.claims.buffered > 0) this.start(this.claims.next()!);
+    if (this.state.open) this.recovery.whenDue(() => this.pump());
+    const want = this.claims.size(this.slots.count, this.running.size);
+    if (this.state.is === "claiming" && want > 0) this.claim(want);
+    const stopping = !this.state.open;
+    const idle = this.running.size === 0 && this.claims.inFlight === 0 && (this.claims.buffered === 0 || stopping);
+    const drained = this.state.is === "empty" && this.options.idleSleepSeconds === undefined;
+    if (idle && (drained || stopping || this.claims.left() <= 0) && this.finished) {
+      this.state.enter("ended"); // (a silent run stays silent: see RunState)
       this.finished();
     }
   }
 
   private claim(want: number): void {
     const endedBefore = this.ended;
-    this.claiming++;
-    this.asked += want;
-    void claimJobs(this.deps.db, {
-      types: this.types,
-      limits: this.limits,
-      max: want,
-      workerId: this.deps.workerId,
-      leaseSeconds: this.deps.config.leaseSeconds,
-      cursor: this.cursor,
-    })
-      .finally(() => {
-        this.claiming--;
-        this.asked -= want;
-      })
-      .then(({ jobs, contended, full }) => {
-        this.claimed += jobs.length;
-        this.buffer.push(...jobs);
-        // The retries below are for claims that found nothing but a held slot row in a row;
-        // any progress starts the count again (a limited type's claims are always short).
-        if (jobs.length > 0 || contended.length === 0) this.contendedRetries = 0;
-        if (jobs.length >= want) return;
+    void this.claims
+      .send(want)
+      .then((claim) => {
+        this.claims.took(claim);
+        if (claim.jobs.length >= want) return;
         // A job of ours ended while this claim was out: a type it found at its limit may have
         // room now, and that job's end has already asked for more (finding this claim out).
-        if (full.length > 0 && this.ended !== endedBefore) return;
-        this.exhausted = true;
+        if (claim.full.length > 0 && this.ended !== endedBefore) return;
+        this.state.enter("empty");
         const wait = lookAgainInMs({
-          contended: contended.length > 0 && this.contendedRetries++ < MAX_CONTENDED_RETRIES,
+          contended: this.claims.retryContended(claim),
           running: this.running.size,
           idleSleepSeconds: this.options.idleSleepSeconds,
         });
-        if (wait !== undefined) this.later(wait, () => (this.exhausted = false));
+        if (wait !== undefined) this.later(wait, () => this.lookAgain());
       })
       .catch((error) => {
         this.fatal ??= error;
@@ -266,15 +221,16 @@ export class QueueRunner {
       .finally(() => {
         // A slot opened: a type at its concurrency limit may have room again.
         this.ended++;
-        this.exhausted = false;
+        this.lookAgain();
         this.pump();
       });
   }
 
-  private async execute(active: ActiveJob): Promise<AttemptEnd | undefined> {
+  /** `operator`: run --job, whose attempt takes its job lock before it starts, as a retry's does. */
+  private async execute(active: ActiveJob, operator = false): Promise<AttemptEnd | undefined> {
     try {
-      const end = await runAttempt(this.attemptDeps, active, active.job.attempt > 1 || this.single);
-      if (end) this.meanMs = this.meanMs === undefined ? end.durationMs : this.meanMs * 0.9 + end.durationMs * 0.1;
+      const end = await runAttempt(this.deps, this.attemptRun, active, active.job.attempt > 1 || operator);
+      if (end) this.claims.timed(end.durationMs);
       return end;
     } finally {
       // Only now is the job no longer ours: its outcome has been handed to the Finisher, so the
@@ -287,17 +243,9 @@ export class QueueRunner {
   private startBackground(): void {
     this.logFlusher.start();
     this.heartbeat = startHeartbeat(this.deps, {
-      handles: () => [
-        ...[...this.running.values()].map((a) => ({ ref: a.job.ref, token: a.job.token, progress: a.progress })),
-        ...this.buffer.map((j) => ({ ref: j.ref, token: j.token, progress: null })),
-      ],
+      handles: () => [...[...this.running.values()].map((a) => ({ ref: a.job.ref, token: a.job.token, progress: a.progress })), ...this.claims.handles()],
       onLost: (gone) => {
-        const unstarted = this.buffer.find((j) => j.ref === gone.ref);
-        if (unstarted) {
-          this.buffer = this.buffer.filter((j) => j !== unstarted);
-          // Cancelled before it started here: nobody else will record its end.
-          if (gone.reason === "cancelled") void recordCancelled(this.deps.db, unstarted, "", this.bounds.logChars).catch(() => undefined);
-        }
+        this.claims.drop(gone, this.deps.db, this.bounds.logChars);
         this.running.get(gone.ref)?.stopSwitch.stop(new JobStopped(gone.reason, gone.detail));
       },
       onSilent: (seconds, lastError) => this.giveUpOnDatabase(seconds, lastError),
@@ -311,9 +259,8 @@ export class QueueRunner {
    * host's slots held; cutting the connections fails the queries in flight at once.
    */
   private giveUpOnDatabase(seconds: number, lastError?: string): void {
-    this.silent = true;
+    this.state.enter("silent");
     this.fatal ??= new DatabaseSilentError(seconds, lastError);
-    this.stopping = true;
     this.finisher.abandon(this.fatal);
     this.deps.db.abandon();
     this.pump();
@@ -327,18 +274,14 @@ export class QueueRunner {
     try {
       // A silent database gets no more questions (they would wait as long as the last ones):
       // what the run still holds is left to lease recovery.
-      if (this.silent) {
-        const left = [`${this.finisher.unwritten} result(s) not recorded`, `${this.buffer.length} claimed job(s) not started`];
+      if (this.state.is === "silent") {
+        const left = [`${this.finisher.unwritten} result(s) not recorded`, `${this.claims.buffered} claimed job(s) not started`];
         return this.deps.logger.warn(`left to lease recovery: ${left.join(" and ")}; they run again once their leases expire`);
       }
       await this.recovery.settled();
       await this.finisher.drain();
-      const unstarted = this.buffer;
-      this.buffer = [];
-      if (unstarted.length) {
-        await releaseJobs(this.deps.db, unstarted);
-        this.deps.logger.info(`put ${unstarted.length} claimed but unstarted job(s) back to pending`);
-      }
+      const unstarted = await this.claims.giveBack(this.deps.db);
+      if (unstarted) this.deps.logger.info(`put ${unstarted} claimed but unstarted job(s) back to pending`);
     } finally {
       await this.releaseSlots();
       // After the slots are free: notices still being delivered get a bounded wait, not dropped.

@@ -1,12 +1,12 @@
 import { performance } from "node:perf_hooks";
-import { errorMessage } from "../errors.js";
-import type { Logger } from "../logger.js";
-import { isConnectionError, sleep, type Database } from "../queue/db.js";
-import { finishJobs, type Outcome } from "../queue/finish.js";
-import { outcomeBytes } from "../queue/statement-size.js";
-import { noticeOf, type NoticeSubject } from "../notify/job-notice.js";
-import type { Notifier } from "../notify/notifier.js";
-import type { OutcomeBounds } from "./outcome-bounds.js";
+import { errorMessage } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { isConnectionError, sleep, type Database } from "../../queue/db.js";
+import { finishJobs, type Outcome } from "../../queue/finish.js";
+import { outcomeBytes } from "../../queue/statement-size.js";
+import { noticeOf, type NoticeSubject } from "../../notify/job-notice.js";
+import type { Notifier } from "../../notify/notifier.js";
+import type { OutcomeBounds } from "../attempt/outcome-bounds.js";
 
 /** Outcomes in one statement at most (and fewer when they are large: see takeBatch). */
 const BATCH_OUTCOMES = 500;

@@ -1,0 +1,58 @@
+/**
+ * The pieces the runner's writes to its rows share (finish.ts, leases.ts): the fence that
+ * makes a write land only on rows still held under the claim's token (docs/architecture.md,
+ * "Leases, recovery and fencing"), a column's value by ref, and the kept end of a log.
+ */
+
+export interface JobHandle {
+  ref: number;
+  token: string;
+}
+
+/**
+ * The row's log as an append starts from: its last `?` characters (the cap) only. CONCAT fails
+ * (strict mode) when what it makes exceeds max_allowed_packet; cut first, the stored log and the
+ * new text together stay within twice the cap, which outcome-bounds.ts keeps under it.
+ */
+export const KEPT_LOG = "RIGHT(COALESCE(log, ''), ?)";
+
+function sameValues(a: unknown[], b: unknown[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+/**
+ * `ref = ? AND lock_token = ?` for many jobs at once. The plain `ref IN` lets the optimizer
+ * use the primary key, which it does not do for the token test alone. The token test is
+ * grouped by token: the jobs of one claim share theirs, so a batch of outcomes names each
+ * token once instead of once per job (a third of a finish statement's text was tokens).
+ */
+export function fence(jobs: JobHandle[]): [string, unknown[]] {
+  const byToken = new Map<string, number[]>();
+  for (const job of jobs) {
+    const refs = byToken.get(job.token);
+    if (refs) refs.push(job.ref);
+    else byToken.set(job.token, [job.ref]);
+  }
+  const refs = jobs.map((j) => j.ref);
+  if (byToken.size === 1) return ["ref IN (?) AND lock_token = ?", [refs, jobs[0]!.token]];
+  const groups = [...byToken].map(([token, group]) => ["(lock_token = ? AND ref IN (?))", [token, group]] as const);
+  return [`ref IN (?) AND (${groups.map(([sql]) => sql).join(" OR ")})`, [refs, ...groups.flatMap(([, params]) => params)]];
+}
+
+/**
+ * `CASE ref WHEN ? THEN <expr> … ELSE <otherwise> END`, with the parameters in order. When
+ * every row of the statement gets the same expression (`rows`: how many the statement
+ * updates), it is that expression alone: a batch of completions then says `status =
+ * 'complete'` once, which the server parses and evaluates once instead of per row.
+ */
+export function caseByRef(entries: Array<[number, string, unknown[]]>, otherwise: string, rows?: number): [string, unknown[]] {
+  if (entries.length === 0) return [otherwise, []];
+  const [, firstExpr, firstParams] = entries[0]!;
+  if (entries.length === rows && entries.every(([, expr, p]) => expr === firstExpr && sameValues(p, firstParams))) return [firstExpr, firstParams];
+  const params: unknown[] = [];
+  const arms = entries.map(([ref, expr, p]) => {
+    params.push(ref, ...p);
+    return `WHEN ? THEN ${expr}`;
+  });
+  return [`CASE ref ${arms.join(" ")} ELSE ${otherwise} END`, params];
+}
