@@ -6,7 +6,7 @@ import { MissingPrlimitError } from "../errors.js";
  * an allow-list, never the runner's own (which holds the database URL and whatever secrets
  * the service manager put there), and resource limits set by prlimit (util-linux) before the
  * program starts, so that a hostile input cannot make one child take the machine's memory or
- * fill its disk. Used by src/runner/subprocess.ts (command templates, poppler) and by
+ * fill its disk. Used by src/job/subprocess.ts (command templates, poppler) and by
  * src/media (ffmpeg, ffprobe).
  */
 

@@ -56,7 +56,7 @@ async function lockRows(sql: PoolConnection, db: Database, refs: number[]): Prom
   return new Map(found.map((row) => [Number(row.ref), { ...row, ref: Number(row.ref), leased: Number(row.leased) }]));
 }
 
-/** The start of a job log line, in the format of the runner's own (src/runner/job-log.ts). */
+/** The start of a job log line, in the format of the runner's own (src/job/job-log.ts). */
 function logStamp(): string {
   return `[${new Date().toISOString()}] info `;
 }

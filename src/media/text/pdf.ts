@@ -23,7 +23,7 @@ export interface PdfText {
   pages?: number;
 }
 
-/** What exec captures of stdout at most (src/runner/subprocess.ts); more goes through a file. */
+/** What exec captures of stdout at most (src/job/subprocess.ts); more goes through a file. */
 const CAPTURE_LIMIT = 1024 * 1024;
 
 /**
