@@ -19,7 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
-import { makeVideoClip } from "../src/media/ffmpeg.js";
+import { makeVideoClip, videoClipOutputOptions } from "../src/media/ffmpeg.js";
 import { CONFINED_INPUT } from "../src/media/ffmpeg-shared.js";
 import { probeMedia } from "../src/media/ffprobe.js";
 import { childFfmpegs } from "../test/helpers/media.js";
@@ -31,7 +31,6 @@ const options = { maxSeconds: 10, maxWidth: 640, crf: 28, audioBitrate: "96k" };
 
 /** The arguments makeVideoClip gives ffmpeg (src/media/ffmpeg-run.ts), the input by name instead of /dev/fd/3. */
 function directArgs(source: string, out: string): string[] {
-  const scale = `scale=w='trunc(min(iw*sar,${options.maxWidth})/2)*2':h='max(2,trunc(ow/dar/2)*2)',setsar=1,format=yuv420p`;
   return [
     "-nostdin",
     "-hide_banner",
@@ -44,36 +43,7 @@ function directArgs(source: string, out: string): string[] {
     "mov",
     "-i",
     `file:${source}`,
-    "-map",
-    "0:V:0",
-    "-map",
-    "0:a:0?",
-    "-t",
-    String(options.maxSeconds),
-    "-vf",
-    scale,
-    "-c:v",
-    "libx264",
-    "-preset",
-    "veryfast",
-    "-crf",
-    String(options.crf),
-    "-pix_fmt",
-    "yuv420p",
-    "-c:a",
-    "aac",
-    "-b:a",
-    options.audioBitrate,
-    "-ac",
-    "2",
-    "-map_metadata",
-    "-1",
-    "-map_chapters",
-    "-1",
-    "-movflags",
-    "+faststart",
-    "-f",
-    "mp4",
+    ...videoClipOutputOptions(options),
     `file:${out}`,
   ];
 }

@@ -88,8 +88,8 @@ export async function makeVideoClip(
   );
 }
 
-/** The output options of makeVideoClip, in order (the benchmark runs the same line by hand). */
-function videoClipOutputOptions(o: VideoClipOptions): string[] {
+/** The output options of makeVideoClip, in order (bench/video.ts runs the same line by hand). */
+export function videoClipOutputOptions(o: VideoClipOptions): string[] {
   const scale = `scale=w='trunc(min(iw*sar,${o.maxWidth})/2)*2':h='max(2,trunc(ow/dar/2)*2)',setsar=1,format=yuv420p`;
   return [
     "-map",
