@@ -45,17 +45,7 @@ export function makePdf(file: string, pages: string[] = ["Hello from offline-job
     objects.push(`<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`);
   });
   objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
-  let body = "%PDF-1.4\n";
-  const offsets: number[] = [];
-  objects.forEach((object, i) => {
-    offsets.push(Buffer.byteLength(body));
-    body += `${i + 1} 0 obj\n${object}\nendobj\n`;
-  });
-  const xref = Buffer.byteLength(body);
-  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
-  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  fs.writeFileSync(file, body);
-  return file;
+  return writePdfObjects(file, objects);
 }
 
 /** ffprobe's view of a file: streams and format. */
@@ -97,17 +87,7 @@ export function makeSharedStreamPdf(file: string, pages: number, lines = 60): st
     "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ...Array.from({ length: pages }, () => "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R /Resources << /Font << /F1 4 0 R >> >> >>"),
   ];
-  let body = "%PDF-1.4\n";
-  const offsets: number[] = [];
-  objects.forEach((object, i) => {
-    offsets.push(Buffer.byteLength(body));
-    body += `${i + 1} 0 obj\n${object}\nendobj\n`;
-  });
-  const xref = Buffer.byteLength(body);
-  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
-  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  fs.writeFileSync(file, body);
-  return file;
+  return writePdfObjects(file, objects);
 }
 
 /** The largest peak resident size (VmHWM, bytes) among running ffmpeg processes whose command line mentions `marker`. */
@@ -124,4 +104,19 @@ export function ffmpegPeakRss(marker: string): number {
     }
   }
   return peak;
+}
+
+/** Writes numbered PDF objects (the first is the catalog) with their cross-reference table and trailer. */
+function writePdfObjects(file: string, objects: string[]): string {
+  let body = "%PDF-1.4\n";
+  const offsets: number[] = [];
+  objects.forEach((object, i) => {
+    offsets.push(Buffer.byteLength(body));
+    body += `${i + 1} 0 obj\n${object}\nendobj\n`;
+  });
+  const xref = Buffer.byteLength(body);
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
+  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  fs.writeFileSync(file, body);
+  return file;
 }
