@@ -184,3 +184,26 @@ test("in maintenance mode `run` claims nothing and says so, `work` waits until t
   assert.equal(forced.code, 0, tail(forced.stderr));
   assert.equal((await row(second)).status, "complete", "--force runs despite maintenance mode");
 });
+
+test("an idle worker starts a job an application INSERTs within a moment, not after --sleep", async () => {
+  const { config } = setup("pick-up");
+  // --sleep 60: only the watch for new rows can explain a start within seconds.
+  const worker = startCli(["work", "--sleep", "60", "--max-jobs", "1"], { config });
+  const output = stderrOf(worker);
+  const ended = collect(worker, 60_000);
+  try {
+    await waitForWorker(() => /looking again every 60 s|worker .* started/.test(output()), "the worker to start", output);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // idle: its first claim found nothing
+    const ref = await env.db.insertJob("noop", {});
+    await waitForWorker(async () => (await row(ref)).status === "complete", `job ${ref} to run`, output);
+    const [{ ms }] = (await env.db.query<{ ms: string }>(
+      "SELECT TIMESTAMPDIFF(MICROSECOND, created_at, started_at) / 1000 AS ms FROM job_queue WHERE ref = ?",
+      [ref],
+    )) as [{ ms: string }];
+    // The watch looks every 100–200 ms; 2 s leaves room for a loaded machine, and is 30 times less than --sleep.
+    assert.ok(Number(ms) < 2000, `the job started ${ms} ms after its INSERT`);
+  } finally {
+    await runCli(["restart"], { config });
+    await ended;
+  }
+});

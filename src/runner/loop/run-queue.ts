@@ -14,6 +14,7 @@ import { OutcomeBounds } from "../attempt/outcome-bounds.js";
 import { LeaseRecovery } from "./recovery.js";
 import { RunClaims } from "./run-claims.js";
 import { RunSlots } from "./run-slots.js";
+import { NewRowWatch } from "./new-row-watch.js";
 import { RunState } from "./run-state.js";
 import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
 import type { RunnerDeps, RunOptions } from "../runner-deps.js";
@@ -34,6 +35,9 @@ export class QueueRunner {
   private fatal: unknown;
   private finished?: () => void;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** New rows between an idle worker's claims, and which wait for them is the current one. */
+  private readonly newRows: NewRowWatch;
+  private rowWaits = 0;
   private heartbeat: Heartbeat | undefined;
   private readonly finisher: Finisher;
   /** Read from the server before the first job starts (drain, runClaimed). */
@@ -57,6 +61,7 @@ export class QueueRunner {
     this.logFlusher = new LogFlusher({ db: deps.db, logger: deps.logger, bounds: this.bounds }, () => this.running.values());
     this.finisher = new Finisher(deps.db, this.bounds, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
     this.recovery = new LeaseRecovery(deps, this.notifier, () => this.lookAgain());
+    this.newRows = new NewRowWatch(deps.db);
     this.attemptRun = { finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits, bounds: this.bounds };
   }
 
@@ -163,6 +168,24 @@ export class QueueRunner {
     this.timers.add(timer);
   }
 
+  /**
+   * Waits up to `maxMs` for a new row (NewRowWatch), then looks again. A newer wait, or
+   * anything else that made the run claim again, ends this one.
+   */
+  private waitForRows(maxMs: number): void {
+    const generation = ++this.rowWaits;
+    const until = Date.now() + maxMs;
+    const tick = async () => {
+      if (generation !== this.rowWaits || this.state.is !== "empty") return;
+      const arrived = Date.now() >= until || (await this.newRows.arrived().catch(() => true));
+      if (generation !== this.rowWaits || this.state.is !== "empty") return;
+      if (!arrived) return this.later(Math.min(this.newRows.pollMs(), Math.max(0, until - Date.now())), () => void tick());
+      this.lookAgain();
+      this.pump();
+    };
+    this.later(Math.min(this.newRows.pollMs(), maxMs), () => void tick());
+  }
+
   private pump(): void {
     if (this.state.is === "ended") return;
     // Outcomes that cannot be written are lost work: running more jobs would only run them
@@ -198,7 +221,10 @@ export class QueueRunner {
           running: this.running.size,
           idleSleepSeconds: this.options.idleSleepSeconds,
         });
-        if (wait !== undefined) this.later(wait, () => this.lookAgain());
+        if (wait === undefined) return;
+        // An idle worker (nothing running, nothing held back) also watches for new rows meanwhile.
+        if (this.running.size === 0 && wait === (this.options.idleSleepSeconds ?? 0) * 1000) this.waitForRows(wait);
+        else this.later(wait, () => this.lookAgain());
       })
       .catch((error) => {
         this.fatal ??= error;
