@@ -22,6 +22,8 @@ const BUSY_FOR_MS = 30_000;
 export class NewRowWatch {
   private lastSeen: string | null | undefined;
   private lastArrival = 0;
+  /** Which wait is the current one: a newer wait ends the older. */
+  private waits = 0;
 
   constructor(private readonly db: Database) {}
 
@@ -37,5 +39,25 @@ export class NewRowWatch {
   /** The pause before the next look: short while rows have been arriving, the idle pace after. */
   pollMs(now = Date.now()): number {
     return now - this.lastArrival < BUSY_FOR_MS ? BUSY_POLL_MS : NEW_ROW_POLL_MS;
+  }
+
+  /**
+   * Waits up to `maxMs` for a new row, then calls `wake`. It looks every pollMs() through
+   * `later` (the run's own timers, cleared when the run ends), and stops without waking once
+   * `stillWaiting` says the run claims again for another reason, or a newer wait began.
+   */
+  wait(maxMs: number, later: (ms: number, then: () => void) => void, stillWaiting: () => boolean, wake: () => void): void {
+    const generation = ++this.waits;
+    const until = Date.now() + maxMs;
+    const current = () => generation === this.waits && stillWaiting();
+    const look = async () => {
+      if (!current()) return;
+      // A failed read wakes the run: its claim then meets the database's trouble the usual way.
+      const arrived = Date.now() >= until || (await this.arrived().catch(() => true));
+      if (!current()) return;
+      if (arrived) wake();
+      else later(Math.min(this.pollMs(), Math.max(0, until - Date.now())), () => void look());
+    };
+    later(Math.min(this.pollMs(), maxMs), () => void look());
   }
 }

@@ -35,9 +35,8 @@ export class QueueRunner {
   private fatal: unknown;
   private finished?: () => void;
   private readonly timers = new Set<NodeJS.Timeout>();
-  /** New rows between an idle worker's claims, and which wait for them is the current one. */
+  /** New rows between an idle worker's claims. */
   private readonly newRows: NewRowWatch;
-  private rowWaits = 0;
   private heartbeat: Heartbeat | undefined;
   private readonly finisher: Finisher;
   /** Read from the server before the first job starts (drain, runClaimed). */
@@ -168,24 +167,6 @@ export class QueueRunner {
     this.timers.add(timer);
   }
 
-  /**
-   * Waits up to `maxMs` for a new row (NewRowWatch), then looks again. A newer wait, or
-   * anything else that made the run claim again, ends this one.
-   */
-  private waitForRows(maxMs: number): void {
-    const generation = ++this.rowWaits;
-    const until = Date.now() + maxMs;
-    const tick = async () => {
-      if (generation !== this.rowWaits || this.state.is !== "empty") return;
-      const arrived = Date.now() >= until || (await this.newRows.arrived().catch(() => true));
-      if (generation !== this.rowWaits || this.state.is !== "empty") return;
-      if (!arrived) return this.later(Math.min(this.newRows.pollMs(), Math.max(0, until - Date.now())), () => void tick());
-      this.lookAgain();
-      this.pump();
-    };
-    this.later(Math.min(this.newRows.pollMs(), maxMs), () => void tick());
-  }
-
   private pump(): void {
     if (this.state.is === "ended") return;
     // Outcomes that cannot be written are lost work: running more jobs would only run them
@@ -223,8 +204,17 @@ export class QueueRunner {
         });
         if (wait === undefined) return;
         // An idle worker (nothing running, nothing held back) also watches for new rows meanwhile.
-        if (this.running.size === 0 && wait === (this.options.idleSleepSeconds ?? 0) * 1000) this.waitForRows(wait);
-        else this.later(wait, () => this.lookAgain());
+        if (this.running.size === 0 && wait === (this.options.idleSleepSeconds ?? 0) * 1000) {
+          this.newRows.wait(
+            wait,
+            (ms, then) => this.later(ms, then),
+            () => this.state.is === "empty",
+            () => {
+              this.lookAgain();
+              this.pump();
+            },
+          );
+        } else this.later(wait, () => this.lookAgain());
       })
       .catch((error) => {
         this.fatal ??= error;
