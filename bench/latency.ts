@@ -13,6 +13,9 @@
  * Questions counter over 20 s with no job, on a private server where no one else asks
  * anything (less the bench's own two reads of it).
  *
+ * The same worker again, with jobs added through enqueue() (as `add` adds them), which sends
+ * the host's workers a wake-up datagram after the INSERT (src/locks/wake.ts).
+ *
  * graphile-worker: its worker in this process with concurrency 8; jobs added with
  * graphile_worker.add_job() from another connection at the same random moments; the latency
  * is the moment its task starts minus the moment before the add_job call, on this machine's
@@ -23,6 +26,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import mysql from "mysql2/promise";
+import { enqueue } from "../src/index.js";
 import { collect, killTree, makeTempDir, sleep, startCli, writeConfig } from "../test/helpers/cli.js";
 import { openBenchDatabase } from "./bench-database.js";
 import { percentile } from "./stats.js";
@@ -45,7 +49,7 @@ function figures(latencies: number[]): Figures {
 
 const randomGap = () => Math.random() * GAP_MS;
 
-async function offlineJobs(): Promise<{ work: Figures; idleQueriesPerSecond: number }> {
+async function offlineJobs(): Promise<{ work: Figures; woken: Figures; idleQueriesPerSecond: number }> {
   const { db } = await openBenchDatabase("private", (line) => console.error(line));
   const dir = makeTempDir("oj-latency-");
   try {
@@ -66,16 +70,27 @@ async function offlineJobs(): Promise<{ work: Figures; idleQueriesPerSecond: num
         await sleep(randomGap());
         await connection.query("INSERT INTO job_queue (type, job_data) VALUES ('noop', '{}')");
       }
-      for (;;) {
-        const [[left]] = (await connection.query("SELECT COUNT(*) AS n FROM job_queue WHERE started_at IS NULL")) as unknown as [[{ n: number }]];
-        if (Number(left.n) === 0) break;
-        await sleep(200);
+      const latencies = async (from: number) => {
+        for (;;) {
+          const [[left]] = (await connection.query("SELECT COUNT(*) AS n FROM job_queue WHERE started_at IS NULL")) as unknown as [[{ n: number }]];
+          if (Number(left.n) === 0) break;
+          await sleep(200);
+        }
+        const [rows] = (await connection.query("SELECT TIMESTAMPDIFF(MICROSECOND, created_at, started_at) / 1000 AS ms FROM job_queue WHERE ref > ?", [
+          from,
+        ])) as unknown as [Array<{ ms: string }>];
+        return figures(rows.map((row) => Number(row.ms)));
+      };
+      const work = await latencies(0);
+      // The same through enqueue(), which wakes the host's workers with a datagram.
+      const [[{ last }]] = (await connection.query("SELECT COALESCE(MAX(ref), 0) AS last FROM job_queue")) as unknown as [[{ last: number }]];
+      for (let i = 0; i < JOBS; i++) {
+        await sleep(randomGap());
+        await enqueue({ type: "noop" }, { configPath: config });
       }
-      const [rows] = (await connection.query("SELECT TIMESTAMPDIFF(MICROSECOND, created_at, started_at) / 1000 AS ms FROM job_queue")) as unknown as [
-        Array<{ ms: string }>,
-      ];
+      const woken = await latencies(Number(last));
       await connection.end();
-      return { work: figures(rows.map((row) => Number(row.ms))), idleQueriesPerSecond };
+      return { work, woken, idleQueriesPerSecond };
     } finally {
       killTree(worker, "SIGTERM");
       await ended;
@@ -145,6 +160,6 @@ const line = (name: string, f: Figures | string) =>
 console.log(`INSERT-to-start latency over ${JOBS} jobs inserted 0–${GAP_MS} ms apart (ms)`);
 console.log(`${"".padEnd(34)} ${"median".padStart(7)} ${"p99".padStart(7)} ${"max".padStart(7)}`);
 console.log(line("offline-jobs work (defaults)", ours.work));
-console.log(line("offline-jobs add with local wake-up", "not built yet"));
+console.log(line("offline-jobs enqueue() with wake-up", ours.woken));
 console.log(line("graphile-worker (LISTEN/NOTIFY)", peer));
 console.log(`idle offline-jobs worker: ${ours.idleQueriesPerSecond.toFixed(2)} queries/s to the database (over ${IDLE_SECONDS} s)`);

@@ -4,6 +4,7 @@ import { InvalidJobError } from "../errors.js";
 import { loadRegistry } from "../handlers/registry.js";
 import { openDatabase, type Database } from "../queue/db.js";
 import { enqueueJobs, type Enqueued, type NewJob } from "../queue/enqueue.js";
+import { wakeWorkers } from "../locks/wake.js";
 import { newJobProblem } from "./check-new-job.js";
 
 export interface EnqueueOptions extends LoadConfigOptions {
@@ -37,6 +38,16 @@ export async function checkNewJobs(
   });
 }
 
+/**
+ * Adds checked jobs and wakes the workers of this host (src/locks/wake.ts), so that one
+ * waiting for work starts them at once instead of at its next poll.
+ */
+export async function addJobs(db: Database, config: Config, jobs: NewJob[]): Promise<Enqueued[]> {
+  const added = await enqueueJobs(db, jobs);
+  if (added.some((job) => !job.existing)) await wakeWorkers(config.lockDir);
+  return added;
+}
+
 /** Opens the config's database for one call of the library, and closes it after. */
 export async function withLibraryDatabase<T>(config: Config, work: (db: Database) => Promise<T>): Promise<T> {
   const db = openDatabase(config.database.url, config.database.table, 1);
@@ -57,5 +68,5 @@ export async function enqueue(jobs: NewJob | NewJob[], options: EnqueueOptions =
   const list = Array.isArray(jobs) ? jobs : [jobs];
   const config = loadConfig(options);
   await checkNewJobs(list, config, options.force === true);
-  return withLibraryDatabase(config, (db) => enqueueJobs(db, list));
+  return withLibraryDatabase(config, (db) => addJobs(db, config, list));
 }

@@ -1,8 +1,8 @@
 import { loadConfig } from "../config/load-config.js";
 import { JobEndedError, SubmitTimeoutError } from "../errors.js";
-import { enqueueJobs, type NewJob } from "../queue/enqueue.js";
+import type { NewJob } from "../queue/enqueue.js";
 import { waitForJobs, type JobEnd } from "../queue/wait.js";
-import { checkNewJobs, withLibraryDatabase, type EnqueueOptions } from "./enqueue.js";
+import { addJobs, checkNewJobs, withLibraryDatabase, type EnqueueOptions } from "./enqueue.js";
 
 /**
  * Submit and wait, as Islandora's islandora_job_submit and islandora_job_submit_batch do: the
@@ -47,7 +47,7 @@ export async function submitBatch(jobs: NewJob[], options: SubmitOptions = {}): 
   const config = loadConfig(options);
   await checkNewJobs(jobs, config, options.force === true);
   return withLibraryDatabase(config, async (db) => {
-    const refs = (await enqueueJobs(db, jobs)).map((added) => added.ref);
+    const refs = (await addJobs(db, config, jobs)).map((added) => added.ref);
     const { ended, unfinished } = await waitForJobs(db, refs, { timeoutMs: options.timeoutMs });
     const byRef = new Map(ended.map((end) => [end.ref, end]));
     const ends = refs.flatMap((ref) => byRef.get(ref) ?? []);

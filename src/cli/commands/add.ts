@@ -1,11 +1,11 @@
 import fs from "node:fs";
 import { Command } from "commander";
 import { z } from "zod";
-import { checkNewJobs } from "../../client/enqueue.js";
+import { addJobs, checkNewJobs } from "../../client/enqueue.js";
 import { InvalidJobError, JobFailedExit, UsageError, WaitTimedOutExit } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { Database } from "../../queue/db.js";
-import { enqueueJobs, type NewJob } from "../../queue/enqueue.js";
+import type { NewJob } from "../../queue/enqueue.js";
 import { waitForJobs } from "../../queue/wait.js";
 import { commandLineUser } from "../cli-user.js";
 import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
@@ -109,8 +109,9 @@ export function addCommand(): Command {
           if (!(error instanceof InvalidJobError)) throw error;
           throw new UsageError(error.forceable ? `${error.message}; add --force to queue it for a host whose config handles it` : error.message);
         });
-        const added = await enqueueJobs(
+        const added = await addJobs(
           db,
+          config,
           jobs.map((j) => j.job),
         );
         for (const [i, { ref, existing }] of added.entries()) {

@@ -35,8 +35,9 @@ export class QueueRunner {
   private fatal: unknown;
   private finished?: () => void;
   private readonly timers = new Set<NodeJS.Timeout>();
-  /** New rows between an idle worker's claims. */
+  /** New rows between an idle worker's claims; a wake that came while a claim was out. */
   private readonly newRows: NewRowWatch;
+  private wokenMeanwhile = false;
   private heartbeat: Heartbeat | undefined;
   private readonly finisher: Finisher;
   /** Read from the server before the first job starts (drain, runClaimed). */
@@ -152,6 +153,14 @@ export class QueueRunner {
     return this.running.size;
   }
 
+  /** Jobs were added on this host (a wake datagram): a run waiting for work claims at once. */
+  wake(): void {
+    // A claim out now may have read the table before the new row: claim once more when it is back.
+    if (this.state.is !== "empty") return void (this.wokenMeanwhile = this.state.open);
+    this.lookAgain();
+    this.pump();
+  }
+
   /** Something says the queue may have work again (a timer, a job's end, re-queued jobs): a run that found it empty claims again. */
   private lookAgain(): void {
     this.state.enter("claiming");
@@ -196,6 +205,7 @@ export class QueueRunner {
         // A job of ours ended while this claim was out: a type it found at its limit may have
         // room now, and that job's end has already asked for more (finding this claim out).
         if (claim.full.length > 0 && this.ended !== endedBefore) return;
+        if (this.wokenMeanwhile) return void (this.wokenMeanwhile = false);
         this.state.enter("empty");
         const wait = lookAgainInMs({
           contended: this.claims.retryContended(claim),

@@ -1,4 +1,5 @@
 import { errorMessage } from "../../errors.js";
+import { listenForWakes } from "../../locks/wake.js";
 import { isConnectionError } from "../../queue/db.js";
 import { readState, RESTART_STAMP } from "../../queue/state.js";
 import type { GracefulStop } from "./graceful-stop.js";
@@ -67,6 +68,12 @@ export async function runWorker(base: RunnerBase, options: WorkOptions, tally: R
   const disabled = deps.registry.disabledWanted(options.types);
   if (disabled) logger.warn(disabled);
   tally.begin();
+  // add and enqueue() on this host wake a waiting worker at once (src/locks/wake.ts).
+  let active: QueueRunner | undefined;
+  const wakes = await listenForWakes(config.lockDir, () => active?.wake()).catch((error: unknown) => {
+    logger.warn(`no wake-ups from add on this host (${errorMessage(error)}); new jobs are noticed by polling`);
+    return undefined;
+  });
   const periodic = setInterval(() => void afterRun(deps, tally, { housekeeping: true }), PERIODIC_MS);
   try {
     while (!stop.reason) {
@@ -77,11 +84,14 @@ export async function runWorker(base: RunnerBase, options: WorkOptions, tally: R
         await wait(`maintenance mode (${maintenance}): claiming nothing`);
         continue;
       }
-      const runner = (tally.current = new QueueRunner(deps, {
-        maxJobs: options.maxJobs,
-        types: options.types,
-        idleSleepSeconds: options.stopWhenEmpty ? undefined : options.sleepSeconds,
-      }));
+      const runner =
+        (active =
+        tally.current =
+          new QueueRunner(deps, {
+            maxJobs: options.maxJobs,
+            types: options.types,
+            idleSleepSeconds: options.stopWhenEmpty ? undefined : options.sleepSeconds,
+          }));
       if ((await runner.takeSlots(options.maxJobs)) === 0) {
         await wait(`all ${options.maxJobs} job slot(s) on this host are busy`);
         continue;
@@ -118,6 +128,7 @@ export async function runWorker(base: RunnerBase, options: WorkOptions, tally: R
   } finally {
     clearTimeout(deadline);
     clearInterval(periodic);
+    await wakes?.close();
   }
 }
 
