@@ -1,6 +1,7 @@
 import dgram from "node:dgram";
 import fs from "node:fs";
 import path from "node:path";
+import { isRunning } from "./process-identity.js";
 
 /**
  * Waking the workers of this host when jobs are added here: MySQL has no LISTEN/NOTIFY, and a
@@ -70,7 +71,7 @@ export async function wakeWorkers(lockDir: string): Promise<number> {
     const match = /^wake-(\d+)\.port$/.exec(name);
     if (!match) continue;
     const file = path.join(lockDir, name);
-    if (!isAlive(Number(match[1]))) {
+    if (!isRunning({ pid: Number(match[1]) })) {
       fs.rmSync(file, { force: true });
       continue;
     }
@@ -88,13 +89,4 @@ export async function wakeWorkers(lockDir: string): Promise<number> {
   await Promise.all(ports.map((port) => new Promise<void>((resolve) => socket.send(WAKE, port, "127.0.0.1", () => resolve()))));
   socket.close();
   return ports.length;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
