@@ -106,14 +106,17 @@ export class NoOutputError extends PermanentError {
   override name = "NoOutputError";
 }
 
-/** How a job a caller waited for ended (src/queue/wait.ts's JobEnd, as the error needs it). */
+/**
+ * How a job a caller waited for ended (src/queue/wait.ts calls it JobEnd): defined here, on
+ * the ground, because JobEndedError carries it. "gone": its row was deleted before it ended.
+ */
 export interface EndedJob {
   ref: number;
   status: "complete" | "failed" | "cancelled" | "gone";
   error: string | null;
-  /** The result column, parsed when it is JSON. */
+  /** The result column, parsed when it is JSON (it carries the rendered notice). */
   result: unknown;
-  /** host:pid of the process that ran it last, if any did. */
+  /** host:pid of the process that ran it last (locked_by), if any did. */
   ranBy: string | null;
 }
 

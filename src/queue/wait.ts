@@ -1,16 +1,9 @@
+import type { EndedJob } from "../errors.js";
 import { isConnectionError, rows, sleep, type Database } from "./db.js";
 import { parseResult, type JobStatus } from "./admin.js";
 
 /** How a job a caller waited for ended. "gone": its row was deleted (clear, purge) before it ended. */
-export interface JobEnd {
-  ref: number;
-  status: Extract<JobStatus, "complete" | "failed" | "cancelled"> | "gone";
-  error: string | null;
-  /** The result column, parsed when it is JSON (it carries the rendered notice). */
-  result: unknown;
-  /** host:pid of the process that ran it last (locked_by), if any did. */
-  ranBy: string | null;
-}
+export type JobEnd = EndedJob;
 
 /** A poll reads at most this many refs per statement, so a huge batch never makes one giant IN list. */
 const REFS_PER_QUERY = 5000;
