@@ -19,7 +19,7 @@ export interface EnqueueOptions extends LoadConfigOptions {
 /**
  * Checks every job as `add` does (src/client/check-new-job.ts) and throws InvalidJobError for
  * the first that would not run, naming its place in the list; `onForced` hears the problems
- * `force` let through.
+ * `force` let through, each as the sentence the error would have had.
  */
 export async function checkNewJobs(
   jobs: NewJob[],
@@ -33,7 +33,7 @@ export async function checkNewJobs(
     const problem = newJobProblem(job, registry, config.commands);
     if (!problem) return;
     const place = where ? where(index) : jobs.length > 1 ? `job ${index + 1} of ${jobs.length}: ` : "";
-    if (problem.forceable && force) onForced?.(`${place}${problem.message}; added anyway (force)`);
+    if (problem.forceable && force) onForced?.(`${place}${problem.message}`);
     else throw new InvalidJobError(`${place}${problem.message}`, problem.forceable);
   });
 }

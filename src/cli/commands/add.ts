@@ -98,7 +98,7 @@ export function addCommand(): Command {
       const jobs = options.batch ? readBatch(options.batch, type) : [{ job: singleJob(type, options), where: "" }];
       await withContext(globals, async ({ config, db, logger }) => {
         // The checks enqueue() makes too (src/client/check-new-job.ts); a refusal is exit 2.
-        const forced = (message: string) => logger.warn(message.replace(/; added anyway \(force\)$/, "; added anyway (--force)"));
+        const forced = (message: string) => logger.warn(`${message}; added anyway (--force)`);
         await checkNewJobs(
           jobs.map((j) => j.job),
           config,
