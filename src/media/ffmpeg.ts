@@ -10,6 +10,10 @@ import { probeSource, type ProbedSource } from "./ffprobe.js";
  * Each takes the source as ffprobe found it (probeSource): ffmpeg then reads it with that
  * demuxer and no other. Given a bare path, they probe it first.
  */
+
+/** Output options of one PNG image (a poster, a waveform): image2 writing one file, not a numbered sequence. */
+const ONE_PNG = ["-c:v", "png", "-f", "image2", "-update", "1"];
+
 export type Source = string | ProbedSource;
 
 async function pinned(source: Source, signal: AbortSignal | undefined): Promise<ProbedSource> {
@@ -27,25 +31,7 @@ export async function extractPosterFrame(source: Source, atSeconds: number, outF
     signal,
     needs: "video",
     inputOptions: seek > 0 ? ["-ss", seconds(seek)] : [],
-    outputOptions: [
-      "-map",
-      "0:V:0",
-      "-frames:v",
-      "1",
-      "-vf",
-      "scale=w='iw*sar':h=ih,setsar=1",
-      "-an",
-      "-sn",
-      "-dn",
-      "-map_metadata",
-      "-1",
-      "-c:v",
-      "png",
-      "-f",
-      "image2",
-      "-update",
-      "1",
-    ],
+    outputOptions: ["-map", "0:V:0", "-frames:v", "1", "-vf", "scale=w='iw*sar':h=ih,setsar=1", "-an", "-sn", "-dn", "-map_metadata", "-1", ...ONE_PNG],
   });
   try {
     await produce(build(at));
@@ -185,12 +171,7 @@ export async function makeWaveform(
       "[wave]",
       "-frames:v",
       "1",
-      "-c:v",
-      "png",
-      "-f",
-      "image2",
-      "-update",
-      "1",
+      ...ONE_PNG,
     ],
   });
 }
