@@ -5,6 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { runCli, writeConfig } from "../helpers/cli.js";
 import { useTestEnvironment } from "../helpers/environment.js";
+import { makeVideo } from "../helpers/media.js";
 
 /**
  * ffmpeg and ffprobe read only the one file the job named and the roots allowed (SECURITY.md,
@@ -23,22 +24,7 @@ const env = useTestEnvironment("oj-confine-", () => {
   outside = path.join(env.dir, "outside");
   for (const d of [files, out, outside]) fs.mkdirSync(d);
   const secret = path.join(outside, "secret.ts");
-  execFileSync("ffmpeg", [
-    "-v",
-    "error",
-    "-y",
-    "-f",
-    "lavfi",
-    "-i",
-    "testsrc=size=320x240:rate=10:duration=3",
-    "-c:v",
-    "libx264",
-    "-preset",
-    "ultrafast",
-    "-f",
-    "mpegts",
-    secret,
-  ]);
+  makeVideo(secret, 3, "320x240", false); // .ts: an MPEG-TS segment, as a playlist names one
   execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1", path.join(outside, "secret.png")]);
   const playlist = (uri: string) => `#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:10\n#EXTINF:3.0,\n${uri}\n#EXT-X-ENDLIST\n`;
   const relative = path.relative(files, secret); // ../outside/secret.ts
