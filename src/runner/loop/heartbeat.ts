@@ -21,8 +21,8 @@ const FENCE_MARGIN_MS = 5000;
 const CANCEL_REACH_MS = 2000;
 
 /**
- * Renews the leases of a process's jobs every third of leaseSeconds (storing their progress
- * on the way), and reports the jobs that are no longer ours (cancelled, or recovered after
+ * Renews the leases of a process's jobs every CANCEL_REACH_MS, or every third of
+ * leaseSeconds when that is shorter (storing their progress on the way), and reports the jobs that are no longer ours (cancelled, or recovered after
  * our lease lapsed) so that they can be stopped. A failed renewal is only logged: the next
  * one may succeed well before the lease runs out.
  *
