@@ -56,15 +56,10 @@ export function actionRoutes(app: Hono<AppEnv>, site: Site, redactor: Redactor):
       if (why) throw forbidden(`${why}; nothing was done`);
     }
     const outcome = await applyAction(site.db, site.config, identity, scope, action, refs);
-    const back = backOf(fields);
-    if (outcome.skipped.length === 0 && refs.length === 1 && action !== "delete") return c.redirect(back, 303);
-    return renderPage(
-      c,
-      site,
-      "Done",
-      "jobs",
-      ActionResult({ action, outcome, back: action === "delete" && refs.length === 1 ? site.paths.to("/jobs") : back, paths: site.paths }),
-    );
+    // A deleted job's own page is gone: back to the list instead.
+    const back = action === "delete" && backOf(fields).startsWith(site.paths.to("/job/")) ? site.paths.to("/jobs") : backOf(fields);
+    if (outcome.skipped.length === 0 && refs.length === 1) return c.redirect(back, 303);
+    return renderPage(c, site, "Done", "jobs", ActionResult({ action, outcome, back, paths: site.paths }));
   });
 
   app.get(site.paths.to("/actions/confirm"), async (c) => {

@@ -8,6 +8,7 @@ export function formatCount(count: number, capped = false): string {
 /** A duration in seconds as people read it: "850 ms", "42 s", "3 min 20 s", "5 h 12 min", "3 d 4 h". */
 export function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
+  if (seconds === 0) return "0 s";
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
   if (seconds < 60) return `${Math.round(seconds * 10) / 10} s`;
   const s = Math.round(seconds);
