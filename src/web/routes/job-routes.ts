@@ -2,10 +2,11 @@ import type { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { getJob, pollJob, queuePosition } from "../../queue/admin.js";
 import { sleep } from "../../queue/db.js";
+import { refsInScope } from "../../queue/job-matches.js";
 import { LogTail } from "../../log-tail.js";
 import { terminalText } from "../../quote.js";
 import { badRequest, forbidden, notFound } from "../http-problem.js";
-import { can } from "../permissions.js";
+import { can, scopeOf } from "../permissions.js";
 import type { Redactor } from "../redact.js";
 import { renderPage } from "../render.js";
 import type { AppEnv, Site, WebContext } from "../site.js";
@@ -57,10 +58,10 @@ export function jobRoutes(app: Hono<AppEnv>, site: Site, redactor: Redactor): vo
     const ref = parseRef(c.req.param("ref"));
     const resume = c.req.header("last-event-id") ?? c.req.query("from") ?? "0";
     if (!/^\d{1,12}$/.test(resume)) throw badRequest("the log offset is a whole number of characters");
-    const first = await pollJob(site.db, ref, 1 + Number(resume));
-    if (!first) throw notFound(`job ${ref} does not exist (it may have been deleted)`);
-    const owner = await getOwner(site, ref);
-    checkOwner(c, { ref, user: owner });
+    // One look before the stream starts, so that a missing job is a 404 and another's a 403, not an empty stream.
+    if (!(await pollJob(site.db, ref, 1 + Number(resume)))) throw notFound(`job ${ref} does not exist (it may have been deleted)`);
+    const identity = c.get("identity");
+    if (!can(identity, "view_all") && (await refsInScope(site.db, scopeOf(identity), [ref])).length === 0) throw forbidden(`job ${ref} is not yours`);
     return streamSSE(c, async (stream) => {
       const tail = new LogTail(Number(resume));
       const started = Date.now();
@@ -94,10 +95,4 @@ export function jobRoutes(app: Hono<AppEnv>, site: Site, redactor: Redactor): vo
       }
     });
   });
-}
-
-/** The job's user, for the scope check of a live log (pollJob does not carry it). */
-async function getOwner(site: Site, ref: number): Promise<string | null> {
-  const job = await getJob(site.db, ref);
-  return job?.user ?? null;
 }
