@@ -17,6 +17,7 @@ export function grantExchangePage(paths: Paths, target: string) {
         <head>
           <meta charset="utf-8" />
           <meta name="referrer" content="no-referrer" />
+          <link rel="icon" href="data:," />
           <meta http-equiv="refresh" content={`0; url=${safe}`} />
           <title>Signing in · offline-jobs</title>
         </head>
