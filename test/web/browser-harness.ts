@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { after, before } from "node:test";
+import { after } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { collect, killTree, startCli, waitFor, writeConfig } from "../helpers/cli.js";
 import { useTestEnvironment, type TestEnvironment } from "../helpers/environment.js";
