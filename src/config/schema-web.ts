@@ -63,7 +63,7 @@ export const webSchema = z
       .min(32, "must be at least 32 characters (e.g. `openssl rand -hex 32`)")
       .optional()
       .describe(
-        'signed links from the application: `?grant=PAYLOAD.SIGNATURE`, PAYLOAD base64url JSON `{user, roles, exp, nonce}`, SIGNATURE the hex HMAC-SHA256 of PAYLOAD with this secret (README, "The jobs page"); each link works once, until its `exp`',
+        "signed links from the application: `?grant=PAYLOAD.SIGNATURE`, PAYLOAD base64url JSON `{user, roles, exp, nonce}`, SIGNATURE the hex HMAC-SHA256 of PAYLOAD with this secret ([jobs-page.md](jobs-page.md#who-the-user-is)); each link works once, until its `exp`",
       ),
     trustedHeader: z
       .object({

@@ -149,7 +149,7 @@ export const configSchema = z
       .default(() => notifySchema.parse({}))
       .describe("each final outcome's notice, to a webhook and/or by e-mail ([operations.md](operations.md#notifications-and-metrics))"),
     metrics: metricsSchema.default({}).describe("Prometheus metrics ([operations.md](operations.md#notifications-and-metrics))"),
-    web: webSchema.default(() => webSchema.parse({})).describe('the jobs page, `offline-jobs web` (README, "The jobs page")'),
+    web: webSchema.default(() => webSchema.parse({})).describe("the jobs page, `offline-jobs web` ([jobs-page.md](jobs-page.md))"),
     /**
      * true: `run` and `work` refuse to claim (upgrades); a path: they refuse while that flag
      * file exists. Only an absolute path: a word such as "upgrading" reads like a message, and
