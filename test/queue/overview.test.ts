@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UsageError } from "../../src/errors.js";
-import { readOverview } from "../../src/queue/overview.js";
+import { DURATION_SAMPLE, readOverview } from "../../src/queue/overview.js";
 import { useTestDatabase } from "../helpers/database.js";
 
 /**
@@ -106,9 +106,27 @@ test("durations per type over the last 24 hours: p50 and p95 of finished_at - st
   await insertAt({ type: "zip", status: "cancelled" }, { started_at: "NOW(3) - INTERVAL 1000 SECOND", finished_at: "NOW(3)" });
   const { durations } = await readOverview(t.db, {}, { countCap: 100 });
   assert.deepEqual(durations, [
-    { type: "preview", count: 100, p50Seconds: 50.5, p95Seconds: 95.05 },
-    { type: "zip", count: 1, p50Seconds: 2.5, p95Seconds: 2.5 },
+    { type: "preview", count: 100, capped: false, sampled: 100, p50Seconds: 50.5, p95Seconds: 95.05 },
+    { type: "zip", count: 1, capped: false, sampled: 1, p50Seconds: 2.5, p95Seconds: 2.5 },
   ]);
   const alice = await readOverview(t.db, { owner: "alice" }, { countCap: 100 });
-  assert.deepEqual(alice.durations, [{ type: "preview", count: 10, p50Seconds: 5.5, p95Seconds: 9.55 }]);
+  assert.deepEqual(alice.durations, [{ type: "preview", count: 10, capped: false, sampled: 10, p50Seconds: 5.5, p95Seconds: 9.55 }]);
+  const capped = await readOverview(t.db, {}, { countCap: 40 });
+  assert.deepEqual(
+    capped.durations[0],
+    { type: "preview", count: 40, capped: true, sampled: 100, p50Seconds: 50.5, p95Seconds: 95.05 },
+    "the count is capped, not the sample",
+  );
+});
+
+test("durations take the newest DURATION_SAMPLE finished jobs of a type, however many finished that day", async () => {
+  // 1,200 jobs: the newest 1,000 (finished in the last 1,000 seconds) took 1 s each, the 200 before them 1,000 s.
+  await t.query(
+    `INSERT INTO job_queue (type, status, started_at, finished_at)
+     SELECT 'zip', 'complete', NOW(3) - INTERVAL seq SECOND - INTERVAL IF(seq <= 1000, 1, 1000) SECOND, NOW(3) - INTERVAL seq SECOND
+       FROM seq_1_to_1200`,
+  );
+  const { durations } = await readOverview(t.db, {}, { countCap: 10_000 });
+  assert.equal(DURATION_SAMPLE, 1000);
+  assert.deepEqual(durations, [{ type: "zip", count: 1200, capped: false, sampled: 1000, p50Seconds: 1, p95Seconds: 1 }]);
 });
