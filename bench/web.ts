@@ -26,9 +26,12 @@ import { readOverview } from "../src/queue/overview.js";
 import { openBenchDatabase } from "./bench-database.js";
 import { median, percentile } from "./stats.js";
 import { fillJobs, TYPES } from "./web-fill.js";
+import { measureIndexCost } from "./web-index-cost.js";
 
 const TARGET_MS = 200;
 const COUNT_CAP = 10_000;
+/** The page's auto refresh. */
+const REFRESH_SECONDS = 5;
 const progress = (line: string) => process.stderr.write(`[bench:web] ${line}\n`);
 
 function parseOptions(): { rows: number; repeat: number; server: "private" | "shared"; explain: boolean } {
@@ -118,6 +121,23 @@ async function explain(db: Database, statements: Recorder["statements"]): Promis
   }
 }
 
+/** What an open page costs the database per refresh, from the statements each call sent. */
+function idleCost(results: Array<{ name: string; queries: number }>): string {
+  const statements = (name: string) => results.find((r) => r.name === `admin: ${name}`)?.queries ?? NaN;
+  const list = statements("page: All (created)") + statements("count: All (cap 10,000)");
+  const overview = statements("readOverview");
+  const stamp = statements("readChangeStamp");
+  const perSecond = (n: number) => (n / REFRESH_SECONDS).toFixed(2);
+  return [
+    "",
+    `An open page refreshing every ${REFRESH_SECONDS} s sends, per refresh:`,
+    `  the list (a page and its capped count): ${list} statements, ${perSecond(list)}/s`,
+    `  the overview: ${overview} statements, ${perSecond(overview)}/s`,
+    `  readChangeStamp alone (redraw only when it moved): ${stamp} statement, ${perSecond(stamp)}/s while nothing changes;`,
+    `  when it moved: ${perSecond(stamp + list)}/s for the list, ${perSecond(stamp + overview)}/s for the overview.`,
+  ].join("\n");
+}
+
 async function main(): Promise<void> {
   const options = parseOptions();
   const { db: bench, where } = await openBenchDatabase(options.server, progress);
@@ -166,6 +186,8 @@ async function main(): Promise<void> {
         ...results.map((r) => `| ${r.name} | ${r.queries} | ${r.median.toFixed(1)} | ${r.p90.toFixed(1)} | ${r.median < TARGET_MS ? "yes" : "NO"} |`),
       ].join("\n"),
     );
+    console.log(idleCost(results));
+    console.log(await measureIndexCost((sql, params) => bench.query(sql, params), progress));
     const over = results.filter((r) => r.median >= TARGET_MS);
     console.log(over.length ? `\n${over.length} call(s) over ${TARGET_MS} ms at the median.` : `\nevery call under ${TARGET_MS} ms at the median.`);
   } finally {

@@ -89,6 +89,9 @@ export const MIGRATIONS: Migration[] = [
    * - (created_at): the list sorted by created (the page's default) and the date filters, by
    *   keyset. Without it the first page sorted the whole table (0.6 s, 2.7 s for the
    *   Complete tab). It never changes after the INSERT, so it costs the runner nothing.
+   * - (priority), which InnoDB extends with ref: the list sorted by priority over every status
+   *   (0.8 s without). Only a boost changes it. With (created_at) and the primary key, each
+   *   sort has an index over the whole table, which a job_data filter's windows walk.
    *
    * What they cost: a status change (claim, finish, retry) now rewrites three secondary index
    * entries instead of one, since status is in the first two keys as it is in the claim's. In
@@ -110,7 +113,8 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE ${db.quoted()}
         ADD KEY ${"`"}${db.table}_status_type${"`"} (status, type, finished_at),
         ADD KEY ${"`"}${db.table}_user_status${"`"} (user, status, type, finished_at),
-        ADD KEY ${"`"}${db.table}_created${"`"} (created_at)`,
+        ADD KEY ${"`"}${db.table}_created${"`"} (created_at),
+        ADD KEY ${"`"}${db.table}_priority${"`"} (priority)`,
       `ALTER TABLE ${db.quoted()} DROP KEY ${"`"}${db.table}_user${"`"}`,
     ],
   },

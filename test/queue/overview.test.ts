@@ -106,27 +106,28 @@ test("durations per type over the last 24 hours: p50 and p95 of finished_at - st
   await insertAt({ type: "zip", status: "cancelled" }, { started_at: "NOW(3) - INTERVAL 1000 SECOND", finished_at: "NOW(3)" });
   const { durations } = await readOverview(t.db, {}, { countCap: 100 });
   assert.deepEqual(durations, [
-    { type: "preview", count: 100, capped: false, sampled: 100, p50Seconds: 50.5, p95Seconds: 95.05 },
-    { type: "zip", count: 1, capped: false, sampled: 1, p50Seconds: 2.5, p95Seconds: 2.5 },
+    { type: "preview", count: 100, capped: false, p50Seconds: 50.5, p95Seconds: 95.05 },
+    { type: "zip", count: 1, capped: false, p50Seconds: 2.5, p95Seconds: 2.5 },
   ]);
   const alice = await readOverview(t.db, { owner: "alice" }, { countCap: 100 });
-  assert.deepEqual(alice.durations, [{ type: "preview", count: 10, capped: false, sampled: 10, p50Seconds: 5.5, p95Seconds: 9.55 }]);
-  const capped = await readOverview(t.db, {}, { countCap: 40 });
-  assert.deepEqual(
-    capped.durations[0],
-    { type: "preview", count: 40, capped: true, sampled: 100, p50Seconds: 50.5, p95Seconds: 95.05 },
-    "the count is capped, not the sample",
-  );
+  assert.deepEqual(alice.durations, [{ type: "preview", count: 10, capped: false, p50Seconds: 5.5, p95Seconds: 9.55 }]);
 });
 
-test("durations take the newest DURATION_SAMPLE finished jobs of a type, however many finished that day", async () => {
-  // 1,200 jobs: the newest 1,000 (finished in the last 1,000 seconds) took 1 s each, the 200 before them 1,000 s.
+test("durations take the newest DURATION_SAMPLE finished jobs of a type, complete and failed merged, however many finished that day", async () => {
+  // The newest DURATION_SAMPLE (one every second, complete and failed by turns) took 1 s each; 200 older ones took 1,000 s.
   await t.query(
     `INSERT INTO job_queue (type, status, started_at, finished_at)
-     SELECT 'zip', 'complete', NOW(3) - INTERVAL seq SECOND - INTERVAL IF(seq <= 1000, 1, 1000) SECOND, NOW(3) - INTERVAL seq SECOND
-       FROM seq_1_to_1200`,
+     SELECT 'zip', IF(seq % 2, 'complete', 'failed'), NOW(3) - INTERVAL seq SECOND - INTERVAL IF(seq <= ?, 1, 1000) SECOND, NOW(3) - INTERVAL seq SECOND
+       FROM seq_1_to_${DURATION_SAMPLE + 200}`,
+    [DURATION_SAMPLE],
   );
   const { durations } = await readOverview(t.db, {}, { countCap: 10_000 });
-  assert.equal(DURATION_SAMPLE, 1000);
-  assert.deepEqual(durations, [{ type: "zip", count: 1200, capped: false, sampled: 1000, p50Seconds: 1, p95Seconds: 1 }]);
+  assert.deepEqual(durations, [{ type: "zip", count: DURATION_SAMPLE, capped: true, p50Seconds: 1, p95Seconds: 1 }]);
+  await t.query("DELETE FROM job_queue WHERE TIMESTAMPDIFF(SECOND, started_at, finished_at) > 100");
+  const exact = await readOverview(t.db, {}, { countCap: 10_000 });
+  assert.deepEqual(
+    exact.durations,
+    [{ type: "zip", count: DURATION_SAMPLE, capped: false, p50Seconds: 1, p95Seconds: 1 }],
+    "exactly DURATION_SAMPLE is not capped",
+  );
 });
