@@ -47,6 +47,20 @@ export function afterKey(sort: JobSort, direction: SortDirection, key: unknown[]
   return { where: `(${column} ${op} ? OR (${column} = ? AND ref ${op} ?))`, params: [key[0], key[0], ref] };
 }
 
+/** The condition "at or before this key" in the sort's order: the rows up to and including it. */
+export function upToKey(sort: JobSort, direction: SortDirection, key: unknown[]): SqlCondition {
+  const op = direction === "asc" ? "<" : ">";
+  const [column] = SORT_COLUMNS[sort];
+  const ref = BigInt(String(key[key.length - 1]));
+  if (!column) return { where: `ref ${op}= ?`, params: [ref] };
+  return { where: `(${column} ${op} ? OR (${column} = ? AND ref ${op}= ?))`, params: [key[0], key[0], ref] };
+}
+
+/** The columns the sort orders by before ref. */
+export function sortColumns(sort: JobSort): string[] {
+  return [...SORT_COLUMNS[sort]];
+}
+
 /** The key of a row, in the order afterKey takes it. */
 export function keyOf(sort: JobSort, row: SortKeyRow): unknown[] {
   return [...SORT_COLUMNS[sort].map((column) => (column === "priority" ? Number(row.priority) : row.created_at)), row.ref_text];

@@ -15,8 +15,8 @@ export interface MatchCount {
   /** More than `cap` match: show "cap+". */
   capped: boolean;
   /**
-   * With a dataField filter: only the newest `scanLimit` rows of the other filters were read,
-   * and more exist, so `count` is a lower bound ("at least N: narrow the filter").
+   * With a dataField filter: only the newest `scanLimit` rows of the table were read, and
+   * older ones match the other filters, so `count` is a lower bound ("at least N").
    */
   partial: boolean;
 }
@@ -27,8 +27,8 @@ function checkLimit(what: string, value: number): void {
 
 /**
  * Counts at most cap + 1 rows, so a filter that matches millions costs no more than one that
- * matches cap. With a dataField filter, the newest scanLimit rows of the other filters are
- * read at most (see job-page.ts).
+ * matches cap. With a dataField filter, only the newest scanLimit rows of the table are read
+ * (see data-field-scan.ts).
  */
 export async function countMatchingJobs(
   db: Database,
@@ -50,16 +50,17 @@ export async function countMatchingJobs(
   }
   const scanLimit = options.scanLimit ?? DATA_FIELD_SCAN_LIMIT;
   checkLimit("the scan limit", scanLimit);
-  const [row] = await rows<{ read: number; hits: number | null }>(
+  // The newest scanLimit rows of the table (their edge found down the primary key), as a
+  // page's window is (data-field-scan.ts); "more" if a row of the other filters is older.
+  const [row] = await rows<{ hits: number | null; more: number | null }>(
     db.pool,
-    `SELECT COUNT(*) AS \`read\`, SUM(hit) AS hits FROM (
-       SELECT ${data.where} AS hit FROM ${db.quoted()} WHERE ${base.where} ORDER BY ref DESC LIMIT ?) AS scanned`,
-    [...data.params, ...base.params, scanLimit + 1],
+    `SELECT (SELECT COUNT(*) FROM ${db.quoted()} WHERE ${base.where} AND ${data.where} AND ref >= bound.edge) AS hits,
+            EXISTS (SELECT 1 FROM ${db.quoted()} WHERE ${base.where} AND ref < bound.edge) AS more
+       FROM (SELECT MIN(ref) AS edge FROM (SELECT ref FROM ${db.quoted()} ORDER BY ref DESC LIMIT ?) AS newest) AS bound`,
+    [...base.params, ...data.params, ...base.params, scanLimit],
   );
-  const read = Number(row?.read ?? 0);
-  // The row past the bound was read only to learn that more exist; it does not count.
   const hits = Number(row?.hits ?? 0);
-  return { count: Math.min(hits, cap), capped: hits > cap, partial: read > scanLimit };
+  return { count: Math.min(hits, cap), capped: hits > cap, partial: Number(row?.more ?? 0) === 1 };
 }
 
 /** Rows a chunk of matchingRefs and exportMatchingJobs reads at a time (by primary key). */

@@ -2,7 +2,8 @@ import { UsageError } from "../errors.js";
 import type { ListedJob } from "./admin.js";
 import { rows, type Database } from "./db.js";
 import { afterKey, checkSort, decodeCursor, encodeCursor, keyOf, orderBy, type JobSort, type SortDirection, type SortKeyRow } from "./job-cursor.js";
-import { dataFieldCondition, matchCondition, type JobQuery, type JobScope, type SqlCondition } from "./job-query.js";
+import { scanMatches } from "./data-field-scan.js";
+import { allOf, dataFieldCondition, matchCondition, type JobQuery, type JobScope, type SqlCondition } from "./job-query.js";
 
 export type { JobSort, SortDirection };
 
@@ -10,12 +11,11 @@ export type { JobSort, SortDirection };
  * One page of the jobs page's list, by keyset (job-cursor.ts), newest or oldest first by
  * created, priority or ref. A page is one statement, queue positions included.
  *
- * A job_data field filter cannot use an index (job_data is LONGTEXT, JSON_EXTRACT reads each
- * row's text), so a page with one reads at most `scanLimit` rows of the other filters' range,
- * in the page's order, a chunk at a time, and stops as soon as it has its page. If the bound
- * comes first, the page is returned short with `scanStopped` and a cursor after the last row
- * read: the user may go on ("no more matches in the next 10,000 jobs: continue?") or narrow
- * the filter, and no request reads more than the bound.
+ * A job_data field filter cannot use an index, so a page with one reads at most `scanLimit`
+ * rows of the table in the page's order (data-field-scan.ts) and stops as soon as it has its
+ * page. If the bound comes first, the page is returned short with `scanStopped` and a cursor
+ * after the last row read: the user may go on ("no more matches in the next 10,000 jobs:
+ * continue?") or narrow the filter, and no request reads more than the bound.
  */
 
 export interface PageRequest {
@@ -24,14 +24,14 @@ export interface PageRequest {
   pageSize: number;
   /** Opaque keyset cursor returned as nextCursor by the previous page; invalid → throws UsageError. */
   after?: string;
-  /** With a dataField filter: read at most this many rows for the page (default DATA_FIELD_SCAN_LIMIT). */
+  /** With a dataField filter: read at most this many rows of the table for the page (default DATA_FIELD_SCAN_LIMIT). */
   scanLimit?: number;
 }
 
 export interface JobPage {
   jobs: ListedJob[];
   nextCursor: string | null;
-  /** With a dataField filter: set when the page stopped at the scan bound (rows read); nextCursor goes on from there. */
+  /** With a dataField filter: set when the page stopped at the scan bound (rows of the table read); nextCursor goes on from there. */
   scanStopped?: { scanned: number };
 }
 
@@ -45,11 +45,6 @@ export const LISTED_COLUMNS =
   "locked_by, lock_token, lease_until, progress, success_text, failure_text, result, error";
 
 type PageRow = Omit<ListedJob, "position" | "dueInSeconds"> & SortKeyRow & { position: number | null; due_in_seconds: number | null };
-
-function and(...conditions: Array<SqlCondition | undefined>): SqlCondition {
-  const present = conditions.filter((c): c is SqlCondition => c !== undefined && c.where !== "1");
-  return { where: present.length ? present.map((c) => c.where).join(" AND ") : "1", params: present.flatMap((c) => c.params) };
-}
 
 /**
  * The rows matching `condition`, in the sort's order, at most `limit`, with their queue
@@ -97,60 +92,18 @@ export async function listJobPage(db: Database, scope: JobScope, query: JobQuery
   const after = page.after === undefined ? undefined : afterKey(sort, direction, decodeCursor(page.after, sort, direction));
   const withQueue = query.status === undefined || query.status === "pending";
   if (!data) {
-    const found = await selectPage(db, and(base, after), sort, direction, pageSize + 1, withQueue);
+    const found = await selectPage(db, allOf(base, after), sort, direction, pageSize + 1, withQueue);
     const jobs = found.slice(0, pageSize);
     const last = found.length > pageSize ? jobs[jobs.length - 1] : undefined;
     return { jobs: jobs.map(listed), nextCursor: last ? encodeCursor(sort, direction, keyOf(sort, last)) : null };
   }
   const scanLimit = page.scanLimit ?? DATA_FIELD_SCAN_LIMIT;
   if (!Number.isInteger(scanLimit) || scanLimit < 1) throw new UsageError("the scan limit must be a whole number of 1 or more");
-  const scan = await scanMatches(db, base, data, after, page, scanLimit);
+  const scan = await scanMatches(db, { base, data, start: after }, page, scanLimit);
   const refs = scan.hits.slice(0, pageSize).map((hit) => BigInt(hit.ref_text));
   const found = refs.length ? await selectPage(db, { where: "ref IN (?)", params: [refs] }, sort, direction, pageSize, withQueue) : [];
   const jobs = found.map(listed);
   if (scan.hits.length > pageSize) return { jobs, nextCursor: encodeCursor(sort, direction, keyOf(sort, scan.hits[pageSize - 1]!)) };
   if (scan.lastRead) return { jobs, nextCursor: encodeCursor(sort, direction, keyOf(sort, scan.lastRead)), scanStopped: { scanned: scan.scanned } };
   return { jobs, nextCursor: null };
-}
-
-interface Scan {
-  /** The matching rows' keys, in order: at most pageSize + 1. */
-  hits: SortKeyRow[];
-  scanned: number;
-  /** Set when the bound stopped the scan before the range ended: the last row read. */
-  lastRead?: SortKeyRow;
-}
-
-/** Reads the other filters' range in the page's order, a chunk at a time, until pageSize + 1 rows match, the range ends or scanLimit rows were read. */
-async function scanMatches(
-  db: Database,
-  base: SqlCondition,
-  data: SqlCondition,
-  start: SqlCondition | undefined,
-  page: PageRequest,
-  scanLimit: number,
-): Promise<Scan> {
-  const { sort, direction, pageSize } = page;
-  const hits: SortKeyRow[] = [];
-  let scanned = 0;
-  let after = start;
-  for (let chunkNumber = 0; ; chunkNumber++) {
-    const chunk = Math.min(scanLimit - scanned, chunkNumber === 0 ? Math.max(250, pageSize * 5) : 2500);
-    const condition = and(base, after);
-    const found = await rows<SortKeyRow & { hit: number | null }>(
-      db.pool,
-      `SELECT CAST(ref AS CHAR) AS ref_text, created_at, priority, ${data.where} AS hit
-         FROM ${db.quoted()} WHERE ${condition.where} ORDER BY ${orderBy(sort, direction)} LIMIT ?`,
-      [...data.params, ...condition.params, chunk],
-    );
-    scanned += found.length;
-    for (const row of found) {
-      if (Number(row.hit) === 1) hits.push(row);
-      if (hits.length > pageSize) return { hits, scanned };
-    }
-    if (found.length < chunk) return { hits, scanned };
-    const last = found[found.length - 1]!;
-    if (scanned >= scanLimit) return { hits, scanned, lastRead: last };
-    after = afterKey(sort, direction, keyOf(sort, last));
-  }
 }

@@ -135,6 +135,12 @@ export function matchCondition(scope: JobScope, query: JobQuery): SqlCondition {
   return { where: where.length ? where.join(" AND ") : "1", params };
 }
 
+/** The conditions joined with AND (undefined ones and "1" left out). */
+export function allOf(...conditions: Array<SqlCondition | undefined>): SqlCondition {
+  const present = conditions.filter((c): c is SqlCondition => c !== undefined && c.where !== "1");
+  return { where: present.length ? present.map((c) => c.where).join(" AND ") : "1", params: present.flatMap((c) => c.params) };
+}
+
 /** Every condition of the query, dataField included. */
 export function fullCondition(scope: JobScope, query: JobQuery): SqlCondition {
   const base = matchCondition(scope, query);

@@ -6,7 +6,25 @@ import { matchCondition, type JobScope } from "./job-query.js";
 /**
  * The jobs page's overview: counts by type × status (each capped), the oldest due job's
  * wait, jobs stuck running past their lease, and the last 24 hours: finished jobs per hour
- * and durations per type. Every statement applies the scope.
+ * and durations per type. Four statements, every one within the scope, each reading a
+ * bounded number of index entries whatever the table's size (bench/web.ts):
+ *
+ * 1. The (status, type) pairs present in the whole table: a loose index scan of
+ *    (status, type, finished_at), one index dive per pair. Not scoped: a scoped page counts
+ *    each pair within its scope below and drops those it has none of, which reads only the
+ *    scope's entries of (user, status, type, finished_at), where a scan for its own pairs
+ *    would read all of that user's rows.
+ * 2. The counts, as rows of one UNION ALL: each pair's count up to cap + 1, the oldest due
+ *    job's wait and the stuck running jobs (the claim index's pending and running ranges).
+ * 3. The chart, another UNION ALL of 48 counts (an hour × complete or failed, one short range
+ *    per type each), exact: at 200,000 jobs finished in a day that is the overview's largest
+ *    read, about 200,000 index entries.
+ * 4. Durations: for each type, the newest DURATION_SAMPLE complete or failed jobs of the
+ *    last 24 hours (newest first down the same index) and PERCENTILE_CONT over them. A busy
+ *    day finishes hundreds of thousands of jobs; the median of the newest few hundred of a
+ *    type is the figure an operator wants, and reading them all would cost seconds.
+ *
+ * 2, 3 and 4 run at once, after 1.
  */
 
 export interface Overview {
@@ -18,94 +36,171 @@ export interface Overview {
   stuckRunning: number;
   /** 24 entries, oldest first: each hour (server time, "YYYY-MM-DD HH:00") with complete and failed counts (by finished_at). */
   hours: Array<{ hour: string; complete: number; failed: number }>;
-  /** Over the last 24 hours' finished jobs (complete or failed), per type: duration (finished_at - started_at) p50 and p95 in seconds. */
-  durations: Array<{ type: string; count: number; p50Seconds: number; p95Seconds: number }>;
+  /**
+   * Per type with complete or failed jobs in the last 24 hours: the duration (finished_at -
+   * started_at) p50 and p95 in seconds over the newest `count` of them, at most
+   * DURATION_SAMPLE (capped: more finished that day).
+   */
+  durations: Array<{ type: string; count: number; capped: boolean; p50Seconds: number; p95Seconds: number }>;
 }
+
+/** Finished jobs per type whose durations make the percentiles (the newest). */
+export const DURATION_SAMPLE = 500;
 
 /** The first hour of the chart: the start of the hour 23 hours before the current one, in the server's time. */
 const CHART_START = "CAST(DATE_FORMAT(NOW(3), '%Y-%m-%d %H:00:00') AS DATETIME) - INTERVAL 23 HOUR";
+const FINISHED = ["complete", "failed"] as const;
+
+interface Pair {
+  status: JobStatus;
+  type: string;
+}
 
 /**
- * The (type, status) pairs present, then each pair's count up to cap + 1 in one UNION ALL:
- * a pair with millions of rows costs no more than one with cap.
+ * A table may hold any number of types (an application writes them); the overview shows the
+ * first MAX_PAIRS pairs by type and the durations of the first MAX_DURATION_TYPES types, so
+ * that its statements stay bounded too.
  */
-async function cappedCounts(db: Database, scope: JobScope, cap: number): Promise<Overview["counts"]> {
-  const { where, params } = matchCondition(scope, {});
-  const pairs = await rows<{ type: string; status: JobStatus }>(
-    db.pool,
-    `SELECT type, status FROM ${db.quoted()} WHERE ${where} GROUP BY type, status ORDER BY type, status`,
-    params,
-  );
-  if (pairs.length === 0) return [];
-  const parts: string[] = [];
-  const partParams: unknown[] = [];
-  pairs.forEach((pair, i) => {
-    parts.push(`SELECT ${i} AS i, COUNT(*) AS n FROM (SELECT 1 FROM ${db.quoted()} WHERE ${where} AND type = ? AND status = ? LIMIT ?) AS p${i}`);
-    partParams.push(...params, pair.type, pair.status, cap + 1);
-  });
-  const counted = await rows<{ i: number; n: number }>(db.pool, parts.join(" UNION ALL "), partParams);
-  const byIndex = new Map(counted.map((row) => [Number(row.i), Number(row.n)]));
-  return pairs.map((pair, i) => {
-    const n = byIndex.get(i) ?? 0;
-    return { type: pair.type, status: pair.status, count: Math.min(n, cap), capped: n > cap };
-  });
+const MAX_PAIRS = 1000;
+const MAX_DURATION_TYPES = 100;
+
+async function presentPairs(db: Database): Promise<{ pairs: Pair[]; all: boolean }> {
+  const pairs = await rows<Pair>(db.pool, `SELECT status, type FROM ${db.quoted()} GROUP BY status, type ORDER BY type, status LIMIT ?`, [MAX_PAIRS + 1]);
+  return { pairs: pairs.slice(0, MAX_PAIRS), all: pairs.length <= MAX_PAIRS };
 }
 
-async function waits(db: Database, scope: JobScope): Promise<{ oldest: number | null; stuck: number }> {
-  const { where, params } = matchCondition(scope, {});
-  const [row] = await rows<{ oldest: number | null; stuck: number }>(
-    db.pool,
-    `SELECT (SELECT TIMESTAMPDIFF(SECOND, MIN(GREATEST(run_after, created_at)), NOW(3)) FROM ${db.quoted()}
-              WHERE status = 'pending' AND run_after <= NOW(3) AND ${where}) AS oldest,
-            (SELECT COUNT(*) FROM ${db.quoted()}
-              WHERE status = 'running' AND (lease_until IS NULL OR lease_until < NOW(3)) AND ${where}) AS stuck`,
-    [...params, ...params],
-  );
-  return { oldest: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest), stuck: Number(row?.stuck ?? 0) };
+/** A part of the numbers' UNION ALL: SQL yielding (kind, i, n) rows, n as text, and its parameters. */
+interface Part {
+  sql: string;
+  params: unknown[];
 }
 
-async function hourly(db: Database, scope: JobScope): Promise<Overview["hours"]> {
+function numberParts(db: Database, scope: JobScope, present: { pairs: Pair[]; all: boolean }, cap: number): { counts: Part[]; chart: Part[] } {
+  const { pairs } = present;
   const { where, params } = matchCondition(scope, {});
-  const found = await rows<{ hour: string; complete: number; failed: number }>(
-    db.pool,
-    `WITH RECURSIVE chart (n, start) AS (
-       SELECT 0, ${CHART_START}
-       UNION ALL SELECT n + 1, start + INTERVAL 1 HOUR FROM chart WHERE n < 23)
-     SELECT DATE_FORMAT(chart.start, '%Y-%m-%d %H:00') AS hour, COALESCE(done.complete, 0) AS complete, COALESCE(done.failed, 0) AS failed
-       FROM chart LEFT JOIN (
-         SELECT DATE_FORMAT(finished_at, '%Y-%m-%d %H:00') AS hour, SUM(status = 'complete') AS complete, SUM(status = 'failed') AS failed
-           FROM ${db.quoted()}
-          WHERE status IN ('complete', 'failed') AND finished_at >= ${CHART_START} AND ${where}
-          GROUP BY 1) AS done ON done.hour = DATE_FORMAT(chart.start, '%Y-%m-%d %H:00')
-      ORDER BY chart.n`,
-    params,
+  const table = db.quoted();
+  const chart: Part[] = [];
+  const counts: Part[] = pairs.map((pair, i) => ({
+    sql: `SELECT 'count' AS kind, ${i} AS i, CAST(COUNT(*) AS CHAR) AS n FROM (SELECT 1 FROM ${table} WHERE status = ? AND type = ? AND ${where} LIMIT ?) AS c`,
+    params: [pair.status, pair.type, ...params, cap + 1],
+  }));
+  for (let hour = 0; hour < 24; hour++) {
+    chart.push({ sql: `SELECT 'hour' AS kind, ${hour} AS i, DATE_FORMAT(${CHART_START} + INTERVAL ${hour} HOUR, '%Y-%m-%d %H:00') AS n`, params: [] });
+    for (const status of FINISHED) {
+      const types = pairs.filter((pair) => pair.status === status).map((pair) => pair.type);
+      if (types.length === 0 && present.all) continue;
+      // Naming the types turns (status, type, finished_at) into one short range per type;
+      // with more pairs than were read, the hour is counted without them (slower, still right).
+      const ofTypes = present.all ? "type IN (?) AND" : "";
+      chart.push({
+        sql: `SELECT '${status}', ${hour}, CAST(COUNT(*) AS CHAR) FROM ${table}
+               WHERE status = '${status}' AND ${ofTypes} finished_at >= ${CHART_START} + INTERVAL ${hour} HOUR
+                 AND finished_at < ${CHART_START} + INTERVAL ${hour + 1} HOUR AND ${where}`,
+        params: present.all ? [types, ...params] : params,
+      });
+    }
+  }
+  counts.push(
+    {
+      sql: `SELECT 'oldest', 0, CAST(TIMESTAMPDIFF(SECOND, MIN(GREATEST(run_after, created_at)), NOW(3)) AS CHAR) FROM ${table}
+             WHERE status = 'pending' AND run_after <= NOW(3) AND ${where}`,
+      params,
+    },
+    {
+      sql: `SELECT 'stuck', 0, CAST(COUNT(*) AS CHAR) FROM ${table} WHERE status = 'running' AND (lease_until IS NULL OR lease_until < NOW(3)) AND ${where}`,
+      params,
+    },
   );
-  return found.map((row) => ({ hour: row.hour, complete: Number(row.complete), failed: Number(row.failed) }));
+  return { counts, chart };
 }
 
-async function durations(db: Database, scope: JobScope): Promise<Overview["durations"]> {
-  const { where, params } = matchCondition(scope, {});
-  const found = await rows<{ type: string; count: number; p50: number | string; p95: number | string }>(
+/** One UNION ALL of the parts: rows of (kind, i, n). */
+async function unionOf(db: Database, parts: Part[]): Promise<Array<{ kind: string; i: number; n: string | null }>> {
+  return rows(
     db.pool,
-    `SELECT type, COUNT(*) AS count, MIN(p50) AS p50, MIN(p95) AS p95 FROM (
-       SELECT type,
-              PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY seconds) OVER (PARTITION BY type) AS p50,
-              PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY seconds) OVER (PARTITION BY type) AS p95
-         FROM (SELECT type, TIMESTAMPDIFF(MICROSECOND, started_at, finished_at) / 1000000 AS seconds FROM ${db.quoted()}
-                WHERE status IN ('complete', 'failed') AND finished_at >= NOW(3) - INTERVAL 24 HOUR AND started_at IS NOT NULL AND ${where}) AS finished
-     ) AS ranked GROUP BY type ORDER BY type`,
-    params,
+    parts.map((part) => part.sql).join(" UNION ALL "),
+    parts.flatMap((part) => part.params),
   );
-  return found.map((row) => ({ type: row.type, count: Number(row.count), p50Seconds: Number(row.p50), p95Seconds: Number(row.p95) }));
+}
+
+interface Durations {
+  /** Jobs the percentiles are over (at most DURATION_SAMPLE). */
+  count: number;
+  /** More than DURATION_SAMPLE finished in the last 24 hours. */
+  capped: boolean;
+  p50: number;
+  p95: number;
+}
+
+/**
+ * Each type's newest DURATION_SAMPLE + 1 complete and as many failed jobs of the last 24
+ * hours (two backward ranges of (status, type, finished_at) and a primary-key lookup each for
+ * started_at), merged, newest first; the percentiles are over the first DURATION_SAMPLE, and
+ * one more says there were more.
+ */
+async function durations(db: Database, scope: JobScope, types: string[]): Promise<Map<string, Durations>> {
+  if (types.length === 0) return new Map();
+  const { where, params } = matchCondition(scope, {});
+  const take = DURATION_SAMPLE + 1;
+  const newest = (status: string) => `(SELECT finished_at, TIMESTAMPDIFF(MICROSECOND, started_at, finished_at) / 1000000 AS seconds FROM ${db.quoted()}
+      WHERE status = '${status}' AND type = ? AND finished_at >= NOW(3) - INTERVAL 24 HOUR AND started_at IS NOT NULL AND ${where}
+      ORDER BY finished_at DESC LIMIT ${take})`;
+  const perType = types.map(
+    (_, i) => `SELECT ${i} AS i, seconds, ROW_NUMBER() OVER (ORDER BY finished_at DESC) AS newest
+                 FROM (SELECT finished_at, seconds FROM (${newest("complete")} UNION ALL ${newest("failed")}) AS both_${i}
+                        ORDER BY finished_at DESC LIMIT ${take}) AS sample_${i}`,
+  );
+  const found = await rows<{ i: number; n: number; read_rows: number; p50: number | string; p95: number | string }>(
+    db.pool,
+    `SELECT i, MAX(n) AS n, MAX(\`read\`) AS read_rows, MIN(p50) AS p50, MIN(p95) AS p95 FROM (
+       SELECT i, \`read\`, COUNT(*) OVER (PARTITION BY i) AS n,
+              PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY seconds) OVER (PARTITION BY i) AS p50,
+              PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY seconds) OVER (PARTITION BY i) AS p95
+         FROM (SELECT i, seconds, newest, MAX(newest) OVER (PARTITION BY i) AS \`read\` FROM (${perType.join(" UNION ALL ")}) AS samples) AS counted
+        WHERE newest <= ${DURATION_SAMPLE}) AS ranked
+     GROUP BY i`,
+    types.flatMap((type) => [type, ...params, type, ...params]),
+  );
+  return new Map(
+    found.map((row) => [
+      types[Number(row.i)]!,
+      { count: Number(row.n), capped: Number(row.read_rows) > DURATION_SAMPLE, p50: Number(row.p50), p95: Number(row.p95) },
+    ]),
+  );
 }
 
 export async function readOverview(db: Database, scope: JobScope, options: { countCap: number }): Promise<Overview> {
-  if (!Number.isInteger(options.countCap) || options.countCap < 1) throw new UsageError("the count cap must be a whole number of 1 or more");
-  const [counts, wait, hours, perType] = await Promise.all([
-    cappedCounts(db, scope, options.countCap),
-    waits(db, scope),
-    hourly(db, scope),
-    durations(db, scope),
-  ]);
-  return { counts, oldestDueWaitSeconds: wait.oldest, stuckRunning: wait.stuck, hours, durations: perType };
+  const cap = options.countCap;
+  if (!Number.isInteger(cap) || cap < 1) throw new UsageError("the count cap must be a whole number of 1 or more");
+  matchCondition(scope, {});
+  const present = await presentPairs(db);
+  const { pairs } = present;
+  const finishedTypes = [...new Set(pairs.filter((pair) => pair.status === "complete" || pair.status === "failed").map((pair) => pair.type))].slice(
+    0,
+    MAX_DURATION_TYPES,
+  );
+  const parts = numberParts(db, scope, present, cap);
+  // Three statements at once: the server has cores to spare for them, and each is bounded.
+  const [numbers, chart, perType] = await Promise.all([unionOf(db, parts.counts), unionOf(db, parts.chart), durations(db, scope, finishedTypes)]);
+  const pairCounts = new Map<number, number>();
+  const hours: Overview["hours"] = [];
+  let oldest: number | null = null;
+  let stuck = 0;
+  for (const { kind, i, n } of [...numbers, ...chart]) {
+    const index = Number(i);
+    if (kind === "count") pairCounts.set(index, Number(n));
+    else if (kind === "hour") (hours[index] ??= { hour: "", complete: 0, failed: 0 }).hour = String(n);
+    else if (kind === "complete" || kind === "failed") (hours[index] ??= { hour: "", complete: 0, failed: 0 })[kind] = Number(n);
+    else if (kind === "oldest") oldest = n === null ? null : Number(n);
+    else if (kind === "stuck") stuck = Number(n);
+  }
+  const counts = pairs
+    .map((pair, i) => ({ ...pair, n: pairCounts.get(i) ?? 0 }))
+    .filter((pair) => pair.n > 0)
+    .map(({ type, status, n }) => ({ type, status, count: Math.min(n, cap), capped: n > cap }));
+  const durationsOut = finishedTypes.flatMap((type) => {
+    const found = perType.get(type);
+    return found ? [{ type, count: found.count, capped: found.capped, p50Seconds: found.p50, p95Seconds: found.p95 }] : [];
+  });
+  return { counts, oldestDueWaitSeconds: oldest, stuckRunning: stuck, hours, durations: durationsOut };
 }

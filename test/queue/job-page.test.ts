@@ -277,3 +277,28 @@ test("a dataField page reads at most scanLimit rows, stops short with a cursor, 
     want.slice(0, 5),
   );
 });
+
+test("a bounded dataField walk in every sort, with a scope and a tab, finds every match once, in order", async () => {
+  await insertRows(t, mixedRows());
+  const rows = await allRows(t);
+  const query: JobQuery = { dataField: { name: "k", value: "v" }, status: "pending" };
+  const keep = (r: StoredRow) => r.job_data === '{"k":"v"}' && r.status === "pending" && r.user === "alice";
+  for (const sort of ["created", "priority", "ref"] as const) {
+    for (const direction of ["asc", "desc"] as const) {
+      const seen: number[] = [];
+      let after: string | undefined;
+      let stops = 0;
+      for (let i = 0; i < 200; i++) {
+        const page = await listJobPage(t.db, { owner: "alice" }, query, { sort, direction, pageSize: 1, scanLimit: 7, after });
+        assert.ok(!page.scanStopped || page.scanStopped.scanned <= 7, "no page reads more than its bound");
+        if (page.scanStopped) stops++;
+        seen.push(...page.jobs.map((job) => job.ref));
+        if (!page.nextCursor) break;
+        after = page.nextCursor;
+      }
+      assert.deepEqual(seen, expected(rows, keep, sort, direction), `dataField walk, sort ${sort} ${direction}`);
+      assert.ok(stops > 0, "60 rows in windows of 7: the bound stopped some pages");
+    }
+  }
+  assert.ok(expected(rows, keep, "ref", "desc").length > 0, "the data has matching rows");
+});

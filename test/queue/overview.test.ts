@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UsageError } from "../../src/errors.js";
-import { readOverview } from "../../src/queue/overview.js";
+import { DURATION_SAMPLE, readOverview } from "../../src/queue/overview.js";
 import { useTestDatabase } from "../helpers/database.js";
 
 /**
@@ -106,9 +106,28 @@ test("durations per type over the last 24 hours: p50 and p95 of finished_at - st
   await insertAt({ type: "zip", status: "cancelled" }, { started_at: "NOW(3) - INTERVAL 1000 SECOND", finished_at: "NOW(3)" });
   const { durations } = await readOverview(t.db, {}, { countCap: 100 });
   assert.deepEqual(durations, [
-    { type: "preview", count: 100, p50Seconds: 50.5, p95Seconds: 95.05 },
-    { type: "zip", count: 1, p50Seconds: 2.5, p95Seconds: 2.5 },
+    { type: "preview", count: 100, capped: false, p50Seconds: 50.5, p95Seconds: 95.05 },
+    { type: "zip", count: 1, capped: false, p50Seconds: 2.5, p95Seconds: 2.5 },
   ]);
   const alice = await readOverview(t.db, { owner: "alice" }, { countCap: 100 });
-  assert.deepEqual(alice.durations, [{ type: "preview", count: 10, p50Seconds: 5.5, p95Seconds: 9.55 }]);
+  assert.deepEqual(alice.durations, [{ type: "preview", count: 10, capped: false, p50Seconds: 5.5, p95Seconds: 9.55 }]);
+});
+
+test("durations take the newest DURATION_SAMPLE finished jobs of a type, complete and failed merged, however many finished that day", async () => {
+  // The newest DURATION_SAMPLE (one every second, complete and failed by turns) took 1 s each; 200 older ones took 1,000 s.
+  await t.query(
+    `INSERT INTO job_queue (type, status, started_at, finished_at)
+     SELECT 'zip', IF(seq % 2, 'complete', 'failed'), NOW(3) - INTERVAL seq SECOND - INTERVAL IF(seq <= ?, 1, 1000) SECOND, NOW(3) - INTERVAL seq SECOND
+       FROM seq_1_to_${DURATION_SAMPLE + 200}`,
+    [DURATION_SAMPLE],
+  );
+  const { durations } = await readOverview(t.db, {}, { countCap: 10_000 });
+  assert.deepEqual(durations, [{ type: "zip", count: DURATION_SAMPLE, capped: true, p50Seconds: 1, p95Seconds: 1 }]);
+  await t.query("DELETE FROM job_queue WHERE TIMESTAMPDIFF(SECOND, started_at, finished_at) > 100");
+  const exact = await readOverview(t.db, {}, { countCap: 10_000 });
+  assert.deepEqual(
+    exact.durations,
+    [{ type: "zip", count: DURATION_SAMPLE, capped: false, p50Seconds: 1, p95Seconds: 1 }],
+    "exactly DURATION_SAMPLE is not capped",
+  );
 });
