@@ -71,8 +71,9 @@ describe("the jobs list", () => {
     assert.deepEqual(seen, [...refs].reverse(), "every job once, newest first");
   });
 
-  test("an idle open page costs the database at most one statement a second", async () => {
-    for (let i = 0; i < 30; i++) await database.insertJob(i % 3 ? "noop" : "extract_text", {}, { status: i % 5 ? "pending" : "failed" });
+  test("an idle open page costs one small statement per refresh, and redraws as soon as a job changes", async () => {
+    const refs: number[] = [];
+    for (let i = 0; i < 30; i++) refs.push(await database.insertJob(i % 3 ? "noop" : "extract_text", {}, { status: i % 5 ? "pending" : "failed" }));
     const counted = openDatabase(database.url, "job_queue", 2);
     let statements = 0;
     const query = counted.pool.query.bind(counted.pool);
@@ -82,15 +83,29 @@ describe("the jobs list", () => {
     }) as typeof query;
     try {
       const page = await makePage({ ...database, db: counted }, ADMIN);
-      const cost = async (path: string) => {
-        statements = 0;
-        assert.equal((await page.request(path)).status, 200, path);
-        return statements;
+      const refreshUrl = async (path: string, id: string) => {
+        const html = await (await page.request(path)).text();
+        return new RegExp(`id="${id}"[^>]*hx-get="([^"]+)"`).exec(html)![1]!.replace(/&amp;/g, "&");
       };
-      const rows = await cost("/jobs/rows?tab=pending");
-      const overview = await cost("/overview");
-      assert.ok(rows / 5 <= 1, `the list refreshes every 5 s with ${rows} statement(s)`);
-      assert.ok(overview / 10 <= 1, `the overview refreshes every 10 s with ${overview} statement(s)`);
+      const refresh = async (url: string) => {
+        statements = 0;
+        const response = await page.request(url);
+        return { status: response.status, statements, html: await response.text() };
+      };
+      for (const [path, id, seconds] of [
+        ["/jobs?tab=pending", "job-rows", 5],
+        ["/", "overview", 10],
+      ] as const) {
+        const url = await refreshUrl(path, id);
+        const idle = await refresh(url);
+        assert.equal(idle.status, 204, `${path}: nothing changed, nothing redrawn`);
+        assert.ok(idle.statements / seconds <= 1, `${path}: an idle refresh every ${seconds} s costs ${idle.statements} statement(s)`);
+        await database.query("UPDATE job_queue SET status = 'running', attempts = 1, lease_until = NOW(3) + INTERVAL 1 MINUTE WHERE ref = ?", [refs.pop()]);
+        const changed = await refresh(url);
+        assert.equal(changed.status, 200, `${path}: a claimed job redraws the part`);
+        assert.match(changed.html, new RegExp(`^<div id="${id}"`));
+        assert.ok(changed.statements <= 5, `${path}: a redraw costs ${changed.statements} statements`);
+      }
     } finally {
       await counted.close();
     }

@@ -120,7 +120,7 @@ export function readListRequest(reader: Reader, identity: Identity, redactor: Re
 /** The parameters as a query string's pairs (defaults left out), with `changes` over them. */
 export function listSearch(
   params: ListParams,
-  changes: Partial<Record<keyof ListParams | "after", string | number | string[] | undefined>> = {},
+  changes: Partial<Record<keyof ListParams | "after" | "stamp" | "at", string | number | string[] | undefined>> = {},
 ): URLSearchParams {
   const merged: Record<string, unknown> = { ...params, ...changes };
   const search = new URLSearchParams();

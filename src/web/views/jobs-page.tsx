@@ -5,7 +5,8 @@ import type { Paths } from "../paths.js";
 import { can, JOB_ACTIONS, type JobAction } from "../permissions.js";
 import { listSearch, TABS, type ListParams } from "../query/list-query.js";
 import { formatCount } from "./format.js";
-import { JobsTable } from "./jobs-table.js";
+import type { Drawn } from "../refresh.js";
+import { JobsTable, type JobsTableProps } from "./jobs-table.js";
 
 /** How often the table refreshes itself while the tab is visible (app.js pauses it otherwise). */
 export const LIST_REFRESH_SECONDS = 5;
@@ -20,6 +21,7 @@ export interface JobsPageProps {
   readOnly: boolean;
   /** The types offered in the type filter. */
   types: string[];
+  drawn: Drawn;
 }
 
 const TAB_LABELS: Record<(typeof TABS)[number], string> = {
@@ -56,7 +58,7 @@ export function JobsPage(props: JobsPageProps) {
           {props.count.partial ? " (at least: only the newest rows were read for the job_data filter)" : ""}
         </span>
         <span class="spacer"></span>
-        <button type="button" hx-get={rowsUrl} hx-target="#job-rows" hx-swap="innerHTML">
+        <button type="button" hx-get={rowsUrl} hx-target="#job-rows" hx-swap="outerHTML">
           Refresh
         </button>
         {can(identity, "export") && (
@@ -84,20 +86,36 @@ export function JobsPage(props: JobsPageProps) {
             ))}
           </div>
         )}
-        <div id="job-rows" data-auto-refresh hx-get={rowsUrl} hx-trigger={`every ${LIST_REFRESH_SECONDS}s, refresh-now`} hx-swap="innerHTML" aria-live="polite">
-          <JobsTable
-            jobs={props.page.jobs}
-            nextCursor={props.page.nextCursor}
-            scanStopped={props.page.scanStopped}
-            after={props.after}
-            params={params}
-            paths={paths}
-            selectable={actions.length > 0}
-          />
-        </div>
+        <JobRows
+          drawn={props.drawn}
+          table={{
+            jobs: props.page.jobs,
+            nextCursor: props.page.nextCursor,
+            scanStopped: props.page.scanStopped,
+            after: props.after,
+            params,
+            paths,
+            selectable: actions.length > 0,
+          }}
+        />
       </form>
       <Maintenance identity={identity} paths={paths} readOnly={props.readOnly} />
     </section>
+  );
+}
+
+/**
+ * The table in its self-refreshing frame. The frame's URL carries the change stamp the table
+ * was drawn at (refresh.ts): a refresh whose answer is 204 leaves it, any other replaces the
+ * whole frame, and so the stamp it refreshes from.
+ */
+export function JobRows(props: { drawn: Drawn; table: JobsTableProps }) {
+  const { paths, params, after } = props.table;
+  const url = paths.to("/jobs/rows", listSearch(params, { after, stamp: props.drawn.stamp, at: props.drawn.at }));
+  return (
+    <div id="job-rows" data-auto-refresh hx-get={url} hx-trigger={`every ${LIST_REFRESH_SECONDS}s, refresh-now`} hx-swap="outerHTML" aria-live="polite">
+      <JobsTable {...props.table} />
+    </div>
   );
 }
 

@@ -2,27 +2,35 @@ import { STATUSES, type JobStatus } from "../../queue/admin.js";
 import type { Overview } from "../../queue/overview.js";
 import { visible } from "../../quote.js";
 import type { Paths } from "../paths.js";
+import type { Drawn } from "../refresh.js";
 import { DurationChart, HourlyChart } from "./chart.js";
 import { formatCount, formatSeconds } from "./format.js";
 
 /** The overview refreshes itself this often while visible: its few queries every 10 s keep an idle page well under one a second. */
 export const OVERVIEW_REFRESH_SECONDS = 10;
 
-/** The overview's frame: a heading, and the panel that refreshes itself. */
-export function OverviewPage(props: { overview: Overview; countCap: number; paths: Paths; ownOnly: boolean }) {
+/** The overview: a heading, and the panel that refreshes itself. */
+export function OverviewPage(props: { overview: Overview; countCap: number; paths: Paths; ownOnly: boolean; drawn: Drawn }) {
   return (
     <section>
       <h1>Overview{props.ownOnly ? " of your jobs" : ""}</h1>
-      <div
-        id="overview"
-        data-auto-refresh
-        hx-get={props.paths.to("/overview")}
-        hx-trigger={`every ${OVERVIEW_REFRESH_SECONDS}s, refresh-now`}
-        hx-swap="innerHTML"
-      >
-        <OverviewPanel {...props} />
-      </div>
+      <OverviewFrame {...props} />
     </section>
+  );
+}
+
+/** The panel in its self-refreshing frame, whose URL carries the change stamp it was drawn at (refresh.ts). */
+export function OverviewFrame(props: { overview: Overview; countCap: number; paths: Paths; drawn: Drawn }) {
+  return (
+    <div
+      id="overview"
+      data-auto-refresh
+      hx-get={props.paths.to("/overview", { stamp: props.drawn.stamp, at: props.drawn.at })}
+      hx-trigger={`every ${OVERVIEW_REFRESH_SECONDS}s, refresh-now`}
+      hx-swap="outerHTML"
+    >
+      <OverviewPanel {...props} />
+    </div>
   );
 }
 
