@@ -111,6 +111,26 @@ describe("seeing jobs: without view_all only one's own", () => {
   });
 });
 
+describe("everything matching: each job checked on its own", () => {
+  test("cancel all of one's jobs: those of a type whose cancelPermissions the user lacks are left alone and counted", async () => {
+    await database.query("DELETE FROM job_queue");
+    const plain = await database.insertJob("extract_text", {}, { user: "operator" });
+    const special = await database.insertJob("noop", {}, { user: "operator" });
+    const others = await database.insertJob("extract_text", {}, { user: "someone-else" });
+    const page = await pageOf();
+    const confirm = await (await page.request("/actions/confirm?action=cancel&tab=pending", as("operator"))).text();
+    assert.match(confirm, /2 jobs match the filter/, "the count is of the user's own jobs");
+    const done = await page.request("/actions/all", { ...as("operator"), form: { action: "cancel", tab: "pending" } });
+    assert.equal(done.status, 200);
+    const html = await done.text();
+    assert.match(html, /Cancelled job: <a href="\/job\/\d+">\d+<\/a>/);
+    assert.match(html, /1 × cancelling a job needs the permission special/);
+    assert.equal(await happened(plain, "cancel"), true);
+    assert.equal(await happened(special, "cancel"), false, "the type's cancelPermissions held");
+    assert.equal(await happened(others, "cancel"), false, "another user's job is outside the scope");
+  });
+});
+
 describe("creating jobs: create_job plus the type's createPermissions; hidden types never", () => {
   for (const role of Object.keys(ROLES)) {
     for (const type of ["noop", "extract_text"] as const) {
