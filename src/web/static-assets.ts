@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 
 /**
  * What the browser loads besides the pages, all from this server (no CDN): htmx 2.0.x from its
- * npm package, and the page's own stylesheet and script from src/web/static (shipped in the
+ * npm package, and the page's own stylesheets and script from src/web/static (shipped in the
  * package, read once at start-up). Each URL carries a hash of the file's content (?v=…), so
  * the files can be cached for a year and a new version is fetched the moment it changes.
  */
@@ -32,12 +32,13 @@ function loadAssets(): Record<string, Asset> {
     "htmx.min.js": load(htmx, "text/javascript; charset=utf-8"),
     "app.js": load(path.join(STATIC_DIR, "app.js"), "text/javascript; charset=utf-8"),
     "app.css": load(path.join(STATIC_DIR, "app.css"), "text/css; charset=utf-8"),
+    "views.css": load(path.join(STATIC_DIR, "views.css"), "text/css; charset=utf-8"),
   };
 }
 
 export const ASSETS: Readonly<Record<string, Asset>> = loadAssets();
 
 /** The versioned file name under <base>/static/. */
-export function assetName(name: "htmx.min.js" | "app.js" | "app.css"): string {
+export function assetName(name: "htmx.min.js" | "app.js" | "app.css" | "views.css"): string {
   return `${name}?v=${ASSETS[name]!.version}`;
 }

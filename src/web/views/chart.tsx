@@ -5,7 +5,7 @@ import { formatSeconds } from "./format.js";
  * The overview's charts, drawn by the server as inline SVG (no script, no library): complete
  * and failed jobs per hour over the last 24 hours, stacked, and each type's p50 / p95 duration
  * as bars. Heights and widths are SVG attributes, not styles (the CSP allows no inline style);
- * colours come from app.css through classes.
+ * colours come from views.css through classes.
  */
 const WIDTH = 720;
 const HEIGHT = 200;

@@ -52,6 +52,7 @@ export function Page(props: PageProps) {
           <title>{props.title} · offline-jobs</title>
           <link rel="icon" href="data:," />
           <link rel="stylesheet" href={paths.to(`/static/${assetName("app.css")}`)} />
+          <link rel="stylesheet" href={paths.to(`/static/${assetName("views.css")}`)} />
           <script nonce={nonce} src={paths.to(`/static/${assetName("htmx.min.js")}`)} defer></script>
           <script nonce={nonce} src={paths.to(`/static/${assetName("app.js")}`)} defer></script>
         </head>
