@@ -89,6 +89,9 @@ export const MIGRATIONS: Migration[] = [
    * - (created_at): the list sorted by created (the page's default) and the date filters, by
    *   keyset. Without it the first page sorted the whole table (0.6 s, 2.7 s for the
    *   Complete tab). It never changes after the INSERT, so it costs the runner nothing.
+   * - (user, created_at): the same sort within one user's scope. Walking (created_at) and
+   *   skipping other users' rows reads 50 index entries per row shown for a user with 2 % of
+   *   the jobs, and all of them for one whose newest jobs are old. No status in it either.
    * - (priority), which InnoDB extends with ref: the list sorted by priority over every status
    *   (0.8 s without). Only a boost changes it. With (created_at) and the primary key, each
    *   sort has an index over the whole table, which a job_data filter's windows walk.
@@ -114,7 +117,8 @@ export const MIGRATIONS: Migration[] = [
         ADD KEY ${"`"}${db.table}_status_type${"`"} (status, type, finished_at),
         ADD KEY ${"`"}${db.table}_user_status${"`"} (user, status, type, finished_at),
         ADD KEY ${"`"}${db.table}_created${"`"} (created_at),
-        ADD KEY ${"`"}${db.table}_priority${"`"} (priority)`,
+        ADD KEY ${"`"}${db.table}_priority${"`"} (priority),
+        ADD KEY ${"`"}${db.table}_user_created${"`"} (user, created_at)`,
       `ALTER TABLE ${db.quoted()} DROP KEY ${"`"}${db.table}_user${"`"}`,
     ],
   },
