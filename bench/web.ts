@@ -91,7 +91,8 @@ function operations(scope: JobScope, who: string, sampleRef: number, createdFrom
     (db: Database) =>
       listJobPage(db, scope, query, { sort, direction: "desc", pageSize: 50 });
   const ops: Operation[] = [
-    { name: "readOverview", run: (db) => readOverview(db, scope, { countCap: COUNT_CAP }) },
+    { name: "readOverview, fresh chart", run: (db) => readOverview(db, scope, { countCap: COUNT_CAP, freshChart: true }) },
+    { name: "readOverview, a refresh", run: (db) => readOverview(db, scope, { countCap: COUNT_CAP }) },
     { name: "page: All (created)", run: page({}) },
     { name: "page: All (priority)", run: page({}, "priority") },
     { name: "page: All (ref)", run: page({}, "ref") },
@@ -125,7 +126,7 @@ async function explain(db: Database, statements: Recorder["statements"]): Promis
 function idleCost(results: Array<{ name: string; queries: number }>): string {
   const statements = (name: string) => results.find((r) => r.name === `admin: ${name}`)?.queries ?? NaN;
   const list = statements("page: All (created)") + statements("count: All (cap 10,000)");
-  const overview = statements("readOverview");
+  const overview = statements("readOverview, a refresh");
   const stamp = statements("readChangeStamp");
   const perSecond = (n: number) => (n / REFRESH_SECONDS).toFixed(2);
   return [

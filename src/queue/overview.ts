@@ -2,6 +2,7 @@ import { UsageError } from "../errors.js";
 import type { JobStatus } from "./admin.js";
 import { rows, type Database } from "./db.js";
 import { matchCondition, type JobScope } from "./job-query.js";
+import { readChart, type PresentPairs } from "./overview-chart.js";
 
 /**
  * The jobs page's overview: counts by type × status (each capped), the oldest due job's
@@ -16,9 +17,7 @@ import { matchCondition, type JobScope } from "./job-query.js";
  *    would read all of that user's rows.
  * 2. The counts, as rows of one UNION ALL: each pair's count up to cap + 1, the oldest due
  *    job's wait and the stuck running jobs (the claim index's pending and running ranges).
- * 3. The chart, another UNION ALL of 48 counts (an hour × complete or failed, one short range
- *    per type each), exact: at 200,000 jobs finished in a day that is the overview's largest
- *    read, about 200,000 index entries.
+ * 3. The chart (overview-chart.ts): 48 range counts, the past 23 hours kept for a minute.
  * 4. Durations: for each type, the newest DURATION_SAMPLE complete or failed jobs of the
  *    last 24 hours (newest first down the same index) and PERCENTILE_CONT over them. A busy
  *    day finishes hundreds of thousands of jobs; the median of the newest few hundred of a
@@ -48,8 +47,6 @@ export interface Overview {
 export const DURATION_SAMPLE = 500;
 
 /** The first hour of the chart: the start of the hour 23 hours before the current one, in the server's time. */
-const CHART_START = "CAST(DATE_FORMAT(NOW(3), '%Y-%m-%d %H:00:00') AS DATETIME) - INTERVAL 23 HOUR";
-const FINISHED = ["complete", "failed"] as const;
 
 interface Pair {
   status: JobStatus;
@@ -64,7 +61,7 @@ interface Pair {
 const MAX_PAIRS = 1000;
 const MAX_DURATION_TYPES = 100;
 
-async function presentPairs(db: Database): Promise<{ pairs: Pair[]; all: boolean }> {
+async function presentPairs(db: Database): Promise<PresentPairs> {
   const pairs = await rows<Pair>(db.pool, `SELECT status, type FROM ${db.quoted()} GROUP BY status, type ORDER BY type, status LIMIT ?`, [MAX_PAIRS + 1]);
   return { pairs: pairs.slice(0, MAX_PAIRS), all: pairs.length <= MAX_PAIRS };
 }
@@ -75,31 +72,13 @@ interface Part {
   params: unknown[];
 }
 
-function numberParts(db: Database, scope: JobScope, present: { pairs: Pair[]; all: boolean }, cap: number): { counts: Part[]; chart: Part[] } {
-  const { pairs } = present;
+function countParts(db: Database, scope: JobScope, pairs: Pair[], cap: number): Part[] {
   const { where, params } = matchCondition(scope, {});
   const table = db.quoted();
-  const chart: Part[] = [];
   const counts: Part[] = pairs.map((pair, i) => ({
     sql: `SELECT 'count' AS kind, ${i} AS i, CAST(COUNT(*) AS CHAR) AS n FROM (SELECT 1 FROM ${table} WHERE status = ? AND type = ? AND ${where} LIMIT ?) AS c`,
     params: [pair.status, pair.type, ...params, cap + 1],
   }));
-  for (let hour = 0; hour < 24; hour++) {
-    chart.push({ sql: `SELECT 'hour' AS kind, ${hour} AS i, DATE_FORMAT(${CHART_START} + INTERVAL ${hour} HOUR, '%Y-%m-%d %H:00') AS n`, params: [] });
-    for (const status of FINISHED) {
-      const types = pairs.filter((pair) => pair.status === status).map((pair) => pair.type);
-      if (types.length === 0 && present.all) continue;
-      // Naming the types turns (status, type, finished_at) into one short range per type;
-      // with more pairs than were read, the hour is counted without them (slower, still right).
-      const ofTypes = present.all ? "type IN (?) AND" : "";
-      chart.push({
-        sql: `SELECT '${status}', ${hour}, CAST(COUNT(*) AS CHAR) FROM ${table}
-               WHERE status = '${status}' AND ${ofTypes} finished_at >= ${CHART_START} + INTERVAL ${hour} HOUR
-                 AND finished_at < ${CHART_START} + INTERVAL ${hour + 1} HOUR AND ${where}`,
-        params: present.all ? [types, ...params] : params,
-      });
-    }
-  }
   counts.push(
     {
       sql: `SELECT 'oldest', 0, CAST(TIMESTAMPDIFF(SECOND, MIN(GREATEST(run_after, created_at)), NOW(3)) AS CHAR) FROM ${table}
@@ -111,7 +90,7 @@ function numberParts(db: Database, scope: JobScope, present: { pairs: Pair[]; al
       params,
     },
   );
-  return { counts, chart };
+  return counts;
 }
 
 /** One UNION ALL of the parts: rows of (kind, i, n). */
@@ -134,9 +113,10 @@ interface Durations {
 
 /**
  * Each type's newest DURATION_SAMPLE + 1 complete and as many failed jobs of the last 24
- * hours (two backward ranges of (status, type, finished_at) and a primary-key lookup each for
- * started_at), merged, newest first; the percentiles are over the first DURATION_SAMPLE, and
- * one more says there were more.
+ * hours (two backward ranges of (status, type, finished_at, started_at), the index alone),
+ * merged, newest first: at most a few thousand numbers, whose percentiles are taken here
+ * over the first DURATION_SAMPLE (one more says there were more). Window functions over the
+ * same rows on the server took three times as long.
  */
 async function durations(db: Database, scope: JobScope, types: string[]): Promise<Map<string, Durations>> {
   if (types.length === 0) return new Map();
@@ -146,30 +126,39 @@ async function durations(db: Database, scope: JobScope, types: string[]): Promis
       WHERE status = '${status}' AND type = ? AND finished_at >= NOW(3) - INTERVAL 24 HOUR AND started_at IS NOT NULL AND ${where}
       ORDER BY finished_at DESC LIMIT ${take})`;
   const perType = types.map(
-    (_, i) => `SELECT ${i} AS i, seconds, ROW_NUMBER() OVER (ORDER BY finished_at DESC) AS newest
-                 FROM (SELECT finished_at, seconds FROM (${newest("complete")} UNION ALL ${newest("failed")}) AS both_${i}
-                        ORDER BY finished_at DESC LIMIT ${take}) AS sample_${i}`,
+    (_, i) => `SELECT ${i} AS i, seconds FROM (SELECT finished_at, seconds FROM (${newest("complete")} UNION ALL ${newest("failed")}) AS both_${i}
+                 ORDER BY finished_at DESC LIMIT ${take}) AS sample_${i}`,
   );
-  const found = await rows<{ i: number; n: number; read_rows: number; p50: number | string; p95: number | string }>(
+  const found = await rows<{ i: number; seconds: number | string }>(
     db.pool,
-    `SELECT i, MAX(n) AS n, MAX(\`read\`) AS read_rows, MIN(p50) AS p50, MIN(p95) AS p95 FROM (
-       SELECT i, \`read\`, COUNT(*) OVER (PARTITION BY i) AS n,
-              PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY seconds) OVER (PARTITION BY i) AS p50,
-              PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY seconds) OVER (PARTITION BY i) AS p95
-         FROM (SELECT i, seconds, newest, MAX(newest) OVER (PARTITION BY i) AS \`read\` FROM (${perType.join(" UNION ALL ")}) AS samples) AS counted
-        WHERE newest <= ${DURATION_SAMPLE}) AS ranked
-     GROUP BY i`,
+    perType.join(" UNION ALL "),
     types.flatMap((type) => [type, ...params, type, ...params]),
   );
-  return new Map(
-    found.map((row) => [
-      types[Number(row.i)]!,
-      { count: Number(row.n), capped: Number(row.read_rows) > DURATION_SAMPLE, p50: Number(row.p50), p95: Number(row.p95) },
-    ]),
-  );
+  const samples = new Map<number, number[]>();
+  for (const row of found) {
+    const sample = samples.get(Number(row.i)) ?? [];
+    samples.set(Number(row.i), sample);
+    // The newest first: the one past DURATION_SAMPLE only says there were more.
+    if (sample.length <= DURATION_SAMPLE) sample.push(Number(row.seconds));
+  }
+  const out = new Map<string, Durations>();
+  for (const [i, sample] of samples) {
+    const used = sample.slice(0, DURATION_SAMPLE).sort((a, b) => a - b);
+    out.set(types[i]!, { count: used.length, capped: sample.length > DURATION_SAMPLE, p50: percentile(used, 0.5), p95: percentile(used, 0.95) });
+  }
+  return out;
 }
 
-export async function readOverview(db: Database, scope: JobScope, options: { countCap: number }): Promise<Overview> {
+/** PERCENTILE_CONT's value: linear between the two nearest of the sorted values. */
+function percentile(sorted: number[], p: number): number {
+  const position = p * (sorted.length - 1);
+  const below = Math.floor(position);
+  const above = Math.min(below + 1, sorted.length - 1);
+  // Rounded to the microsecond, the columns' precision: 9.549999999999999 is 9.55.
+  return Math.round((sorted[below]! + (sorted[above]! - sorted[below]!) * (position - below)) * 1e6) / 1e6;
+}
+
+export async function readOverview(db: Database, scope: JobScope, options: { countCap: number; freshChart?: boolean }): Promise<Overview> {
   const cap = options.countCap;
   if (!Number.isInteger(cap) || cap < 1) throw new UsageError("the count cap must be a whole number of 1 or more");
   matchCondition(scope, {});
@@ -179,18 +168,19 @@ export async function readOverview(db: Database, scope: JobScope, options: { cou
     0,
     MAX_DURATION_TYPES,
   );
-  const parts = numberParts(db, scope, present, cap);
+
   // Three statements at once: the server has cores to spare for them, and each is bounded.
-  const [numbers, chart, perType] = await Promise.all([unionOf(db, parts.counts), unionOf(db, parts.chart), durations(db, scope, finishedTypes)]);
+  const [numbers, hours, perType] = await Promise.all([
+    unionOf(db, countParts(db, scope, pairs, cap)),
+    readChart(db, scope, present, options.freshChart === true),
+    durations(db, scope, finishedTypes),
+  ]);
   const pairCounts = new Map<number, number>();
-  const hours: Overview["hours"] = [];
   let oldest: number | null = null;
   let stuck = 0;
-  for (const { kind, i, n } of [...numbers, ...chart]) {
+  for (const { kind, i, n } of numbers) {
     const index = Number(i);
     if (kind === "count") pairCounts.set(index, Number(n));
-    else if (kind === "hour") (hours[index] ??= { hour: "", complete: 0, failed: 0 }).hour = String(n);
-    else if (kind === "complete" || kind === "failed") (hours[index] ??= { hour: "", complete: 0, failed: 0 })[kind] = Number(n);
     else if (kind === "oldest") oldest = n === null ? null : Number(n);
     else if (kind === "stuck") stuck = Number(n);
   }

@@ -19,7 +19,7 @@ async function indexes(): Promise<Record<string, string>> {
 
 async function backToVersion1(): Promise<void> {
   await t.query(
-    "ALTER TABLE job_queue DROP KEY job_queue_status_type, DROP KEY job_queue_user_status, DROP KEY job_queue_created, DROP KEY job_queue_priority, ADD KEY job_queue_user (user)",
+    "ALTER TABLE job_queue DROP KEY job_queue_status_type, DROP KEY job_queue_user_status, DROP KEY job_queue_created, DROP KEY job_queue_priority, DROP KEY job_queue_user_created, DROP KEY job_queue_user_priority, ADD KEY job_queue_user (user)",
   );
   await t.query("DELETE FROM job_queue_migrations WHERE version = 2");
 }
@@ -35,10 +35,12 @@ test("version 2 turns a version 1 table's indexes into the jobs page's, keeping 
     PRIMARY: "ref",
     job_queue_active_code: "active_code",
     job_queue_claim: "status,priority,ref",
-    job_queue_status_type: "status,type,finished_at",
-    job_queue_user_status: "user,status,type,finished_at",
+    job_queue_status_type: "status,type,finished_at,started_at",
+    job_queue_user_status: "user,status,type,finished_at,started_at",
     job_queue_created: "created_at",
     job_queue_priority: "priority",
+    job_queue_user_created: "user,created_at",
+    job_queue_user_priority: "user,priority",
   });
   const [row] = await t.query<{ n: number }>("SELECT COUNT(*) AS n FROM job_queue WHERE user = 'alice'");
   assert.equal(Number(row!.n), 1);

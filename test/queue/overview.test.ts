@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UsageError } from "../../src/errors.js";
+import { CLOSED_HOURS_SECONDS } from "../../src/queue/overview-chart.js";
 import { DURATION_SAMPLE, readOverview } from "../../src/queue/overview.js";
 import { useTestDatabase } from "../helpers/database.js";
 
@@ -24,15 +25,15 @@ test("counts by type and status, each capped", async () => {
   for (let i = 0; i < 5; i++) await insertAt({ type: "preview", status: "complete", user: "alice" });
   await insertAt({ type: "preview", status: "failed", user: "bob" });
   await insertAt({ type: "zip", status: "pending", user: "alice" });
-  const overview = await readOverview(t.db, {}, { countCap: 3 });
+  const overview = await readOverview(t.db, {}, { countCap: 3, freshChart: true });
   assert.deepEqual(overview.counts, [
     { type: "preview", status: "complete", count: 3, capped: true },
     { type: "preview", status: "failed", count: 1, capped: false },
     { type: "zip", status: "pending", count: 1, capped: false },
   ]);
-  const bobs = await readOverview(t.db, { owner: "bob" }, { countCap: 3 });
+  const bobs = await readOverview(t.db, { owner: "bob" }, { countCap: 3, freshChart: true });
   assert.deepEqual(bobs.counts, [{ type: "preview", status: "failed", count: 1, capped: false }], "bob sees only his own");
-  await assert.rejects(readOverview(t.db, {}, { countCap: 0 }), UsageError);
+  await assert.rejects(readOverview(t.db, {}, { countCap: 0, freshChart: true }), UsageError);
 });
 
 test("the oldest due job's wait counts from max(run_after, created_at); stuck running jobs are those nobody holds", async () => {
@@ -42,19 +43,19 @@ test("the oldest due job's wait counts from max(run_after, created_at); stuck ru
   await insertAt({ status: "running", user: "alice" }, { lease_until: "NOW(3) - INTERVAL 1 SECOND" });
   await insertAt({ status: "running", user: "bob" }, { lease_until: "NULL" });
   await insertAt({ status: "running", user: "bob" }, { lease_until: "NOW(3) + INTERVAL 1 MINUTE" });
-  const all = await readOverview(t.db, {}, { countCap: 100 });
+  const all = await readOverview(t.db, {}, { countCap: 100, freshChart: true });
   assert.ok(
     all.oldestDueWaitSeconds! >= 300 && all.oldestDueWaitSeconds! < 310,
     `bob's due job has waited 300 s since run_after, got ${all.oldestDueWaitSeconds}`,
   );
   assert.equal(all.stuckRunning, 2);
-  const alice = await readOverview(t.db, { owner: "alice" }, { countCap: 100 });
+  const alice = await readOverview(t.db, { owner: "alice" }, { countCap: 100, freshChart: true });
   assert.ok(
     alice.oldestDueWaitSeconds! >= 100 && alice.oldestDueWaitSeconds! < 110,
     `alice's has waited 100 s since it was created, got ${alice.oldestDueWaitSeconds}`,
   );
   assert.equal(alice.stuckRunning, 1);
-  const nobody = await readOverview(t.db, { owner: "carol" }, { countCap: 100 });
+  const nobody = await readOverview(t.db, { owner: "carol" }, { countCap: 100, freshChart: true });
   assert.equal(nobody.oldestDueWaitSeconds, null);
   assert.equal(nobody.stuckRunning, 0);
   assert.deepEqual(nobody.counts, []);
@@ -71,7 +72,7 @@ test("the chart has 24 hours of the server's clock, oldest first, counting compl
   await insertAt({ status: "complete", user: "bob" }, { finished_at: "DATE_FORMAT(NOW(3), '%Y-%m-%d %H:00:00') - INTERVAL 23 HOUR" });
   await insertAt({ status: "complete", user: "bob" }, { finished_at: "DATE_FORMAT(NOW(3), '%Y-%m-%d %H:00:00') - INTERVAL 23 HOUR - INTERVAL 1 SECOND" });
   await insertAt({ status: "cancelled", user: "bob" }, { finished_at: "NOW(3)" });
-  const { hours } = await readOverview(t.db, {}, { countCap: 100 });
+  const { hours } = await readOverview(t.db, {}, { countCap: 100, freshChart: true });
   assert.equal(hours.length, 24);
   assert.equal(hours[23]!.hour, now!.hour, "the last entry is the current hour");
   assert.equal(hours[0]!.hour, (now as unknown as { first: string }).first);
@@ -86,7 +87,7 @@ test("the chart has 24 hours of the server's clock, oldest first, counting compl
     hours.reduce((sum, h) => sum + h.complete + h.failed, 0),
     4,
   );
-  const alice = await readOverview(t.db, { owner: "alice" }, { countCap: 100 });
+  const alice = await readOverview(t.db, { owner: "alice" }, { countCap: 100, freshChart: true });
   assert.equal(
     alice.hours.reduce((sum, h) => sum + h.complete + h.failed, 0),
     1,
@@ -104,12 +105,12 @@ test("durations per type over the last 24 hours: p50 and p95 of finished_at - st
   await insertAt({ type: "zip", status: "complete" }, { started_at: "NOW(3) - INTERVAL 2.5 SECOND", finished_at: "NOW(3)" });
   await insertAt({ type: "zip", status: "complete" }, { started_at: "NOW(3) - INTERVAL 2 DAY", finished_at: "NOW(3) - INTERVAL 25 HOUR" });
   await insertAt({ type: "zip", status: "cancelled" }, { started_at: "NOW(3) - INTERVAL 1000 SECOND", finished_at: "NOW(3)" });
-  const { durations } = await readOverview(t.db, {}, { countCap: 100 });
+  const { durations } = await readOverview(t.db, {}, { countCap: 100, freshChart: true });
   assert.deepEqual(durations, [
     { type: "preview", count: 100, capped: false, p50Seconds: 50.5, p95Seconds: 95.05 },
     { type: "zip", count: 1, capped: false, p50Seconds: 2.5, p95Seconds: 2.5 },
   ]);
-  const alice = await readOverview(t.db, { owner: "alice" }, { countCap: 100 });
+  const alice = await readOverview(t.db, { owner: "alice" }, { countCap: 100, freshChart: true });
   assert.deepEqual(alice.durations, [{ type: "preview", count: 10, capped: false, p50Seconds: 5.5, p95Seconds: 9.55 }]);
 });
 
@@ -121,13 +122,26 @@ test("durations take the newest DURATION_SAMPLE finished jobs of a type, complet
        FROM seq_1_to_${DURATION_SAMPLE + 200}`,
     [DURATION_SAMPLE],
   );
-  const { durations } = await readOverview(t.db, {}, { countCap: 10_000 });
+  const { durations } = await readOverview(t.db, {}, { countCap: 10_000, freshChart: true });
   assert.deepEqual(durations, [{ type: "zip", count: DURATION_SAMPLE, capped: true, p50Seconds: 1, p95Seconds: 1 }]);
   await t.query("DELETE FROM job_queue WHERE TIMESTAMPDIFF(SECOND, started_at, finished_at) > 100");
-  const exact = await readOverview(t.db, {}, { countCap: 10_000 });
+  const exact = await readOverview(t.db, {}, { countCap: 10_000, freshChart: true });
   assert.deepEqual(
     exact.durations,
     [{ type: "zip", count: DURATION_SAMPLE, capped: false, p50Seconds: 1, p95Seconds: 1 }],
     "exactly DURATION_SAMPLE is not capped",
   );
+});
+
+test("a refresh within a minute reads only the current hour: closed hours come from the last read, unless asked fresh", async () => {
+  const read = (fresh: boolean) => readOverview(t.db, { owner: "carol" }, { countCap: 100, freshChart: fresh });
+  await read(true);
+  await insertAt({ status: "complete", user: "carol" }, { finished_at: "DATE_FORMAT(NOW(3), '%Y-%m-%d %H:00:00') + INTERVAL 1 SECOND - INTERVAL 2 HOUR" });
+  await insertAt({ status: "failed", user: "carol" }, { finished_at: "NOW(3)" });
+  const kept = await read(false);
+  assert.equal(kept.hours[21]!.complete, 0, `a closed hour's count is the one read ${CLOSED_HOURS_SECONDS} s ago at most`);
+  assert.equal(kept.hours[23]!.failed, 1, "the current hour is read every time");
+  const fresh = await read(true);
+  assert.equal(fresh.hours[21]!.complete, 1, "a fresh read counts every hour");
+  assert.equal((await read(false)).hours[21]!.complete, 1, "and keeps what it read");
 });
