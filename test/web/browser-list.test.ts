@@ -67,6 +67,38 @@ test("the table refreshes itself: a status changed in the table meanwhile shows 
   }
 });
 
+test("the refresh pauses while the browser tab is hidden and while jobs are ticked, and comes back at once when the tab is shown", async () => {
+  await site.env.db.insertJob("noop", {});
+  const { context, page, problems } = await site.open();
+  let refreshes = 0;
+  page.on("request", (request) => {
+    if (request.url().includes("/jobs/jobs/rows")) refreshes++;
+  });
+  try {
+    await page.goto(`${site.url}/jobs`);
+    await page.evaluate(() => {
+      const doc = (globalThis as unknown as { document: object }).document;
+      Object.defineProperty(doc, "visibilityState", { configurable: true, get: () => "hidden" });
+    });
+    refreshes = 0;
+    await page.waitForTimeout(6_500);
+    assert.equal(refreshes, 0, "no refresh while hidden");
+    await page.evaluate(() => {
+      const doc = (globalThis as unknown as { document: { dispatchEvent(event: unknown): void } }).document;
+      Object.defineProperty(doc, "visibilityState", { configurable: true, get: () => "visible" });
+      doc.dispatchEvent(new (globalThis as unknown as { Event: new (name: string) => unknown }).Event("visibilitychange"));
+    });
+    await waitFor(() => refreshes > 0, "a refresh as soon as the tab is visible again", 2_000);
+    await page.check("#job-rows input[name=ref]");
+    refreshes = 0;
+    await page.waitForTimeout(6_500);
+    assert.equal(refreshes, 0, "no refresh while a job is ticked (it would untick it)");
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test("a bulk retry: tick failed jobs, press Retry, and they are pending again with a note in their logs", async () => {
   const refs = [];
   for (let i = 0; i < 3; i++) refs.push(await site.env.db.insertJob("noop", {}, { status: "failed", error: `broke ${i}`, finished_at: new Date() }));
