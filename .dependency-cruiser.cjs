@@ -4,15 +4,16 @@
  *
  *   src/*.ts (errors, quote, logger…) < config < queue, locks < job < media < handlers
  *   < notify, metrics < runner < client (the library's enqueue, submit and their checks)
- *   < cli, and src/index.ts (the library's face)
+ *   < web (the jobs page) < cli, and src/index.ts (the library's face)
  *
  * A wing imports only from wings below it. On top of that, each native or heavy library has
  * one home, so that it can be replaced in one place: SQL (mysql2) lives in src/queue, sharp,
  * archiver, pdfjs-dist, yauzl, file-type and htmlparser2 in src/media, proper-lockfile in
- * src/locks, execa in src/job, commander in src/cli, nodemailer in src/notify.
+ * src/locks, execa in src/job, commander in src/cli, nodemailer in src/notify, hono in src/web
+ * (and @hono/node-server, the HTTP server, in src/web/server.ts alone).
  */
 /** The wings by level, from the ground up: a wing imports only from lower levels, not from its siblings. */
-const LEVELS = [["config"], ["queue", "locks"], ["job"], ["media"], ["handlers"], ["notify", "metrics"], ["runner"], ["client"], ["cli"]];
+const LEVELS = [["config"], ["queue", "locks"], ["job"], ["media"], ["handlers"], ["notify", "metrics"], ["runner"], ["client"], ["web"], ["cli"]];
 const WINGS = LEVELS.flat();
 const levelOf = (wing) => LEVELS.findIndex((level) => level.includes(wing));
 /** What each wing may NOT import: every other wing at its level or above. */
@@ -72,6 +73,8 @@ module.exports = {
     home("subprocesses-only-in-job", ["execa"], "src/job/"),
     home("commander-only-in-cli", ["commander"], "src/cli/"),
     home("mail-only-in-notify", ["nodemailer"], "src/notify/"),
+    home("hono-only-in-web", ["hono"], "src/web/"),
+    home("node-server-only-in-web-server", ["@hono/node-server"], "src/web/server\\.ts$"),
   ],
   options: {
     doNotFollow: { path: "node_modules" },

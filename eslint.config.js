@@ -37,6 +37,15 @@ export default tseslint.config(
     },
   },
   {
+    // The jobs page's own browser script: a classic script (no modules, no build step) that
+    // runs beside htmx, which it reaches through the global `htmx`.
+    files: ["src/web/static/**/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: { document: "readonly", window: "readonly", EventSource: "readonly", htmx: "readonly" },
+    },
+  },
+  {
     files: ["test/**/*.ts", "bench/**/*.ts"],
     rules: {
       // Rows read back from the database in tests and benches (`Record<string, any>`) are

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what offline-jobs needs on a Debian machine (run as root): the npm packages, the
-# Debian packages its handlers call (ffmpeg, poppler-utils, zip), and a running MariaDB for
-# the demo and the tests. Safe to run again: it installs only what is missing, and says what
+# Debian packages its handlers call (ffmpeg, poppler-utils, zip), chromium for the jobs page's
+# browser tests, and a running MariaDB for the demo and the tests. Safe to run again: it installs only what is missing, and says what
 # it did.
 #
 #   bash scripts/setup.sh             do it
@@ -32,7 +32,8 @@ echo "--- npm ci"
 step npm ci
 
 # Debian packages the handlers, tests and demo need, as "command:package": installed only if
-# the command is missing.
+# the command is missing. chromium is the jobs page's real-browser tests' browser (driven by
+# playwright-core, which downloads none).
 REQUIRED_TOOLS=(
   "ffmpeg:ffmpeg"
   "ffprobe:ffmpeg"
@@ -41,6 +42,7 @@ REQUIRED_TOOLS=(
   "pdftotext:poppler-utils"
   "zip:zip"
   "prlimit:util-linux"
+  "chromium:chromium"
 )
 
 server_answers() {

@@ -1,49 +1,12 @@
 import { FatalError } from "../errors.js";
 import { pollJob, type JobProgress } from "../queue/admin.js";
 import { sleep, type Database } from "../queue/db.js";
+import { LogTail } from "../log-tail.js";
 
-/** Characters of already printed log text re-read with each poll, to notice that the log's front was cut. */
-const ANCHOR = 64;
 /** A cancelled job's process writes its last log shortly after the status changes; wait this long for it. */
 const CANCEL_GRACE_MS = 10_000;
 
 const FINAL = new Set(["complete", "failed", "cancelled"]);
-
-/**
- * Prints the new part of a job's log each time it is polled. The offset is in characters as
- * the server counts them (CHAR_LENGTH, SUBSTRING). The log is capped by dropping its oldest
- * text, so a log that grew past the cap keeps its length while its content moves: each poll
- * therefore re-reads the last ANCHOR characters already printed and checks they are still
- * there; if not, the whole log is read once and printing resumes after them.
- */
-class LogTail {
-  private offset = 0;
-  private anchor = "";
-
-  /** The 1-based position to read the log from on the next poll. */
-  get readFrom(): number {
-    return this.offset - [...this.anchor].length + 1;
-  }
-
-  /** New text in `text` (the log read from readFrom); undefined when the whole log must be read. */
-  next(logLength: number, text: string): string | undefined {
-    if (logLength < this.offset || !text.startsWith(this.anchor)) return undefined;
-    return this.advance(logLength, text.slice(this.anchor.length));
-  }
-
-  /** New text in the whole log, after the part already printed (or all of it, marked, if that part is gone). */
-  resync(logLength: number, log: string): string {
-    const at = this.anchor ? log.indexOf(this.anchor) : -1;
-    const fresh = at >= 0 ? log.slice(at + this.anchor.length) : `[… the log's older text was dropped (it is capped) …]\n${log}`;
-    return this.advance(logLength, fresh);
-  }
-
-  private advance(logLength: number, fresh: string): string {
-    this.offset = logLength;
-    this.anchor = [...(this.anchor + fresh)].slice(-ANCHOR).join("");
-    return fresh;
-  }
-}
 
 /**
  * `show --follow`: prints the job's log as it grows and its state changes (status, attempt,

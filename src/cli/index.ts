@@ -16,6 +16,8 @@ import { purgeCommand } from "./commands/purge.js";
 import { retryCommand } from "./commands/retry.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { testCommand } from "./commands/test.js";
+import { webCommand } from "./commands/web.js";
+import { webUserCommand } from "./commands/web-user.js";
 import { handleError } from "./errors.js";
 
 /** The program: global options and the list of commands. Each command lives in its own file. */
@@ -48,6 +50,8 @@ export function buildProgram(): Command {
     exportCommand(),
     doctorCommand(),
     testCommand(),
+    webCommand(),
+    webUserCommand(),
   ]) {
     command.exitOverride();
     program.addCommand(command, { isDefault: command === run });

@@ -1,6 +1,6 @@
 import type { Logger } from "../logger.js";
 import type { JobEnd } from "../queue/wait.js";
-import { noticeIn } from "./job-info.js";
+import { noticeIn } from "../client/job-info.js";
 
 /**
  * One log line for a job that a command waited for: "job 12 complete" or "job 12 failed:

@@ -38,7 +38,7 @@ export interface ConfigKey {
 }
 
 /** Placeholders for the keys of the records of sections, as people write them. */
-const RECORD_KEY: Record<string, string> = { commands: "<name>", types: "<type>", ffmpegPresets: "<name>" };
+const RECORD_KEY: Record<string, string> = { commands: "<name>", types: "<type>", ffmpegPresets: "<name>", "web.users": "<user>" };
 
 const INTRO = `A JSON file; keys starting with \`//\` are comments. Relative paths are resolved against the
 config file's folder. Unknown keys are errors (a misspelt \`maxjobs\` is reported by name).

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { permissionName } from "./schema-web.js";
 import { declarationProblem, TEMPLATE_USERS } from "./template-declarations.js";
 
 /** The config's sections about job types and command templates (schema.ts joins them). */
@@ -38,7 +39,17 @@ export const typeOptionsSchema = z
     hidden: z
       .boolean()
       .optional()
-      .describe("`true`: left out of `types` (unless named) and of `doctor`'s tool checks; jobs of the type are still claimed and run. Unset: false"),
+      .describe(
+        "`true`: left out of `types` (unless named), of `doctor`'s tool checks and of the jobs page's create menu (which then refuses it); jobs of the type are still claimed and run. Unset: false",
+      ),
+    createPermissions: z
+      .array(permissionName)
+      .optional()
+      .describe("permissions a user of the jobs page needs to create a job of the type, besides `create_job`"),
+    cancelPermissions: z
+      .array(permissionName)
+      .optional()
+      .describe("permissions a user of the jobs page needs to cancel a job of the type, besides `cancel_job`"),
     /** false: this host never claims jobs of the type; they wait for a host that runs it. */
     enabled: z
       .boolean()

@@ -4,8 +4,9 @@ import { z } from "zod";
 import { commandTemplateSchema, typeOptionsSchema } from "./schema-jobs.js";
 import { extractTextSchema, ffmpegPresetSchema, previewsSchema } from "./schema-media.js";
 import { metricsSchema, notifySchema } from "./schema-services.js";
+import { webSchema } from "./schema-web.js";
 
-export { commandTemplateSchema, extractTextSchema, ffmpegPresetSchema, metricsSchema, notifySchema, previewsSchema, typeOptionsSchema };
+export { commandTemplateSchema, extractTextSchema, ffmpegPresetSchema, metricsSchema, notifySchema, previewsSchema, typeOptionsSchema, webSchema };
 
 /**
  * The config file's schema: every option, its default, and the one place they are
@@ -148,6 +149,7 @@ export const configSchema = z
       .default(() => notifySchema.parse({}))
       .describe("each final outcome's notice, to a webhook and/or by e-mail ([operations.md](operations.md#notifications-and-metrics))"),
     metrics: metricsSchema.default({}).describe("Prometheus metrics ([operations.md](operations.md#notifications-and-metrics))"),
+    web: webSchema.default(() => webSchema.parse({})).describe("the jobs page, `offline-jobs web` ([jobs-page.md](jobs-page.md))"),
     /**
      * true: `run` and `work` refuse to claim (upgrades); a path: they refuse while that flag
      * file exists. Only an absolute path: a word such as "upgrading" reads like a message, and
@@ -175,3 +177,4 @@ export type Config = z.infer<typeof configSchema> & { configPath?: string };
 export type TypeOptions = z.infer<typeof typeOptionsSchema>;
 export type CommandTemplate = z.infer<typeof commandTemplateSchema>;
 export type PreviewsConfig = z.infer<typeof previewsSchema>;
+export type { WebConfig } from "./schema-web.js";

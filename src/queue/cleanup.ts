@@ -6,7 +6,7 @@ import { execute, rows, withRetry, type Database } from "./db.js";
  */
 
 /** Finished: complete, failed, or cancelled and no longer held by a process that is stopping it. */
-const INACTIVE = "status IN ('complete', 'failed', 'cancelled') AND (status <> 'cancelled' OR lease_until IS NULL OR lease_until < NOW(3))";
+export const INACTIVE = "status IN ('complete', 'failed', 'cancelled') AND (status <> 'cancelled' OR lease_until IS NULL OR lease_until < NOW(3))";
 
 /** Deletes run in chunks so that no statement holds many row locks or a large undo log. */
 const DELETE_CHUNK = 1000;
@@ -16,7 +16,7 @@ const DELETE_CHUNK = 1000;
  * `maxRows`, a chunk at a time: refs are selected first, then deleted by primary key with the
  * condition checked again, in case a row changed in between (a retry, say).
  */
-async function deleteWhere(db: Database, where: string, params: unknown[], maxRows = Infinity): Promise<number> {
+export async function deleteWhere(db: Database, where: string, params: unknown[], maxRows = Infinity): Promise<number> {
   let deleted = 0;
   while (deleted < maxRows) {
     const chunk = Math.min(DELETE_CHUNK, maxRows - deleted);

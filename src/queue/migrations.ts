@@ -15,8 +15,9 @@ import { execute, rows, type Database, type PoolConnection } from "./db.js";
  *   inserts, with no read-then-insert race (NULLs do not collide in a UNIQUE index).
  * - (status, priority, ref) serves the claim's ORDER BY straight from the index, and also
  *   finds the running rows for lease recovery and per-type counts (the running set is
- *   small: hosts × slots × prefetch). No other index contains status or lease_until, so a
- *   status change rewrites one secondary index entry and a heartbeat none.
+ *   small: hosts × slots × prefetch). No index contains lease_until or progress, so a
+ *   heartbeat rewrites no index entry; a status change rewrites the claim's and, since
+ *   version 2, the jobs page's two (see there).
  * - max_attempts NULL means "the type's default", so a bare INSERT follows the config.
  */
 interface Migration {
@@ -69,6 +70,60 @@ export const MIGRATIONS: Migration[] = [
         value VARCHAR(255) NULL,
         updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3)
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
+    ],
+  },
+  /*
+   * The jobs page (`offline-jobs web`) reads a table of a million rows and more in a few
+   * milliseconds a statement (bench/web.ts), and every one of these indexes is what some
+   * statement of src/queue/job-page.ts, job-matches.ts, overview.ts or change-stamp.ts seeks
+   * or walks instead of scanning the table:
+   *
+   * - (status, type, finished_at, started_at): the overview's (status, type) pairs by a loose index scan
+   *   (one dive per pair), each pair's count capped at N as a range of at most N + 1 entries,
+   *   the 24-hour chart as 48 range counts (an hour × complete or failed, one short range
+   *   per type), each type's newest finished jobs for its p50/p95 (started_at makes that
+   *   read the index alone: it changes only with status, so it costs no extra write); and a
+   *   tab with a type filter. Without it the overview took 20 s at 1,000,000 rows.
+   * - (user, status, type, finished_at, started_at) replaces (user): the same for one user's scope (a
+   *   user without view_all), whose rows may be most of the table ("cli:deploy", or an
+   *   application that writes one user). Every query that used (user) finds it as the prefix.
+   * - (created_at): the list sorted by created (the page's default) and the date filters, by
+   *   keyset. Without it the first page sorted the whole table (0.6 s, 2.7 s for the
+   *   Complete tab). It never changes after the INSERT, so it costs the runner nothing.
+   * - (user, created_at): the same sort within one user's scope. Walking (created_at) and
+   *   skipping other users' rows reads 50 index entries per row shown for a user with 2 % of
+   *   the jobs, and all of them for one whose newest jobs are old. No status in it either.
+   * - (priority), which InnoDB extends with ref: the list sorted by priority over every status
+   *   (0.8 s without), and (user, priority) the same within a scope (0.8 s without, for a
+   *   user none of whose jobs has the highest priority: the walk down (priority) passed every
+   *   job of it). Only a boost changes them. With (created_at) and the primary key, each
+   *   sort has an index over the whole table, which a job_data filter's windows walk.
+   *
+   * What they cost: a status change (claim, finish, retry) now rewrites three secondary index
+   * entries instead of one, since status is in the first two keys as it is in the claim's. In
+   * `npm run bench` (10,000 no-op jobs, one run of --max-jobs 8, against the reference in the
+   * same run; two runs each, on a shared 2-core machine): see docs/benchmarks.md, "The jobs
+   * page's indexes", for the figures before and after. Left out, measured and not worth their
+   * cost: (status, created_at) (the tabs walk (created_at) backwards and stop after a page:
+   * 95 % of rows are complete, and the rare statuses are found by the two indexes above),
+   * and any index on locked_by (the host filter reads the other filters' range).
+   *
+   * MySQL has no ADD KEY IF NOT EXISTS nor DROP KEY IF EXISTS: each ALTER applies all or
+   * nothing, and applyMigrations takes "duplicate key name" from the first and "can't drop"
+   * from the second as done by an init that died before recording the version.
+   */
+  {
+    version: 2,
+    name: "jobs page indexes",
+    statements: (db) => [
+      `ALTER TABLE ${db.quoted()}
+        ADD KEY ${"`"}${db.table}_status_type${"`"} (status, type, finished_at, started_at),
+        ADD KEY ${"`"}${db.table}_user_status${"`"} (user, status, type, finished_at, started_at),
+        ADD KEY ${"`"}${db.table}_created${"`"} (created_at),
+        ADD KEY ${"`"}${db.table}_priority${"`"} (priority),
+        ADD KEY ${"`"}${db.table}_user_created${"`"} (user, created_at),
+        ADD KEY ${"`"}${db.table}_user_priority${"`"} (user, priority)`,
+      `ALTER TABLE ${db.quoted()} DROP KEY ${"`"}${db.table}_user${"`"}`,
     ],
   },
 ];
@@ -134,7 +189,16 @@ export async function applyMigrations(db: Database): Promise<{ server: string; f
       if (migration.version <= from) continue;
       // DDL commits implicitly in MySQL, so each statement is written to be re-runnable
       // (IF NOT EXISTS) in case a previous init died half-way.
-      for (const statement of migration.statements(db)) await execute(connection, statement);
+      for (const statement of migration.statements(db)) {
+        try {
+          await execute(connection, statement);
+        } catch (error) {
+          // An ALTER applies all or nothing: "duplicate key name" (adding) or "can't drop"
+          // (dropping) means a previous init applied it and died before recording the version.
+          const errno = (error as { errno?: number }).errno;
+          if (errno !== 1061 && errno !== 1091) throw error;
+        }
+      }
       await execute(connection, `INSERT INTO ${db.quoted("_migrations")} (version, name) VALUES (?, ?)`, [migration.version, migration.name]);
     }
     return { server, from, to: SCHEMA_VERSION };

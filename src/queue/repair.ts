@@ -1,5 +1,6 @@
 import { MAX_REF } from "./claimed-job.js";
 import { execute, rows, withTransaction, type Database, type PoolConnection } from "./db.js";
+import { appendLog, logLine, logStamp } from "./log-append.js";
 
 /**
  * The operator's repairs by ref: retry, boost, cancel (deleting jobs is in cleanup.ts). Each
@@ -54,23 +55,6 @@ async function lockRows(sql: PoolConnection, db: Database, refs: number[]): Prom
     [refs],
   );
   return new Map(found.map((row) => [Number(row.ref), { ...row, ref: Number(row.ref), leased: Number(row.leased) }]));
-}
-
-/** The start of a job log line, in the format of the runner's own (src/job/job-log.ts). */
-function logStamp(): string {
-  return `[${new Date().toISOString()}] info `;
-}
-
-function logLine(message: string): string {
-  return `${logStamp()}${message}\n`;
-}
-
-/**
- * `log` with the SQL expression `text` appended (after a newline if the log does not end with
- * one), keeping only its last logMaxChars characters (the final parameter), as the runner does.
- */
-function appendLog(text = "?"): string {
-  return `RIGHT(CONCAT(COALESCE(log, ''), IF(log IS NULL OR log = '' OR RIGHT(log, 1) = '\\n', '', '\\n'), ${text}), ?)`;
 }
 
 function stoppingReason(row: LockedRow): string {

@@ -15,7 +15,7 @@ import { childAt, parseXml } from "../helpers/xml.js";
  * production host).
  */
 
-const UNITS = ["offline-jobs.service", "offline-jobs.timer", "offline-jobs-worker.service"];
+const UNITS = ["offline-jobs.service", "offline-jobs.timer", "offline-jobs-worker.service", "offline-jobs-web.service"];
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), "utf8");
 
 type Unit = Record<string, Record<string, string[]>>;
@@ -153,6 +153,22 @@ test("both services are sandboxed, run as a dedicated user and may write only th
     assert.equal(one(unit, "Service", "RuntimeDirectory"), "offline-jobs");
     assert.equal(one(unit, "Service", "RuntimeDirectoryPreserve"), "yes");
   }
+});
+
+test("offline-jobs-web.service serves the jobs page on loopback under /jobs, sandboxed, writing nothing", () => {
+  const web = parseUnit(read("systemd/offline-jobs-web.service"));
+  const argv = one(web, "Service", "ExecStart")!.split(/\s+/);
+  assert.deepEqual(argv.slice(0, 2), ["offline-jobs", "web"]);
+  assertCliAccepts(argv.slice(1), "offline-jobs-web.service");
+  assert.equal(argv[argv.indexOf("--listen") + 1], "127.0.0.1:8080", "loopback: the proxy is what browsers reach");
+  assert.equal(argv[argv.indexOf("--base-path") + 1], "/jobs");
+  assert.equal(one(web, "Service", "Restart"), "on-failure");
+  for (const [key, value] of Object.entries({ NoNewPrivileges: "yes", ProtectSystem: "strict", ProtectHome: "yes", PrivateTmp: "yes" })) {
+    assert.equal(one(web, "Service", key), value, `${key}=${value}`);
+  }
+  assert.equal(web.Service?.ReadWritePaths, undefined, "the page writes no file");
+  const user = one(web, "Service", "User");
+  assert.ok(user && user !== "root", `a dedicated User=, not ${user}`);
 });
 
 test("the Windows task is well-formed XML that runs `offline-jobs run --quiet` every minute, in parallel like cron", () => {

@@ -49,13 +49,13 @@ test("the config reference calls no setting the schema has 'reserved' or 'not us
   assert.ok(keysAt(configSchema, ["types", "noop"]).includes("hidden"), "types.<type>.hidden is a setting");
 });
 
-test("types.<type>.hidden is described by what it does: types and doctor leave the type out, runs still claim it", () => {
+test("types.<type>.hidden is described by what it does: types, doctor and the jobs page's create menu leave the type out, runs still claim it", () => {
   const row = configuration.split("\n").find((line) => line.startsWith("| `types.<type>.hidden` |"));
   assert.ok(row, "docs/configuration.md documents types.<type>.hidden");
   assert.match(row, /`types`/);
   assert.match(row, /`doctor`/);
   assert.match(row, /still claimed and run/);
-  assert.doesNotMatch(row, /web page|menu/, "there is no web page: hidden affects only the types command and doctor");
+  assert.match(row, /jobs page's create menu/, "the jobs page offers no hidden type to create");
 });
 
 test("the README starts with the two commands CI and a newcomer run", () => {

@@ -12,7 +12,7 @@ import { makeTempDir, ROOT } from "../helpers/cli.js";
  * that has one.
  */
 
-const HANDLER_TOOLS = ["ffmpeg", "ffprobe", "pdftoppm", "pdfinfo", "pdftotext", "zip", "prlimit", "rsync"];
+const HANDLER_TOOLS = ["ffmpeg", "ffprobe", "pdftoppm", "pdfinfo", "pdftotext", "zip", "prlimit", "rsync", "chromium"];
 
 function planWith(programs: string[]): { code: number | null; out: string } {
   const bin = makeTempDir("oj-setup-path-");
@@ -43,6 +43,11 @@ test("with the server installed but stopped, setup starts it and installs nothin
 });
 
 test("a machine without ffmpeg or poppler gets them from Debian's packages", () => {
-  const { out } = planWith(["mariadbd", "zip", "prlimit", "rsync"]);
+  const { out } = planWith(["mariadbd", "zip", "prlimit", "rsync", "chromium"]);
   assert.match(out, /would run: apt-get install -y --no-install-recommends ffmpeg poppler-utils$/m);
+});
+
+test("a machine without chromium gets Debian's package for the jobs page's browser tests (no browser download)", () => {
+  const { out } = planWith([...HANDLER_TOOLS.filter((tool) => tool !== "chromium"), "mariadbd"]);
+  assert.match(out, /would run: apt-get install -y --no-install-recommends chromium$/m);
 });

@@ -4,15 +4,12 @@ import { z } from "zod";
 import { UsageError } from "../../errors.js";
 import { exportJobs, type ExportedJob } from "../../queue/admin.js";
 import { parseOptions, withContext, type GlobalOptions } from "../context.js";
-import { csvRecord } from "../csv.js";
+import { csvRecord } from "../../csv.js";
 import { addJobFilterOptions, jobFilterSchema, toJobFilter } from "../job-filter.js";
-import { jobInfo } from "../job-info.js";
+import { EXPORT_HEADER, exportCells } from "../../client/job-info.js";
 import { visible } from "../../quote.js";
 
 const optionsSchema = jobFilterSchema.extend({ csv: z.boolean().optional() });
-
-/** AtoM's jobs export columns, in its order, then our ref. */
-const HEADER = ["startDate", "endDate", "jobName", "jobStatus", "jobInfo", "jobUser", "ref"];
 
 const EXAMPLES = `
 Examples:
@@ -38,7 +35,7 @@ export function exportCommand(): Command {
         throw error;
       });
       await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db }) => {
-        await write(csvRecord(HEADER));
+        await write(csvRecord(EXPORT_HEADER));
         for await (const page of exportJobs(db, toJobFilter(options))) await write(page.map(csvLine).join(""));
       });
     });
@@ -50,7 +47,7 @@ export function exportCommand(): Command {
  */
 function csvLine(job: ExportedJob): string {
   const text = process.stdout.isTTY ? (value: string | null) => (value === null ? null : visible(value)) : (value: string | null) => value;
-  return csvRecord([job.created_at, job.finished_at, text(job.type), job.status, text(jobInfo(job)), text(job.user), job.ref]);
+  return csvRecord(exportCells(job, text));
 }
 
 /** Writes and waits while stdout's buffer is full, so that a slow reader holds back the paging. */

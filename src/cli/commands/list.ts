@@ -3,7 +3,7 @@ import { z } from "zod";
 import { listJobs, parseResult, type ListedJob } from "../../queue/admin.js";
 import { terminalJson } from "../../quote.js";
 import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
-import { jobInfo } from "../job-info.js";
+import { jobInfo } from "../../client/job-info.js";
 import { addJobFilterOptions, jobFilterSchema, toJobFilter } from "../job-filter.js";
 import { formatDuration, formatTable, truncate } from "../table.js";
 

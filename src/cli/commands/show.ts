@@ -6,7 +6,7 @@ import type { Database } from "../../queue/db.js";
 import { terminalJson, terminalText, visible } from "../../quote.js";
 import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
 import { followJob } from "../follow-job.js";
-import { noticeOf } from "../job-info.js";
+import { noticeOf } from "../../client/job-info.js";
 
 const argsSchema = z.object({ ref: positiveIntString, json: z.boolean().optional(), follow: z.boolean().optional() });
 

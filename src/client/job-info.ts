@@ -1,4 +1,4 @@
-import { parseResult, type JobRow } from "../queue/admin.js";
+import { parseResult, type ExportedJob, type JobRow } from "../queue/admin.js";
 
 /** The rendered notice a finished job's result carries (docs/operations.md, "Enqueueing jobs"), if any: from the column's text… */
 export function noticeOf(result: string | null): string | null {
@@ -28,4 +28,12 @@ export function jobInfo(job: Pick<JobRow, "status" | "error" | "result" | "attem
     case "pending":
       return job.attempts > 0 && job.error ? `attempt ${job.attempts} failed, to be retried: ${job.error}` : "";
   }
+}
+
+/** AtoM's jobs export columns, in its order, then our ref: `export --csv` and the jobs page's CSV. */
+export const EXPORT_HEADER = ["startDate", "endDate", "jobName", "jobStatus", "jobInfo", "jobUser", "ref"];
+
+/** One job's cells under EXPORT_HEADER; `text` may rewrite the row's own text (the terminal escapes it). */
+export function exportCells(job: ExportedJob, text: (value: string | null) => string | null = (value) => value): Array<string | number | null> {
+  return [job.created_at, job.finished_at, text(job.type), job.status, text(jobInfo(job)), text(job.user), job.ref];
 }
