@@ -106,7 +106,7 @@ export const MIGRATIONS: Migration[] = [
    * twice each side, 1,760 and 2,566 jobs/s before, 4,160 and 3,138 after, within its noise;
    * the server's CPU per job 0.077–0.089 ms before, 0.092–0.100 ms after (about +15 %). The
    * writes alone (bench:web, the two schemas side by side): claims and finishes of 64 rows at
-   * 0.71–0.90 of version 1's rate, 64-row INSERTs at 0.90. A run spends most of a job
+   * 0.71–0.90 of version 1's rate, 64-row INSERTs at 0.66–0.90. A run spends most of a job
    * elsewhere, so it loses far less than the writes alone.
    *
    * Left out: (status, created_at), since the tabs walk (created_at) backwards and stop
