@@ -100,13 +100,19 @@ export const MIGRATIONS: Migration[] = [
    *   sort has an index over the whole table, which a job_data filter's windows walk.
    *
    * What they cost: a status change (claim, finish, retry) now rewrites three secondary index
-   * entries instead of one, since status is in the first two keys as it is in the claim's. In
-   * `npm run bench` (10,000 no-op jobs, one run of --max-jobs 8, against the reference in the
-   * same run; two runs each, on a shared 2-core machine): see docs/benchmarks.md, "The jobs
-   * page's indexes", for the figures before and after. Left out, measured and not worth their
-   * cost: (status, created_at) (the tabs walk (created_at) backwards and stop after a page:
-   * 95 % of rows are complete, and the rare statuses are found by the two indexes above),
-   * and any index on locked_by (the host filter reads the other filters' range).
+   * entries instead of one, since status is in the first two keys as it is in the claim's,
+   * and an INSERT writes eight secondary entries instead of three. Measured 2026-12-03 on a
+   * 2-core machine under other load (docs/benchmarks.md, "The jobs page"): `npm run bench`
+   * twice each side, 1,760 and 2,566 jobs/s before, 4,160 and 3,138 after, within its noise;
+   * the server's CPU per job 0.077–0.089 ms before, 0.092–0.100 ms after (about +15 %). The
+   * writes alone (bench:web, the two schemas side by side): claims and finishes of 64 rows at
+   * 0.71–0.90 of version 1's rate, 64-row INSERTs at 0.66–0.90. A run spends most of a job
+   * elsewhere, so it loses far less than the writes alone.
+   *
+   * Left out: (status, created_at), since the tabs walk (created_at) backwards and stop
+   * after a page (without it the Failed and Cancelled tabs' first pages took 17–23 ms at
+   * 1,000,000 rows, 3 % and 2 % of them), and it would be a third index rewritten by every
+   * status change; any index on locked_by (the host filter reads the other filters' range).
    *
    * MySQL has no ADD KEY IF NOT EXISTS nor DROP KEY IF EXISTS: each ALTER applies all or
    * nothing, and applyMigrations takes "duplicate key name" from the first and "can't drop"
