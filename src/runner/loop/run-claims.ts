@@ -65,8 +65,13 @@ export class RunClaims {
     return this.limit === undefined ? Infinity : this.limit - this.claimed - this.asked;
   }
 
-  /** Asks the queue for up to `want` jobs; the claim counts as in flight until it returns. */
-  send(want: number): Promise<Claim> {
+  /**
+   * Asks the queue for up to `want` jobs; the claim counts as in flight until it returns. With
+   * `free` slots free now: a claim that, with what is already ahead, asks for more than those
+   * is a claim ahead, whose attempts are counted as each job starts (start-marks.ts).
+   */
+  send(want: number, free: number): Promise<Claim> {
+    const ahead = this.buffer.length + this.asked + want > free;
     this.inFlight++;
     this.asked += want;
     return claimJobs(this.deps.db, {
@@ -76,6 +81,7 @@ export class RunClaims {
       workerId: this.deps.workerId,
       leaseSeconds: this.deps.config.leaseSeconds,
       cursor: this.cursor,
+      ahead,
     }).finally(() => {
       this.inFlight--;
       this.asked -= want;
@@ -116,7 +122,7 @@ export class RunClaims {
     if (!unstarted) return;
     this.buffer = this.buffer.filter((j) => j !== unstarted);
     // Cancelled before it started here: nobody else will record its end.
-    if (gone.reason === "cancelled") void recordCancelled(db, unstarted, "", logChars).catch(() => undefined);
+    if (gone.reason === "cancelled") void recordCancelled(db, unstarted, "", logChars, false).catch(() => undefined);
   }
 
   /** Puts the buffered jobs back to pending (the run ends); returns how many there were. */

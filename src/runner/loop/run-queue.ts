@@ -16,6 +16,7 @@ import { RunClaims } from "./run-claims.js";
 import { RunSlots } from "./run-slots.js";
 import { NewRowWatch } from "./new-row-watch.js";
 import { RunState } from "./run-state.js";
+import { StartMarks } from "./start-marks.js";
 import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
 import type { RunnerDeps, RunOptions } from "../runner-deps.js";
 
@@ -46,6 +47,8 @@ export class QueueRunner {
   private readonly logFlusher: LogFlusher;
   private readonly notifier: Notifier | undefined;
   private readonly recovery: LeaseRecovery;
+  /** Records the starts of jobs claimed ahead, whose claims did not count their attempts. */
+  private readonly startMarks: StartMarks;
   private readonly limits: Record<string, number>;
 
   constructor(
@@ -62,6 +65,7 @@ export class QueueRunner {
     this.finisher = new Finisher(deps.db, this.bounds, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
     this.recovery = new LeaseRecovery(deps, this.notifier, () => this.lookAgain());
     this.newRows = new NewRowWatch(deps.db);
+    this.startMarks = new StartMarks(deps.db, deps.logger);
     this.attemptRun = { finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits, bounds: this.bounds };
   }
 
@@ -198,7 +202,7 @@ export class QueueRunner {
   private claim(want: number): void {
     const endedBefore = this.ended;
     void this.claims
-      .send(want)
+      .send(want, this.slots.count - this.running.size)
       .then((claim) => {
         this.claims.took(claim);
         if (claim.jobs.length >= want) return;
@@ -240,6 +244,7 @@ export class QueueRunner {
   }
 
   private start(job: ClaimedJob): void {
+    this.startMarks.started(job);
     this.execute(this.track(job))
       .catch((error) => {
         this.fatal ??= error;
@@ -262,6 +267,7 @@ export class QueueRunner {
       // Only now is the job no longer ours: its outcome has been handed to the Finisher, so the
       // run cannot judge itself idle (and close the pool) while a result is still unsaved.
       this.running.delete(active.job.ref);
+      this.startMarks.ended(active.job.ref);
     }
   }
 
@@ -294,6 +300,7 @@ export class QueueRunner {
 
   private async shutdown(): Promise<void> {
     this.heartbeat?.stop();
+    this.startMarks.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.logFlusher.stop();
