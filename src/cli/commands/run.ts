@@ -71,7 +71,8 @@ export function runCommand(): Command {
           const maxJobs = options.maxJobs ?? config.maxJobs;
           const limit = options.once ? 1 : options.limit;
           if (options.dryRun) {
-            const due = await peekDueJobs(db, registry.selected(options.type), limit ?? maxJobs * config.prefetchFactor);
+            // A run's first claim is for its free slots (claim-plan.ts): that is what it takes first.
+            const due = await peekDueJobs(db, registry.selected(options.type), limit ?? maxJobs);
             for (const job of due) process.stdout.write(`${job.ref}\t${job.type}\tpriority ${job.priority}\tattempt ${job.attempts + 1}\n`);
             logger.info(`dry run: ${due.length} due job(s) would be claimed first; nothing was changed`);
             return;

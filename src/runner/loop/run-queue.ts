@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { Notifier } from "../../notify/notifier.js";
 import type { ClaimedJob } from "../../queue/claimed-job.js";
 import { DatabaseSilentError } from "../../queue/db.js";
@@ -259,9 +260,11 @@ export class QueueRunner {
 
   /** `operator`: run --job, whose attempt takes its job lock before it starts, as a retry's does. */
   private async execute(active: ActiveJob, operator = false): Promise<AttemptEnd | undefined> {
+    const started = performance.now();
     try {
       const end = await runAttempt(this.deps, this.attemptRun, active, active.job.attempt > 1 || operator);
-      if (end) this.claims.timed(end.durationMs);
+      // The slot's time, not the handler's: what the claim plan needs (job-durations.ts).
+      if (end) this.claims.durations.ended(active.job.type, performance.now() - started);
       return end;
     } finally {
       // Only now is the job no longer ours: its outcome has been handed to the Finisher, so the
