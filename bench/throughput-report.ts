@@ -2,6 +2,7 @@
  * The table and notes that bench/throughput prints: medians of its samples, the ratios against
  * the reference and the verdict on the target.
  */
+import { coldStartLines, type ColdStart } from "./cold-start.js";
 import { median } from "./stats.js";
 
 /** Server-wide counters read around each timed run (SHOW GLOBAL STATUS). */
@@ -43,10 +44,9 @@ export interface Context {
   narrowPrefetch: number;
   defaultPrefetch: number;
   targetRatio: number;
-  coldRuns: number;
 }
 
-export function report(ctx: Context, reference: Sample[], ours: Sample[], held: Sample, narrow: Sample, cold: { node: number[]; run: number[] }): void {
+export function report(ctx: Context, reference: Sample[], ours: Sample[], held: Sample, narrow: Sample, cold: ColdStart): void {
   const summarize = (samples: Sample[]) => ({
     jobsPerSecond: median(samples.map((s) => s.jobsPerSecond)),
     drainPerSecond: median(samples.map((s) => s.drainPerSecond)),
@@ -115,9 +115,7 @@ export function report(ctx: Context, reference: Sample[], ours: Sample[], held: 
         ]
       : []),
     "",
-    `cold start, median of ${ctx.coldRuns} runs:`,
-    `  node -e 0                                ${median(cold.node).toFixed(0).padStart(5)} ms`,
-    `  offline-jobs run --quiet (empty queue)   ${median(cold.run).toFixed(0).padStart(5)} ms`,
+    ...coldStartLines(cold),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 }

@@ -10,7 +10,7 @@
  * Server: OFFLINE_JOBS_TEST_SERVER_URL (default mysql://root@127.0.0.1:3306), as for the tests.
  * Progress goes to stderr, the result table to stdout.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { collect, killTree, makeTempDir, startCli, writeConfig, type CliResult } from "../test/helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/database.js";
 import { configSchema } from "../src/config/schema.js";
+import { measureColdStart } from "./cold-start.js";
 import { cpuTimes, localServerPid, procCpuMs } from "./cpu-usage.js";
 import { createLaravelJobsTable, drainLikeLaravel, fillLaravelJobs } from "./laravel-reference.js";
 import { fillNoopJobs } from "./noop-jobs.js";
@@ -100,7 +101,6 @@ async function run(start: () => ChildProcess): Promise<CliResult & { ms: number 
 }
 
 const cli = (config: string, args: string[]) => run(() => startCli(args, { config }));
-const nodeStart = () => run(() => spawn(process.execPath, ["-e", "0"], { stdio: ["ignore", "pipe", "pipe"], detached: true }));
 
 function expectSuccess(what: string, result: CliResult): void {
   if (result.code !== 0) {
@@ -212,7 +212,6 @@ async function main(): Promise<void> {
       narrowPrefetch: NARROW_PREFETCH,
       defaultPrefetch: DEFAULT_PREFETCH,
       targetRatio: TARGET_RATIO,
-      coldRuns: COLD_RUNS,
     };
 
     const reference: Sample[] = [];
@@ -238,17 +237,9 @@ async function main(): Promise<void> {
     const narrow = await offlineJobsRun(test, narrowConfig, options.jobs);
     progress(`offline-jobs with prefetchFactor ${NARROW_PREFETCH}: ${Math.round(narrow.drainPerSecond)} jobs/s`);
 
-    progress(`cold start: ${COLD_RUNS} runs each of \`node -e 0\` and \`offline-jobs run --quiet\` on an empty queue`);
+    progress(`cold start: ${COLD_RUNS} runs each of \`node -e 0\`, a mysql2 connection and \`offline-jobs run --quiet\` on an empty queue`);
     await test.query("TRUNCATE TABLE job_queue");
-    const cold = { node: [] as number[], run: [] as number[] };
-    for (let i = 0; i < COLD_RUNS; i++) {
-      const node = await nodeStart();
-      expectSuccess("node -e 0", node);
-      cold.node.push(node.ms);
-      const empty = await cli(config, ["run", "--quiet"]);
-      expectSuccess("offline-jobs run (empty queue)", empty);
-      cold.run.push(empty.ms);
-    }
+    const cold = await measureColdStart(config, test.url, COLD_RUNS);
     report(ctx, reference, ours, held, narrow, cold);
   } finally {
     await cleanup();
