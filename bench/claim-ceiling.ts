@@ -61,7 +61,7 @@ interface Pattern {
  * slots are all busy: claims of what is left of the bound, two at once, once half is left.
  */
 const runsClaims = (held: Held) =>
-  claimSize({ ...held, slots: SLOTS, running: SLOTS, meanMs: 0, prefetchFactor: PREFETCH, limited: false, limitLeft: Infinity });
+  claimSize({ ...held, slots: SLOTS, running: SLOTS, expectedMs: 0, prefetchFactor: PREFETCH, limited: false, limitLeft: Infinity });
 
 const PATTERNS: Pattern[] = [
   { name: "two claims of half the bound, outcomes written (the run's pattern)", claimSize: runsClaims, gradual: true, writeOutcomes: true },

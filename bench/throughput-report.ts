@@ -2,6 +2,7 @@
  * The table and notes that bench/throughput prints: medians of its samples, the ratios against
  * the reference and the verdict on the target.
  */
+import { coldStartLines, type ColdStart } from "./cold-start.js";
 import { median } from "./stats.js";
 
 /** Server-wide counters read around each timed run (SHOW GLOBAL STATUS). */
@@ -40,13 +41,12 @@ export interface Context {
   background: number;
   /** The bench's setup, as the table and notes name it. */
   workers: number;
-  widePrefetch: number;
+  narrowPrefetch: number;
   defaultPrefetch: number;
   targetRatio: number;
-  coldRuns: number;
 }
 
-export function report(ctx: Context, reference: Sample[], ours: Sample[], held: Sample, wide: Sample, cold: { node: number[]; run: number[] }): void {
+export function report(ctx: Context, reference: Sample[], ours: Sample[], held: Sample, narrow: Sample, cold: ColdStart): void {
   const summarize = (samples: Sample[]) => ({
     jobsPerSecond: median(samples.map((s) => s.jobsPerSecond)),
     drainPerSecond: median(samples.map((s) => s.drainPerSecond)),
@@ -59,7 +59,7 @@ export function report(ctx: Context, reference: Sample[], ours: Sample[], held: 
   const ref = summarize(reference);
   const oj = summarize(ours);
   const heldRow = summarize([held]);
-  const wideRow = summarize([wide]);
+  const narrowRow = summarize([narrow]);
   const drainRatio = oj.drainPerSecond / ref.drainPerSecond;
   const split = ours.filter((s) => s.halves);
   const firstHalf = median(split.map((s) => s.halves![0]));
@@ -83,7 +83,7 @@ export function report(ctx: Context, reference: Sample[], ours: Sample[], held: 
     [`Laravel DB queue pattern, ${ctx.workers} workers`, ...cells(ref, false)],
     [`offline-jobs run --max-jobs ${ctx.workers}`, ...cells(oj, true)],
     [`  the same, a read view held open (1 run)`, ...cells(heldRow, true)],
-    [`  the same, prefetchFactor ${ctx.widePrefetch} (1 run)`, ...cells(wideRow, true)],
+    [`  the same, prefetchFactor ${ctx.narrowPrefetch} (1 run)`, ...cells(narrowRow, true)],
     [`ratio (target >= ${ctx.targetRatio}x)`, verdict(drainRatio), verdict(wallRatio)],
   ];
   const widths = columns.map((_, i) => Math.max(...table.map((r) => (r[i + 1] ?? "").length)));
@@ -108,16 +108,14 @@ export function report(ctx: Context, reference: Sample[], ours: Sample[], held: 
     "queries, fsyncs: server-wide SHOW GLOBAL STATUS deltas (Questions, Innodb_data_fsyncs) / jobs.",
     "client CPU: the reference's worker loops (mysql2, in the bench process) / the offline-jobs process, start-up included; server CPU: mariadbd/mysqld if local.",
     "read view held open: another connection keeps a consistent snapshot (as mysqldump --single-transaction does), so InnoDB purges nothing during the run.",
-    `prefetchFactor ${ctx.widePrefetch}: a run may hold ${ctx.widePrefetch * ctx.workers} jobs ahead of its slots instead of ${ctx.defaultPrefetch * ctx.workers} (the default ${ctx.defaultPrefetch}): more per round trip, more stranded by a crash; ${(wideRow.drainPerSecond / ref.drainPerSecond).toFixed(1)}x like for like.`,
+    `prefetchFactor ${ctx.narrowPrefetch}: a run may hold at most ${ctx.narrowPrefetch * ctx.workers} jobs ahead of its slots instead of ${ctx.defaultPrefetch * ctx.workers} (the default ${ctx.defaultPrefetch}; within the cap a run claims what its slots finish in 50 ms): ${(narrowRow.drainPerSecond / ref.drainPerSecond).toFixed(1)}x like for like, against ${drainRatio.toFixed(1)}x.`,
     ...(ctx.background > 0.5
       ? [
           `warning: other clients sent ~${ctx.background.toFixed(0)} queries/s to the server before the runs; the per-job counters include theirs, and a loaded host slows both sides.`,
         ]
       : []),
     "",
-    `cold start, median of ${ctx.coldRuns} runs:`,
-    `  node -e 0                                ${median(cold.node).toFixed(0).padStart(5)} ms`,
-    `  offline-jobs run --quiet (empty queue)   ${median(cold.run).toFixed(0).padStart(5)} ms`,
+    ...coldStartLines(cold),
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 }

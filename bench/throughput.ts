@@ -10,7 +10,7 @@
  * Server: OFFLINE_JOBS_TEST_SERVER_URL (default mysql://root@127.0.0.1:3306), as for the tests.
  * Progress goes to stderr, the result table to stdout.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { collect, killTree, makeTempDir, startCli, writeConfig, type CliResult } from "../test/helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/database.js";
 import { configSchema } from "../src/config/schema.js";
+import { measureColdStart } from "./cold-start.js";
 import { cpuTimes, localServerPid, procCpuMs } from "./cpu-usage.js";
 import { createLaravelJobsTable, drainLikeLaravel, fillLaravelJobs } from "./laravel-reference.js";
 import { fillNoopJobs } from "./noop-jobs.js";
@@ -27,8 +28,8 @@ import { COUNTERS, report, type Context, type Counters, type Sample } from "./th
 const WORKERS = 8; // Laravel worker processes, and offline-jobs' --max-jobs
 const COLD_RUNS = 11;
 const TARGET_RATIO = 8;
-/** A run with a wider claim window than the default, to show what the bound costs. */
-const WIDE_PREFETCH = 8;
+/** A run whose claims ahead are capped lower than the default, to show what the cap is worth. */
+const NARROW_PREFETCH = 4;
 const DEFAULT_PREFETCH = configSchema.shape.prefetchFactor.parse(undefined);
 
 let serverPid: number | undefined;
@@ -100,7 +101,6 @@ async function run(start: () => ChildProcess): Promise<CliResult & { ms: number 
 }
 
 const cli = (config: string, args: string[]) => run(() => startCli(args, { config }));
-const nodeStart = () => run(() => spawn(process.execPath, ["-e", "0"], { stdio: ["ignore", "pipe", "pipe"], detached: true }));
 
 function expectSuccess(what: string, result: CliResult): void {
   if (result.code !== 0) {
@@ -209,10 +209,9 @@ async function main(): Promise<void> {
       server,
       background,
       workers: WORKERS,
-      widePrefetch: WIDE_PREFETCH,
+      narrowPrefetch: NARROW_PREFETCH,
       defaultPrefetch: DEFAULT_PREFETCH,
       targetRatio: TARGET_RATIO,
-      coldRuns: COLD_RUNS,
     };
 
     const reference: Sample[] = [];
@@ -230,26 +229,18 @@ async function main(): Promise<void> {
 
     const held = await offlineJobsRun(test, config, options.jobs, true);
     progress(`offline-jobs with a read view held open: ${Math.round(held.drainPerSecond)} jobs/s`);
-    const wideConfig = writeConfig(
+    const narrowConfig = writeConfig(
       dir,
-      { database: { url: test.url }, lockDir: path.join(dir, "locks"), leaseSeconds: 60, prefetchFactor: WIDE_PREFETCH },
-      "wide.json",
+      { database: { url: test.url }, lockDir: path.join(dir, "locks"), leaseSeconds: 60, prefetchFactor: NARROW_PREFETCH },
+      "narrow.json",
     );
-    const wide = await offlineJobsRun(test, wideConfig, options.jobs);
-    progress(`offline-jobs with prefetchFactor ${WIDE_PREFETCH}: ${Math.round(wide.drainPerSecond)} jobs/s`);
+    const narrow = await offlineJobsRun(test, narrowConfig, options.jobs);
+    progress(`offline-jobs with prefetchFactor ${NARROW_PREFETCH}: ${Math.round(narrow.drainPerSecond)} jobs/s`);
 
-    progress(`cold start: ${COLD_RUNS} runs each of \`node -e 0\` and \`offline-jobs run --quiet\` on an empty queue`);
+    progress(`cold start: ${COLD_RUNS} runs each of \`node -e 0\`, a mysql2 connection and \`offline-jobs run --quiet\` on an empty queue`);
     await test.query("TRUNCATE TABLE job_queue");
-    const cold = { node: [] as number[], run: [] as number[] };
-    for (let i = 0; i < COLD_RUNS; i++) {
-      const node = await nodeStart();
-      expectSuccess("node -e 0", node);
-      cold.node.push(node.ms);
-      const empty = await cli(config, ["run", "--quiet"]);
-      expectSuccess("offline-jobs run (empty queue)", empty);
-      cold.run.push(empty.ms);
-    }
-    report(ctx, reference, ours, held, wide, cold);
+    const cold = await measureColdStart(config, test.url, COLD_RUNS);
+    report(ctx, reference, ours, held, narrow, cold);
   } finally {
     await cleanup();
   }

@@ -67,14 +67,17 @@ export function databaseUrl(config: Config, cwd = process.cwd()): string {
   throw new FatalError(`no database configured: ${where}, and OFFLINE_JOBS_DATABASE_URL is not set`);
 }
 
-/** Config, logger, database (schema checked unless `skipSchemaCheck`) and handlers, for a command. */
-export async function openContext(options: GlobalOptions, { skipSchemaCheck = false } = {}): Promise<CommandContext> {
+/**
+ * Config, logger, database (schema checked unless `skipSchemaCheck`) and handlers, for a
+ * command. `lazyHandlers`: the built-in handlers' modules load when a job needs them (run, work).
+ */
+export async function openContext(options: GlobalOptions, { skipSchemaCheck = false, lazyHandlers = false } = {}): Promise<CommandContext> {
   const logger = makeLogger(options);
   const config = loadCommandConfig(options, logger);
   const db = openDatabase(databaseUrl(config), config.database.table, config.database.poolSize);
   try {
     if (!skipSchemaCheck) await checkSchema(db);
-    const registry = await loadRegistry(config);
+    const registry = await loadRegistry(config, { lazy: lazyHandlers });
     return { config, logger, db, registry, close: () => db.close() };
   } catch (error) {
     await db.close().catch(() => undefined);

@@ -66,8 +66,16 @@ export const configSchema = z
       .describe(
         "a claim's lease, renewed every third of it; after it expires the job is recovered. Hosts sharing a table should keep it within a factor of 10 of each other: a lease further ahead than 10 × this host's is taken for a hand-written one and recovered",
       ),
-    /** Jobs a process claims ahead of its free slots, as a multiple of its slots. */
-    prefetchFactor: z.number().int().min(1).max(16).default(4).describe("with short jobs, claim up to this many times the free slots at once"),
+    /** The most a process holds claimed ahead of its slots, as a multiple of them (claim-plan.ts). */
+    prefetchFactor: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(32)
+      .describe(
+        "the most a run holds claimed ahead of its slots, as a multiple of them; within it, a run claims what its slots finish in 50 ms by the durations it has measured, and only for its free slots until it knows them",
+      ),
     paths: z
       .object({
         readRoots: z.array(z.string()).default([]).describe("folders source paths in job_data must be under (symlinks resolved)"),

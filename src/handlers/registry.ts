@@ -2,18 +2,35 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { FatalError } from "../errors.js";
 import type { Config, TypeOptions } from "../config/schema.js";
-import type { Handler } from "../job/handler.js";
-import collectionDownload from "./collection-download.js";
-import command from "./command.js";
-import createAlternativeFile from "./create-alternative-file.js";
-import createDownloadFile from "./create-download-file.js";
-import createPreviews from "./create-previews.js";
-import deleteFile from "./delete-file.js";
-import extractText from "./extract-text.js";
-import noop from "./noop.js";
+import type { Handler, HandlerDefaults } from "../job/handler.js";
 
-/** The built-in job types. Adding one is one file plus one line here. */
-const BUILT_IN: Handler<unknown>[] = [noop, command, createPreviews, createAlternativeFile, createDownloadFile, collectionDownload, deleteFile, extractText];
+/** A built-in job type before its module is loaded: what a run needs of it until one of its jobs runs. */
+interface BuiltIn {
+  name: string;
+  defaults: HandlerDefaults;
+  load(): Promise<Handler<unknown>>;
+}
+
+/**
+ * The built-in job types. Adding one is one file plus one line here. Each module (with the
+ * media code, schemas and libraries it brings) is imported when a job of its type first runs,
+ * or when something asks for its schema (loadRegistry without `lazy`): a cron run on an empty
+ * queue needs only their names and defaults, and loading all eight was a fifth of its start.
+ * The defaults here are the modules' own (test/handlers/built-in-types.test.ts holds them to it).
+ */
+const BUILT_IN: BuiltIn[] = [
+  { name: "noop", defaults: { timeoutSeconds: 900 }, load: async () => (await import("./noop.js")).default },
+  { name: "command", defaults: { timeoutSeconds: 600 }, load: async () => (await import("./command.js")).default },
+  { name: "create_previews", defaults: { timeoutSeconds: 3600 }, load: async () => (await import("./create-previews.js")).default },
+  { name: "create_alternative_file", defaults: { timeoutSeconds: 3600 }, load: async () => (await import("./create-alternative-file.js")).default },
+  { name: "create_download_file", defaults: { timeoutSeconds: 3600 }, load: async () => (await import("./create-download-file.js")).default },
+  { name: "collection_download", defaults: { timeoutSeconds: 3600 }, load: async () => (await import("./collection-download.js")).default },
+  { name: "delete_file", defaults: { timeoutSeconds: 3600 }, load: async () => (await import("./delete-file.js")).default },
+  { name: "extract_text", defaults: { timeoutSeconds: 1800 }, load: async () => (await import("./extract-text.js")).default },
+];
+
+/** The built-in types as a run sees them before loading any: names and defaults (for the test that checks them). */
+export const BUILT_IN_TYPES: ReadonlyArray<Omit<BuiltIn, "load">> = BUILT_IN.map(({ name, defaults }) => ({ name, defaults }));
 
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
@@ -33,6 +50,8 @@ export const GLOBAL_DEFAULTS = { timeoutSeconds: 3600, maxAttempts: 3, backoff: 
 
 export class Registry {
   private readonly handlers = new Map<string, Handler<unknown>>();
+  /** Built-in types whose module is not loaded yet. */
+  private readonly unloaded = new Map<string, BuiltIn>();
 
   constructor(private readonly config: Config) {}
 
@@ -42,14 +61,38 @@ export class Registry {
     }
     if (!NAME.test(handler.name)) throw new FatalError(`handlers: ${source}: "${handler.name}" is not a valid type name (a-z, 0-9, _)`);
     this.handlers.set(handler.name, handler);
+    this.unloaded.delete(handler.name);
   }
 
+  /** The handler of a type, once loaded (`load` loads it; loadRegistry without `lazy` loads all). */
   get(type: string): Handler<unknown> | undefined {
     return this.handlers.get(type);
   }
 
+  /** The handler of a type, its module loaded first if it is a built-in not loaded yet. */
+  async load(type: string): Promise<Handler<unknown> | undefined> {
+    const loaded = this.handlers.get(type);
+    if (loaded) return loaded;
+    const builtIn = this.unloaded.get(type);
+    if (!builtIn) return undefined;
+    const handler = await builtIn.load();
+    // A custom handler of the same name may have replaced it meanwhile: that one wins.
+    if (this.unloaded.get(type) === builtIn) this.add(handler);
+    return this.handlers.get(type);
+  }
+
+  /** Registers built-in types whose modules load when first needed. */
+  addBuiltIns(builtIns: BuiltIn[]): void {
+    for (const builtIn of builtIns) if (!this.handlers.has(builtIn.name)) this.unloaded.set(builtIn.name, builtIn);
+  }
+
+  /** Loads every built-in not loaded yet. */
+  async loadAll(): Promise<void> {
+    await Promise.all([...this.unloaded.keys()].map((type) => this.load(type)));
+  }
+
   names(): string[] {
-    return [...this.handlers.keys()].sort();
+    return [...new Set([...this.handlers.keys(), ...this.unloaded.keys()])].sort();
   }
 
   /**
@@ -74,7 +117,7 @@ export class Registry {
   }
 
   settings(type: string): TypeSettings {
-    const defaults = this.handlers.get(type)?.defaults ?? {};
+    const defaults = this.handlers.get(type)?.defaults ?? this.unloaded.get(type)?.defaults ?? {};
     const configured: TypeOptions = Object.hasOwn(this.config.types, type) ? this.config.types[type]! : {};
     return {
       timeoutSeconds: configured.timeoutSeconds ?? defaults.timeoutSeconds ?? GLOBAL_DEFAULTS.timeoutSeconds,
@@ -98,10 +141,14 @@ export class Registry {
   }
 }
 
-/** Built-ins plus the modules named in config.handlers (default export: a handler or an array). */
-export async function loadRegistry(config: Config): Promise<Registry> {
+/**
+ * Built-ins plus the modules named in config.handlers (default export: a handler or an array).
+ * `lazy`: the built-ins' modules are loaded when a job needs them (Registry.load), for a run.
+ */
+export async function loadRegistry(config: Config, { lazy = false } = {}): Promise<Registry> {
   const registry = new Registry(config);
-  for (const handler of BUILT_IN) registry.add(handler);
+  registry.addBuiltIns(BUILT_IN);
+  if (!lazy) await registry.loadAll();
   for (const specifier of config.handlers) {
     const url = path.isAbsolute(specifier) ? pathToFileURL(specifier).href : specifier;
     let module: { default?: unknown; handlers?: unknown };

@@ -28,7 +28,7 @@ export async function claimJobByRef(db: Database, ref: number, options: Omit<Cla
       }
     }
     const token = await setRunning(db, sql, [ref], options);
-    return { job: toClaimedJob(row, token, row.attempts + 1) };
+    return { job: toClaimedJob(row, token, row.attempts + 1, true) };
   });
 }
 

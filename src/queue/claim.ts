@@ -11,6 +11,7 @@ import {
   type ClaimRow,
 } from "./claimed-job.js";
 import { execute, rows, withRetry, withTransaction, type Database, type PoolConnection, type RowDataPacket, type Sql } from "./db.js";
+import { UNCOUNT_START } from "./fenced-update.js";
 import { lockLimitedTypes } from "./type-slots.js";
 
 export interface ClaimOptions {
@@ -25,12 +26,19 @@ export interface ClaimOptions {
   leaseSeconds: number;
   /** Where this process's previous claim ended: the next starts there (see ClaimCursor). */
   cursor?: ClaimCursor;
+  /**
+   * The jobs are claimed ahead of the free slots: their attempts are not counted and their
+   * started_at is cleared, each job's start is recorded when it starts (recordStarts). Without
+   * it (a claim for free slots, whose jobs start at once) the claim counts the attempts and
+   * sets started_at itself. src/runner/loop/start-marks.ts says why the two differ.
+   */
+  ahead?: boolean;
 }
 
 /**
  * Claims up to `max` due jobs: docs/architecture.md, "The claim protocol". Concurrent claimers skip each other's
  * rows (SKIP LOCKED) instead of queueing; the chosen rows are set running with a fresh token,
- * lease and attempt in the same transaction.
+ * lease and (unless claimed `ahead`) attempt in the same transaction.
  *
  * Why batches: one claim of n jobs costs one commit (one fsync) instead of n, which is
  * most of bench/throughput's lead over the one-job-per-transaction pattern. Why not more
@@ -154,8 +162,8 @@ async function claimOnce(
                 WHERE status = 'pending' ${after} AND run_after <= NOW(3) AND CAST(type AS BINARY) IN (?)
                 ORDER BY priority, ref LIMIT ? FOR UPDATE SKIP LOCKED) AS chosen
          STRAIGHT_JOIN ${db.quoted()} AS job FORCE INDEX (PRIMARY) ON job.ref = chosen.ref
-          SET job.status = 'running', job.attempts = LEAST(job.attempts, ${MAX_ATTEMPTS_COUNT - 1}) + 1, job.locked_by = ?, job.lock_token = ?,
-              job.lease_until = NOW(3) + INTERVAL ? SECOND, job.started_at = NOW(3), job.progress = NULLIF(chosen.refusal, 0)
+          SET job.status = 'running', ${startSql(options.ahead, "job.", "chosen.refusal")}, job.locked_by = ?, job.lock_token = ?,
+              job.lease_until = NOW(3) + INTERVAL ? SECOND, job.progress = NULLIF(chosen.refusal, 0)
         WHERE job.status = 'pending';
        SELECT ${CLAIM_COLUMNS}, progress AS refusal FROM ${db.quoted()} FORCE INDEX (${claimIndex})
         WHERE status = 'running' ${after} AND lock_token = ? ORDER BY priority, ref`,
@@ -176,8 +184,9 @@ async function claimOnce(
       throw error;
     });
   }
-  // attempts was read after the claim's increment: it is this attempt's number.
-  return { jobs: claimed.filter((row) => row.refusal === null).map((row) => toClaimedJob(row, token, row.attempts)), refused: refused.length };
+  // attempts was read after the claim: with the claim's increment it is this attempt's number.
+  const jobs = claimed.filter((row) => row.refusal === null).map((row) => claimedJob(row, token, options.ahead));
+  return { jobs, refused: refused.length };
 }
 
 /**
@@ -226,7 +235,9 @@ export async function claimInTransaction(db: Database, options: ClaimOptions): P
       options,
     );
     const fullNow = limited.filter((t) => room.has(t) && room.get(t)! <= 0);
-    return { jobs: chosen.map((row) => toClaimedJob(row, token, row.attempts + 1)), contended, full: fullNow, refused: refused.length };
+    // Read before the UPDATE: this attempt's number is one more, counted or not.
+    const jobs = chosen.map((row) => toClaimedJob(row, token, row.attempts + 1, !options.ahead));
+    return { jobs, contended, full: fullNow, refused: refused.length };
   });
 }
 
@@ -249,16 +260,40 @@ export async function failRefused(db: Database, sql: Sql, refused: Array<Pick<Cl
 }
 
 /**
- * Sets rows that the caller's transaction holds locked running, under a fresh token, lease and
- * attempt (claimInTransaction and claimJobByRef). Returns the token.
+ * The claim's SET of `attempts` and `started_at`: counted and started now, or (`ahead`) left
+ * uncounted, with started_at NULL to say so until the job starts (COUNT_START). LEAST: a row
+ * at the column's maximum is refused by the claim (refusalOf), and must not overflow it first.
+ * `refused`: the SQL of the one-statement claim's refusal; a refused row counts its attempt
+ * either way, as the claim that fails it is that attempt.
  */
-export async function setRunning(db: Database, sql: PoolConnection, refs: number[], options: Pick<ClaimOptions, "workerId" | "leaseSeconds">): Promise<string> {
+function startSql(ahead: boolean | undefined, alias = "", refused?: string): string {
+  const counted = `LEAST(${alias}attempts, ${MAX_ATTEMPTS_COUNT - 1}) + 1`;
+  if (!ahead) return `${alias}attempts = ${counted}, ${alias}started_at = NOW(3)`;
+  if (!refused) return `${alias}started_at = NULL`;
+  return `${alias}attempts = IF(${refused} = 0, ${alias}attempts, ${counted}), ${alias}started_at = IF(${refused} = 0, NULL, NOW(3))`;
+}
+
+/** A claimed row as the runner gets it; `attempts` was read after the claim's UPDATE. */
+function claimedJob(row: ClaimRow, token: string, ahead: boolean | undefined): ClaimedJob {
+  return toClaimedJob(row, token, ahead ? row.attempts + 1 : row.attempts, !ahead);
+}
+
+/**
+ * Sets rows that the caller's transaction holds locked running, under a fresh token, lease and
+ * (unless `ahead`) attempt (claimInTransaction and claimJobByRef). Returns the token.
+ */
+export async function setRunning(
+  db: Database,
+  sql: PoolConnection,
+  refs: number[],
+  options: Pick<ClaimOptions, "workerId" | "leaseSeconds" | "ahead">,
+): Promise<string> {
   const token = newToken();
   await execute(
     sql,
     `UPDATE ${db.quoted()}
-        SET status = 'running', attempts = attempts + 1, locked_by = ?, lock_token = ?,
-            lease_until = NOW(3) + INTERVAL ? SECOND, started_at = NOW(3), progress = NULL
+        SET status = 'running', ${startSql(options.ahead)}, locked_by = ?, lock_token = ?,
+            lease_until = NOW(3) + INTERVAL ? SECOND, progress = NULL
       WHERE ref IN (?)`,
     [options.workerId, token, options.leaseSeconds, refs],
   );
@@ -269,7 +304,7 @@ export async function setRunning(db: Database, sql: PoolConnection, refs: number
 async function releaseToken(db: Database, token: string): Promise<void> {
   await execute(
     db.pool,
-    `UPDATE ${db.quoted()} SET status = 'pending', attempts = GREATEST(attempts, 1) - 1, lease_until = NULL, started_at = NULL
+    `UPDATE ${db.quoted()} SET status = 'pending', ${UNCOUNT_START}, lease_until = NULL
       WHERE status = 'running' AND lock_token = ?`,
     [token],
   );

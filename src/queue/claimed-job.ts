@@ -7,8 +7,15 @@ export interface ClaimedJob {
   jobData: string | null;
   user: string | null;
   priority: number;
-  /** This attempt's number (attempts after the claim's increment). */
+  /** This attempt's number (the row's attempts once this one is counted). */
   attempt: number;
+  /**
+   * Whether the claim counted this attempt in the row (a claim for free slots, whose jobs start
+   * at once). A job claimed ahead of the slots is not counted until it starts: its start is
+   * recorded then (recordStarts, or its outcome's write), so that a claimer killed before
+   * starting it leaves it uncounted (src/runner/loop/start-marks.ts).
+   */
+  counted: boolean;
   maxAttempts: number | null;
   /** The claim's fencing token: every later write about this job must quote it. */
   token: string;
@@ -79,7 +86,7 @@ export function newToken(): string {
   return randomUUID().replaceAll("-", "");
 }
 
-export function toClaimedJob(row: ClaimRow, token: string, attempt: number): ClaimedJob {
+export function toClaimedJob(row: ClaimRow, token: string, attempt: number, counted: boolean): ClaimedJob {
   // The claims fail such rows instead (refusalOf): never let a rounded ref reach the runner.
   const ref = Number(row.ref);
   if (!Number.isSafeInteger(ref)) throw new Error(`a claim returned job ref ${String(row.ref)}, which a JS number cannot carry exactly`);
@@ -90,6 +97,7 @@ export function toClaimedJob(row: ClaimRow, token: string, attempt: number): Cla
     user: row.user,
     priority: row.priority,
     attempt,
+    counted,
     maxAttempts: row.max_attempts,
     token,
     successText: row.success_text,

@@ -1,3 +1,5 @@
+import { MAX_ATTEMPTS_COUNT } from "./claimed-job.js";
+
 /**
  * The pieces the runner's writes to its rows share (finish.ts, leases.ts): the fence that
  * makes a write land only on rows still held under the claim's token (docs/architecture.md,
@@ -15,6 +17,23 @@ export interface JobHandle {
  * new text together stay within twice the cap, which outcome-bounds.ts keeps under it.
  */
 export const KEPT_LOG = "RIGHT(COALESCE(log, ''), ?)";
+
+/**
+ * SET clauses that count a running row's attempt when its start was not recorded yet, and that
+ * take it back. While a row is `running`, `started_at IS NULL` says that its attempt is not
+ * counted in `attempts`: it was claimed ahead of the slots and has not started, or has started
+ * and the write recording it (recordStarts, or the outcome's own) has not gone yet
+ * (src/runner/loop/start-marks.ts says why). Every write that ends an attempt that ran counts
+ * it with COUNT_START; a give-back undoes the count only where one was made (UNCOUNT_START).
+ *
+ * Order matters: `attempts` is assigned first, reading `started_at` before its own assignment
+ * (MySQL evaluates a single-table UPDATE's assignments left to right; MariaDB's
+ * SIMULTANEOUS_ASSIGNMENT mode reads the old value anyway). LEAST keeps a row the application
+ * set to the column's maximum meanwhile from overflowing it, which would fail the whole
+ * statement and every other job's write in it.
+ */
+export const COUNT_START = `attempts = IF(started_at IS NULL, LEAST(attempts, ${MAX_ATTEMPTS_COUNT - 1}) + 1, attempts), started_at = COALESCE(started_at, NOW(3))`;
+export const UNCOUNT_START = "attempts = IF(started_at IS NULL, attempts, GREATEST(attempts, 1) - 1), started_at = NULL";
 
 function sameValues(a: unknown[], b: unknown[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);

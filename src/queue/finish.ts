@@ -1,5 +1,5 @@
 import { execute, rows, withRetry, type Database } from "./db.js";
-import { caseByRef, fence, KEPT_LOG, type JobHandle } from "./fenced-update.js";
+import { caseByRef, COUNT_START, fence, KEPT_LOG, type JobHandle } from "./fenced-update.js";
 
 /** What became of one attempt, as the runner reports it. */
 export type Outcome =
@@ -36,13 +36,14 @@ export async function finishJobs(db: Database, outcomes: Outcome[], logMaxChars:
   const [log, logP] = [`RIGHT(CONCAT(${KEPT_LOG}, ${logText}), ?)`, [logMaxChars, ...logTextP, logMaxChars]];
   const [where, whereP] = fence(outcomes);
   // Each SET names its own CASE: MySQL evaluates assignments left to right, so an
-  // expression reading `status` after `status = …` would see the new value.
+  // expression reading `status` after `status = …` would see the new value. COUNT_START: an
+  // attempt claimed ahead whose start was not recorded yet is counted by its outcome.
   const header = await withRetry(() =>
     execute(
       db.pool,
       `UPDATE ${db.quoted()}
           SET status = ${status}, result = ${result}, error = ${error}, run_after = ${runAfter},
-              finished_at = ${finished}, progress = ${progress}, log = ${log}, lease_until = NULL
+              finished_at = ${finished}, progress = ${progress}, log = ${log}, lease_until = NULL, ${COUNT_START}
         WHERE ${where} AND status = 'running'`,
       [...statusP, ...resultP, ...errorP, ...runAfterP, ...finishedP, ...progressP, ...logP, ...whereP],
     ),
@@ -80,13 +81,16 @@ export async function appendJobLogs(db: Database, entries: Array<JobHandle & { t
   await withRetry(() => execute(db.pool, `UPDATE ${db.quoted()} SET log = ${log} WHERE ${where} AND status = 'running'`, [...logP, ...whereP]));
 }
 
-/** A job cancelled while it ran: keep status cancelled, add its log and end time. */
-export async function recordCancelled(db: Database, job: JobHandle, log: string, logMaxChars: number): Promise<void> {
+/**
+ * A job cancelled while it ran (`started`), or while it waited in its claimer's buffer: keep
+ * status cancelled, add its log and end time, and count the attempt only if it started.
+ */
+export async function recordCancelled(db: Database, job: JobHandle, log: string, logMaxChars: number, started = true): Promise<void> {
   await withRetry(() =>
     execute(
       db.pool,
       `UPDATE ${db.quoted()}
-          SET finished_at = COALESCE(finished_at, NOW(3)), lease_until = NULL, log = RIGHT(CONCAT(${KEPT_LOG}, ?), ?)
+          SET finished_at = COALESCE(finished_at, NOW(3)), lease_until = NULL, log = RIGHT(CONCAT(${KEPT_LOG}, ?), ?)${started ? `, ${COUNT_START}` : ""}
         WHERE ref = ? AND lock_token = ? AND status = 'cancelled'`,
       [logMaxChars, log, logMaxChars, job.ref, job.token],
     ),

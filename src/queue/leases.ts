@@ -1,6 +1,6 @@
 import { refRefusalSql } from "./claimed-job.js";
 import { execute, rows, withRetry, withTransaction, type Database } from "./db.js";
-import { caseByRef, fence, KEPT_LOG, type JobHandle } from "./fenced-update.js";
+import { caseByRef, fence, KEPT_LOG, UNCOUNT_START, type JobHandle } from "./fenced-update.js";
 
 /*
  * A running job's lease: renewed by the process that holds it, and when it lapses (the process
@@ -67,7 +67,7 @@ export async function releaseJobs(db: Database, jobs: JobHandle[], delaySeconds 
     execute(
       db.pool,
       `UPDATE ${db.quoted()}
-          SET status = 'pending', attempts = GREATEST(attempts, 1) - 1, lease_until = NULL, started_at = NULL,
+          SET status = 'pending', ${UNCOUNT_START}, lease_until = NULL,
               run_after = NOW(3) + INTERVAL ? SECOND${log ? `, log = RIGHT(CONCAT(${KEPT_LOG}, ?), ?)` : ""}
         WHERE ${where} AND status = 'running'`,
       [delaySeconds, ...(log ? [log.maxChars, log.text, log.maxChars] : []), ...whereP],
@@ -99,7 +99,10 @@ export const LOST_ERROR = "worker lost: lease expired";
 /**
  * Recovers running jobs whose lease expired (their process died or their host vanished):
  * back to pending while attempts remain and the type allows re-running, else failed with
- * "worker lost: lease expired". Called by every run, so whichever host runs next cleans up.
+ * "worker lost: lease expired". A job whose start was never recorded (started_at NULL: claimed
+ * ahead and not started, see src/runner/loop/start-marks.ts) never ran, so its attempt was
+ * never counted: it goes back to pending whatever its attempts and its type's onLost say
+ * (`unstarted` names those). Called by every run, so whichever host runs next cleans up.
  * A running row with no lease, or one further ahead than any runner grants, counts as expired:
  * no process holds it, and it would otherwise keep its job_code for ever. A row whose ref is
  * beyond 2^53 − 1 is failed, never re-queued (no claim would take it); `refused` names those,
@@ -109,7 +112,7 @@ export async function recoverExpiredJobs(
   db: Database,
   policy: RecoveryPolicy,
   limit = 500,
-): Promise<{ requeued: number[]; failed: LostJobFailure[]; refused?: string[] }> {
+): Promise<{ requeued: number[]; failed: LostJobFailure[]; refused?: string[]; unstarted?: number[] }> {
   return withTransaction(db, async (sql) => {
     const expired = await rows<{
       ref: number | string;
@@ -118,21 +121,24 @@ export async function recoverExpiredJobs(
       failure_text: string | null;
       attempts: number;
       max_attempts: number | null;
+      unstarted: number;
     }>(
       sql,
-      `SELECT ref, type, user, failure_text, attempts, max_attempts FROM ${db.quoted()}
+      `SELECT ref, type, user, failure_text, attempts, max_attempts, started_at IS NULL AS unstarted FROM ${db.quoted()}
         WHERE status = 'running' AND (lease_until IS NULL OR lease_until < NOW(3) OR lease_until > NOW(3) + INTERVAL ? SECOND)
         ORDER BY lease_until LIMIT ? FOR UPDATE SKIP LOCKED`,
       [policy.maxLeaseSeconds ?? 864_000, limit],
     );
     const requeued: number[] = [];
+    const unstarted: number[] = [];
     const failed: LostJobFailure[] = [];
     // As the server sent them: a ref beyond 2^53 arrives as a string and must go back unrounded.
     const refused = expired.filter((job) => !Number.isSafeInteger(Number(job.ref))).map((job) => String(job.ref));
     for (const job of expired.filter((job) => Number.isSafeInteger(Number(job.ref)))) {
       const ref = Number(job.ref);
       const max = job.max_attempts ?? policy.maxAttempts(job.type);
-      if (policy.onLost(job.type) === "retry" && job.attempts < max) requeued.push(ref);
+      if (Number(job.unstarted) === 1) unstarted.push(ref);
+      else if (policy.onLost(job.type) === "retry" && job.attempts < max) requeued.push(ref);
       else {
         const notice = policy.failureNotice?.({ ref, type: job.type, user: job.user, failureText: job.failure_text, error: LOST_ERROR }) ?? null;
         failed.push({ ref, type: job.type, user: job.user, notice });
@@ -144,6 +150,11 @@ export async function recoverExpiredJobs(
       await execute(sql, `UPDATE ${db.quoted()} SET status = 'pending', run_after = NOW(3), lease_until = NULL, log = ${note("re-queued")} WHERE ref IN (?)`, [
         requeued,
       ]);
+    }
+    if (unstarted.length) {
+      const never = `CONCAT(COALESCE(log, ''), '\n[', DATE_FORMAT(NOW(3), '%Y-%m-%d %H:%i:%s.%f'), '] claimed by ', COALESCE(locked_by, '?'), ', whose lease expired with no start of it recorded; re-queued, no attempt counted\n')`;
+      await execute(sql, `UPDATE ${db.quoted()} SET status = 'pending', run_after = NOW(3), lease_until = NULL, log = ${never} WHERE ref IN (?)`, [unstarted]);
+      requeued.push(...unstarted);
     }
     if (failed.length) {
       const [result, resultP] = caseByRef(
@@ -162,7 +173,7 @@ export async function recoverExpiredJobs(
       const fail = `status = 'failed', error = ${refRefusalSql("ref")}, finished_at = NOW(3), lease_until = NULL, log = ${note("failed")}`;
       await execute(sql, `UPDATE ${db.quoted()} SET ${fail} WHERE ref IN (?)`, [refused]);
     }
-    return { requeued, failed, ...(refused.length ? { refused } : {}) };
+    return { requeued, failed, ...(refused.length ? { refused } : {}), ...(unstarted.length ? { unstarted } : {}) };
   });
 }
 
@@ -175,7 +186,7 @@ export async function requeueStuckJob(db: Database, ref: number, deadHolder: str
     db.pool,
     `UPDATE ${db.quoted()}
         SET status = 'pending', run_after = NOW(3), lease_until = NULL,
-            log = CONCAT(COALESCE(log, ''), '\n--clear-lock: attempt ', attempts, ' re-queued; its holder ', locked_by, ' is dead\n')
+            log = CONCAT(COALESCE(log, ''), '\n--clear-lock: ', IF(started_at IS NULL, 'a claim with no start recorded', CONCAT('attempt ', attempts)), ' re-queued; its holder ', locked_by, ' is dead\n')
       WHERE ref = ? AND status = 'running' AND locked_by = ?`,
     [ref, deadHolder],
   );

@@ -56,11 +56,24 @@ const ROWS: Row[] = [
     status: "complete",
   },
   { label: "running with a lease an hour ahead", columns: { status: "running", lease_until: "NOW+1H", lock_token: "z".repeat(32) }, status: "complete" },
+  // With no start recorded (started_at NULL) a running row never ran: recovery re-queues it
+  // without counting, and the claim then refuses it for its count.
   {
-    label: "running with no lease and attempts at its maximum",
+    label: "running with no lease, no start recorded and attempts at its maximum",
     columns: { status: "running", lease_until: null, attempts: 65535 },
     status: "failed",
+    error: /^its attempts count is 65535, the most the column holds, so no further attempt can be counted and it was not run$/,
+  },
+  {
+    label: "running with no lease, a start recorded and attempts at its maximum",
+    columns: { status: "running", lease_until: null, attempts: 65535, started_at: EARLIEST },
+    status: "failed",
     error: /^worker lost: lease expired$/,
+  },
+  {
+    label: "running with no lease, a start recorded and attempts one below its maximum",
+    columns: { status: "running", lease_until: null, attempts: 65534, started_at: LATEST, max_attempts: 65535 },
+    status: "complete",
   },
 ];
 

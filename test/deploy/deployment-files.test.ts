@@ -41,8 +41,8 @@ function parseUnit(text: string): Unit {
 const one = (unit: Unit, section: string, key: string) => unit[section]?.[key]?.at(-1);
 
 /** Fails unless the program accepts `args` (offline-jobs's argv after its name): a known command and known flags. */
-function assertCliAccepts(args: string[], where: string): Command {
-  const program = buildProgram();
+async function assertCliAccepts(args: string[], where: string): Promise<Command> {
+  const program = await buildProgram();
   const globalFlags = new Set(program.options.flatMap((o) => [o.long, o.short]).filter(Boolean));
   const commandName = args[0] && !args[0].startsWith("-") ? args[0] : "run";
   const command = program.commands.find((c) => c.name() === commandName);
@@ -104,17 +104,17 @@ test("the systemd units pass systemd-analyze verify, which does catch a bad valu
   );
 });
 
-test("offline-jobs.service runs `offline-jobs run --quiet` once, and the timer starts it every minute, catching up after downtime", () => {
+test("offline-jobs.service runs `offline-jobs run --quiet` once, and the timer starts it every minute, catching up after downtime", async () => {
   const service = parseUnit(read("systemd/offline-jobs.service"));
   const timer = parseUnit(read("systemd/offline-jobs.timer"));
   assert.equal(one(service, "Service", "Type"), "oneshot");
   const argv = one(service, "Service", "ExecStart")!.split(/\s+/);
   assert.deepEqual(argv.slice(0, 3), ["offline-jobs", "run", "--quiet"]);
-  const run = assertCliAccepts(argv.slice(1), "offline-jobs.service");
+  const run = await assertCliAccepts(argv.slice(1), "offline-jobs.service");
   // A stop (shutdown) lets the run's jobs finish within its grace period before systemd's SIGKILL.
   assert.equal(one(service, "Service", "KillMode"), "mixed");
   assert.ok(stopSeconds(service) > graceOf(run, argv), `TimeoutStopSec must be longer than run's grace period (${graceOf(run, argv)} s)`);
-  assert.throws(
+  await assert.rejects(
     () => assertCliAccepts(["run", "--no-such-flag"], "a made-up line"),
     /has no flag --no-such-flag/,
     "the command-line check rejects unknown flags",
@@ -125,11 +125,11 @@ test("offline-jobs.service runs `offline-jobs run --quiet` once, and the timer s
   assert.equal(one(timer, "Install", "WantedBy"), "timers.target");
 });
 
-test("offline-jobs-worker.service runs `offline-jobs work`, restarts always, and gives SIGTERM longer than work's grace period", () => {
+test("offline-jobs-worker.service runs `offline-jobs work`, restarts always, and gives SIGTERM longer than work's grace period", async () => {
   const worker = parseUnit(read("systemd/offline-jobs-worker.service"));
   const argv = one(worker, "Service", "ExecStart")!.split(/\s+/);
   assert.deepEqual(argv.slice(0, 2), ["offline-jobs", "work"]);
-  const work = assertCliAccepts(argv.slice(1), "offline-jobs-worker.service");
+  const work = await assertCliAccepts(argv.slice(1), "offline-jobs-worker.service");
   assert.equal(one(worker, "Service", "Restart"), "always");
   assert.equal(one(worker, "Service", "KillSignal"), "SIGTERM");
   // Only the worker gets SIGTERM; its jobs' subprocesses must live through the grace period.
@@ -155,11 +155,11 @@ test("both services are sandboxed, run as a dedicated user and may write only th
   }
 });
 
-test("offline-jobs-web.service serves the jobs page on loopback under /jobs, sandboxed, writing nothing", () => {
+test("offline-jobs-web.service serves the jobs page on loopback under /jobs, sandboxed, writing nothing", async () => {
   const web = parseUnit(read("systemd/offline-jobs-web.service"));
   const argv = one(web, "Service", "ExecStart")!.split(/\s+/);
   assert.deepEqual(argv.slice(0, 2), ["offline-jobs", "web"]);
-  assertCliAccepts(argv.slice(1), "offline-jobs-web.service");
+  await assertCliAccepts(argv.slice(1), "offline-jobs-web.service");
   assert.equal(argv[argv.indexOf("--listen") + 1], "127.0.0.1:8080", "loopback: the proxy is what browsers reach");
   assert.equal(argv[argv.indexOf("--base-path") + 1], "/jobs");
   assert.equal(one(web, "Service", "Restart"), "on-failure");
@@ -171,7 +171,7 @@ test("offline-jobs-web.service serves the jobs page on loopback under /jobs, san
   assert.ok(user && user !== "root", `a dedicated User=, not ${user}`);
 });
 
-test("the Windows task is well-formed XML that runs `offline-jobs run --quiet` every minute, in parallel like cron", () => {
+test("the Windows task is well-formed XML that runs `offline-jobs run --quiet` every minute, in parallel like cron", async () => {
   const text = read("windows/offline-jobs-task.xml");
   const task = parseXml(text);
   assert.equal(task.name, "Task");
@@ -183,7 +183,7 @@ test("the Windows task is well-formed XML that runs `offline-jobs run --quiet` e
   assert.match(childAt(task, "Actions/Exec/Command")?.text ?? "", /\\offline-jobs\.cmd$/);
   const args = (childAt(task, "Actions/Exec/Arguments")?.text ?? "").split(/\s+/);
   assert.deepEqual(args.slice(0, 2), ["run", "--quiet"]);
-  assertCliAccepts(args, "windows/offline-jobs-task.xml");
+  await assertCliAccepts(args, "windows/offline-jobs-task.xml");
   // The checker itself must catch a broken file, or this test proves nothing.
   assert.throws(() => parseXml(text.replace("</Exec>", "")), /not well-formed XML/);
   assert.throws(() => parseXml(text.replace("<Priority>7</Priority>", "<Priority>7 & 8</Priority>")), /bare/);
@@ -211,7 +211,7 @@ function validCronField(field: string, [min, max, names]: [number, number, strin
   });
 }
 
-test("every schedule line of crontab.example has five valid time fields and runs offline-jobs with --quiet", () => {
+test("every schedule line of crontab.example has five valid time fields and runs offline-jobs with --quiet", async () => {
   const lines = read("crontab.example").split("\n");
   const active = lines.filter((l) => l.trim() !== "" && !l.startsWith("#") && !/^[A-Z_]+=/.test(l));
   // The alternatives shown as comments ("#   * * * * * offline-jobs …") must be just as valid.
@@ -224,7 +224,7 @@ test("every schedule line of crontab.example has five valid time fields and runs
     const command = fields[5] === "offline-jobs" ? fields.slice(5) : fields.slice(6);
     assert.equal(command[0], "offline-jobs", `a command after five time fields (or a user): ${line}`);
     assert.ok(command.includes("--quiet"), `--quiet, so that cron mails only errors: ${line}`);
-    assertCliAccepts(command.slice(1), `crontab.example: ${line}`);
+    await assertCliAccepts(command.slice(1), `crontab.example: ${line}`);
   }
   assert.ok(
     !validCronField("60", FIELD_RANGES[0]!) && !validCronField("*/0", FIELD_RANGES[0]!) && !validCronField("moon", FIELD_RANGES[4]!),

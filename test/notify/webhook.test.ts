@@ -84,9 +84,9 @@ describe("webhook notifications", () => {
     receiver.requests.length = 0;
     receiver.answer = (_n, response) => response.end("ok");
     const ref = await env.db.insertJob("noop", {}, { user: "dora", max_attempts: 1, failure_text: "Sorry {user}, job {ref} was lost: {error}" });
-    // What a SIGKILLed run leaves behind: running, its one attempt used, the lease lapsed.
+    // What a SIGKILLed run leaves behind: running, its one attempt started (and so counted), the lease lapsed.
     await env.db.query(
-      "UPDATE job_queue SET status = 'running', attempts = 1, locked_by = 'gone:1', lock_token = 'dead', lease_until = NOW(3) - INTERVAL 1 SECOND WHERE ref = ?",
+      "UPDATE job_queue SET status = 'running', attempts = 1, started_at = NOW(3), locked_by = 'gone:1', lock_token = 'dead', lease_until = NOW(3) - INTERVAL 1 SECOND WHERE ref = ?",
       [ref],
     );
     const result = await runCli(["run"], { config: config("lost") });

@@ -2,14 +2,15 @@ import { Command } from "commander";
 import { z } from "zod";
 import { JobFailedExit, UsageError } from "../../errors.js";
 import { didYouMean } from "../../suggest.js";
-import { countDueJobs, peekDueJobs } from "../../queue/admin.js";
 import { GracefulStop, stopOnSignals } from "../../runner/process/graceful-stop.js";
 import { maintenanceReason } from "../../runner/process/maintenance.js";
 import { afterRun, RunTally } from "../../runner/process/after-run.js";
 import { runJobs } from "../../runner/process/run.js";
-import { describeRunJobEnd } from "../job-end.js";
-import { RunProgress } from "../run-progress.js";
+import { COMMAND_NAMES } from "../command-names.js";
 import { describeCounts } from "../run-summary.js";
+import type { Database } from "../../queue/db.js";
+import type { RunProgress } from "../run-progress.js";
+import type { StatusLine } from "../status-line.js";
 import { collect, parseOptions, positiveIntString, statusLineFor, withContext, type GlobalOptions } from "../context.js";
 
 /** A number of seconds on the command line ("30", "2.5"). */
@@ -45,6 +46,12 @@ function unknownCommand(word: string, commands: string[]): UsageError {
   return new UsageError(`unknown command '${word}'${didYouMean(word, commands)}`);
 }
 
+/** The terminal's progress display of a run; `db`: also count the jobs due (not for --job). */
+async function startProgress(line: StatusLine, db: Database | undefined, types: string[]): Promise<RunProgress> {
+  const [{ RunProgress }, { countDueJobs }] = await Promise.all([import("../run-progress.js"), import("../../queue/admin.js")]);
+  return new RunProgress(line, db ? () => countDueJobs(db, types) : undefined).start();
+}
+
 export function runCommand(): Command {
   return (
     new Command("run")
@@ -64,58 +71,66 @@ export function runCommand(): Command {
       // it is answered as an unknown command rather than as "too many arguments for 'run'".
       .allowExcessArguments(true)
       .action(async (_raw, command: Command) => {
-        if (command.args.length) throw unknownCommand(command.args[0]!, command.parent?.commands.map((c) => c.name()) ?? []);
+        // The names, not the parent's commands: only this one may have been loaded (index.ts).
+        if (command.args.length) throw unknownCommand(command.args[0]!, [...COMMAND_NAMES]);
         const all = command.optsWithGlobals<GlobalOptions & Record<string, unknown>>();
         const options = parseOptions(optionsSchema, command.opts());
-        await withContext(all, async ({ config, db, registry, logger }) => {
-          const maxJobs = options.maxJobs ?? config.maxJobs;
-          const limit = options.once ? 1 : options.limit;
-          if (options.dryRun) {
-            const due = await peekDueJobs(db, registry.selected(options.type), limit ?? maxJobs * config.prefetchFactor);
-            for (const job of due) process.stdout.write(`${job.ref}\t${job.type}\tpriority ${job.priority}\tattempt ${job.attempts + 1}\n`);
-            logger.info(`dry run: ${due.length} due job(s) would be claimed first; nothing was changed`);
-            return;
-          }
-          const maintenance = options.force ? undefined : maintenanceReason(config);
-          if (maintenance) {
-            logger.warn(`maintenance mode (${maintenance}): nothing run; --force runs anyway`);
-            if (options.job !== undefined) throw new JobFailedExit();
-            return;
-          }
-          const started = Date.now();
-          const stop = new GracefulStop(options.grace, logger);
-          const removeHandlers = stopOnSignals(stop);
-          const line = statusLineFor(all);
-          const progress =
-            line && new RunProgress(line, options.job === undefined ? () => countDueJobs(db, registry.selected(options.type)) : undefined).start();
-          const report = await runJobs(
-            { config, db, registry, logger, observer: progress },
-            { maxJobs, limit, maxTimeSeconds: options.maxTime, types: options.type, job: options.job, clearLock: options.clearLock, stop },
-          ).finally(() => {
-            removeHandlers();
-            progress?.stop();
-          });
-          // A run that found every slot busy did nothing: it leaves the last run's figures alone.
-          if (!report.busy) await afterRun({ config, db, logger }, new RunTally().begin(started).add(report.counts));
-          if (report.job) {
-            const { ref, status, error, result } = report.job;
-            if (status === "complete") {
-              process.stdout.write(`${JSON.stringify(result)}\n`);
-              logger.info(`job ${ref} complete`);
+        await withContext(
+          all,
+          async ({ config, db, registry, logger }) => {
+            const maxJobs = options.maxJobs ?? config.maxJobs;
+            const limit = options.once ? 1 : options.limit;
+            if (options.dryRun) {
+              // A run's first claim is for its free slots (claim-plan.ts): that is what it takes first.
+              const { peekDueJobs } = await import("../../queue/admin.js");
+              const due = await peekDueJobs(db, registry.selected(options.type), limit ?? maxJobs);
+              for (const job of due) process.stdout.write(`${job.ref}\t${job.type}\tpriority ${job.priority}\tattempt ${job.attempts + 1}\n`);
+              logger.info(`dry run: ${due.length} due job(s) would be claimed first; nothing was changed`);
               return;
             }
-            logger.error(describeRunJobEnd(ref, status, error, report.job.attempt));
-            throw new JobFailedExit();
-          }
-          if (report.busy) return;
-          const c = report.counts;
-          const seconds = ((Date.now() - started) / 1000).toFixed(1);
-          logger.info(`done in ${seconds} s with ${report.slots} slot(s): ${describeCounts(c)}${stop.reason ? ` (stopped: ${stop.reason})` : ""}`, {
-            ...c,
-            seconds: Number(seconds),
-            slots: report.slots,
-          });
-        });
+            const maintenance = options.force ? undefined : maintenanceReason(config);
+            if (maintenance) {
+              logger.warn(`maintenance mode (${maintenance}): nothing run; --force runs anyway`);
+              if (options.job !== undefined) throw new JobFailedExit();
+              return;
+            }
+            const started = Date.now();
+            const stop = new GracefulStop(options.grace, logger);
+            const removeHandlers = stopOnSignals(stop);
+            // The progress display and its count of due jobs, only on a terminal (not cron's).
+            const line = statusLineFor(all);
+            const progress = line && (await startProgress(line, options.job === undefined ? db : undefined, registry.selected(options.type)));
+            const report = await runJobs(
+              { config, db, registry, logger, observer: progress },
+              { maxJobs, limit, maxTimeSeconds: options.maxTime, types: options.type, job: options.job, clearLock: options.clearLock, stop },
+            ).finally(() => {
+              removeHandlers();
+              progress?.stop();
+            });
+            // A run that found every slot busy did nothing: it leaves the last run's figures alone.
+            if (!report.busy) await afterRun({ config, db, logger }, new RunTally().begin(started).add(report.counts));
+            if (report.job) {
+              const { ref, status, error, result } = report.job;
+              if (status === "complete") {
+                process.stdout.write(`${JSON.stringify(result)}\n`);
+                logger.info(`job ${ref} complete`);
+                return;
+              }
+              const { describeRunJobEnd } = await import("../job-end.js");
+              logger.error(describeRunJobEnd(ref, status, error, report.job.attempt));
+              throw new JobFailedExit();
+            }
+            if (report.busy) return;
+            const c = report.counts;
+            const seconds = ((Date.now() - started) / 1000).toFixed(1);
+            logger.info(`done in ${seconds} s with ${report.slots} slot(s): ${describeCounts(c)}${stop.reason ? ` (stopped: ${stop.reason})` : ""}`, {
+              ...c,
+              seconds: Number(seconds),
+              slots: report.slots,
+            });
+          },
+          { lazyHandlers: true },
+        );
       })
   );
 }

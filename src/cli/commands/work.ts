@@ -45,32 +45,36 @@ export function workCommand(): Command {
     .addHelpText("after", EXAMPLES)
     .action(async (_raw, command: Command) => {
       const options = parseOptions(optionsSchema, command.opts());
-      await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ config, db, registry, logger }) => {
-        const stop = new GracefulStop(options.grace, logger);
-        const removeHandlers = stopOnSignals(stop);
-        const line = statusLineFor(command.optsWithGlobals<GlobalOptions>());
-        const progress = line && new RunProgress(line).start();
-        const tally = new RunTally();
-        try {
-          const report = await runWorker(
-            { config, db, registry, logger, observer: progress },
-            {
-              maxJobs: options.maxJobs ?? config.maxJobs,
-              types: options.type,
-              sleepSeconds: options.sleep,
-              maxTimeSeconds: options.maxTime,
-              memoryMb: options.memory,
-              stopWhenEmpty: options.stopWhenEmpty,
-              force: options.force,
-              stop,
-            },
-            tally,
-          ).finally(() => afterRun({ config, db, logger }, tally));
-          logger.info(`worker stopped (${report.reason}): ${describeCounts(report.counts)}`, { ...report.counts, reason: report.reason });
-        } finally {
-          removeHandlers();
-          progress?.stop();
-        }
-      });
+      await withContext(
+        command.optsWithGlobals<GlobalOptions>(),
+        async ({ config, db, registry, logger }) => {
+          const stop = new GracefulStop(options.grace, logger);
+          const removeHandlers = stopOnSignals(stop);
+          const line = statusLineFor(command.optsWithGlobals<GlobalOptions>());
+          const progress = line && new RunProgress(line).start();
+          const tally = new RunTally();
+          try {
+            const report = await runWorker(
+              { config, db, registry, logger, observer: progress },
+              {
+                maxJobs: options.maxJobs ?? config.maxJobs,
+                types: options.type,
+                sleepSeconds: options.sleep,
+                maxTimeSeconds: options.maxTime,
+                memoryMb: options.memory,
+                stopWhenEmpty: options.stopWhenEmpty,
+                force: options.force,
+                stop,
+              },
+              tally,
+            ).finally(() => afterRun({ config, db, logger }, tally));
+            logger.info(`worker stopped (${report.reason}): ${describeCounts(report.counts)}`, { ...report.counts, reason: report.reason });
+          } finally {
+            removeHandlers();
+            progress?.stop();
+          }
+        },
+        { lazyHandlers: true },
+      );
     });
 }

@@ -1,30 +1,14 @@
 import type { ClaimedJob } from "../../queue/claimed-job.js";
 import { recordCancelled, type Outcome } from "../../queue/finish.js";
 import { releaseJobs } from "../../queue/leases.js";
-import type { JobHandle } from "../../queue/fenced-update.js";
 import type { AttemptEnd } from "../attempt-end.js";
 import { executeJob } from "./execute-job.js";
 import { holdJobLock } from "./job-lock.js";
-import { JobLog } from "../../job/job-log.js";
 import type { OutcomeBounds } from "./outcome-bounds.js";
 import type { RunnerDeps } from "../runner-deps.js";
-import { StopSwitch } from "./stop-switch.js";
 import { logAttempt } from "./attempt-report.js";
 import type { RunCounts } from "../../metrics/run-counts.js";
-
-/** A job a runner has started: its stop switch, its progress and its log (written live by the run's LogFlusher). */
-export interface ActiveJob extends JobHandle {
-  job: ClaimedJob;
-  stopSwitch: StopSwitch;
-  progress: number | null;
-  log: JobLog;
-  startedAt: number;
-}
-
-/** A claimed job about to start: its stop switch, an empty log, the time it started. */
-export function activate(job: ClaimedJob, logMaxChars: number): ActiveJob {
-  return { job, ref: job.ref, token: job.token, stopSwitch: new StopSwitch(), progress: null, log: new JobLog(logMaxChars), startedAt: Date.now() };
-}
+import type { ActiveJob } from "./active-job.js";
 
 /**
  * What an attempt reports to: the run it belongs to (a QueueRunner), which owns these for

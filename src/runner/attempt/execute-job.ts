@@ -17,20 +17,11 @@ import { openInside, pinInside, unpin } from "../../job/open-source.js";
 import type { OutcomeBounds } from "./outcome-bounds.js";
 import { resolveDeletable, resolveInside } from "../../job/path-guard.js";
 import type { StopSwitch } from "./stop-switch.js";
+import { JobStopped } from "./job-stopped.js";
 import { runSubprocess } from "../../job/subprocess.js";
 
 /** Room for a handler to kill its subprocesses and report its own timeout first. */
 const OWN_TIMEOUT_MARGIN_SECONDS = 10;
-
-/** Why the runner stopped a job from outside: the job's AbortSignal carries one of these. */
-export class JobStopped extends Error {
-  constructor(
-    readonly why: "cancelled" | "lost" | "shutdown",
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * Runs one claimed attempt: parses and validates job_data (a permanent failure if either is
@@ -57,7 +48,8 @@ export async function executeJob(
   let timer: NodeJS.Timeout | undefined;
   const durationMs = () => Math.round(performance.now() - started);
   try {
-    const handler = deps.registry.get(job.type);
+    // Built-in modules load when their first job runs (registry.ts).
+    const handler = deps.registry.get(job.type) ?? (await deps.registry.load(job.type));
     if (!handler) throw new PermanentError(`no handler for type ${job.type}`);
     const data = parseJobData(job, handler.schema);
     const own = handler.jobTimeoutSeconds?.(data, deps.config);

@@ -6,6 +6,7 @@ import { releaseJobs, type LostJob } from "../../queue/leases.js";
 import type { JobHandle } from "../../queue/fenced-update.js";
 import type { RunnerDeps } from "../runner-deps.js";
 import { claimSize } from "./claim-plan.js";
+import { JobDurations } from "./job-durations.js";
 
 /** Claims in a row that found a limited type's slot row held, before the run stops asking at once. */
 const MAX_CONTENDED_RETRIES = 20;
@@ -24,8 +25,8 @@ export class RunClaims {
   private buffer: ClaimedJob[] = [];
   private claimed = 0;
   private contendedRetries = 0;
-  /** Mean duration of this run's jobs so far (undefined before the first ends). */
-  private meanMs: number | undefined;
+  /** How long this run's jobs keep a slot, by type, and the mix of types its claims bring. */
+  readonly durations = new JobDurations();
   /** Some selected type has a concurrency limit (its claims go one at a time). */
   private readonly limited: boolean;
   private readonly cursor = new ClaimCursor();
@@ -48,16 +49,11 @@ export class RunClaims {
       buffered: this.buffer.length,
       claiming: this.inFlight,
       asked: this.asked,
-      meanMs: this.meanMs,
+      expectedMs: this.durations.expectedMs(),
       prefetchFactor: this.deps.config.prefetchFactor,
       limited: this.limited,
       limitLeft: this.left(),
     });
-  }
-
-  /** A job of this run took `durationMs`: whether jobs are short decides how far ahead the run claims. */
-  timed(durationMs: number): void {
-    this.meanMs = this.meanMs === undefined ? durationMs : this.meanMs * 0.9 + durationMs * 0.1;
   }
 
   /** Jobs left before --limit, counting those asked for (Infinity without one). */
@@ -65,8 +61,13 @@ export class RunClaims {
     return this.limit === undefined ? Infinity : this.limit - this.claimed - this.asked;
   }
 
-  /** Asks the queue for up to `want` jobs; the claim counts as in flight until it returns. */
-  send(want: number): Promise<Claim> {
+  /**
+   * Asks the queue for up to `want` jobs; the claim counts as in flight until it returns. With
+   * `free` slots free now: a claim that, with what is already ahead, asks for more than those
+   * is a claim ahead, whose attempts are counted as each job starts (start-marks.ts).
+   */
+  send(want: number, free: number): Promise<Claim> {
+    const ahead = this.buffer.length + this.asked + want > free;
     this.inFlight++;
     this.asked += want;
     return claimJobs(this.deps.db, {
@@ -76,6 +77,7 @@ export class RunClaims {
       workerId: this.deps.workerId,
       leaseSeconds: this.deps.config.leaseSeconds,
       cursor: this.cursor,
+      ahead,
     }).finally(() => {
       this.inFlight--;
       this.asked -= want;
@@ -86,6 +88,7 @@ export class RunClaims {
   took(claim: Claim): void {
     this.claimed += claim.jobs.length;
     this.buffer.push(...claim.jobs);
+    this.durations.claimed(claim.jobs);
     // The retries below are for claims that found nothing but a held slot row in a row;
     // any progress starts the count again (a limited type's claims are always short).
     if (claim.jobs.length > 0 || claim.contended.length === 0) this.contendedRetries = 0;
@@ -116,7 +119,7 @@ export class RunClaims {
     if (!unstarted) return;
     this.buffer = this.buffer.filter((j) => j !== unstarted);
     // Cancelled before it started here: nobody else will record its end.
-    if (gone.reason === "cancelled") void recordCancelled(db, unstarted, "", logChars).catch(() => undefined);
+    if (gone.reason === "cancelled") void recordCancelled(db, unstarted, "", logChars, false).catch(() => undefined);
   }
 
   /** Puts the buffered jobs back to pending (the run ends); returns how many there were. */

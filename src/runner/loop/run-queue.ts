@@ -1,11 +1,13 @@
+import { performance } from "node:perf_hooks";
 import { Notifier } from "../../notify/notifier.js";
 import type { ClaimedJob } from "../../queue/claimed-job.js";
 import { DatabaseSilentError } from "../../queue/db.js";
 import { ensureTypeSlots } from "../../queue/type-slots.js";
-import { activate, runAttempt, type ActiveJob, type AttemptRun } from "../attempt/attempt.js";
+import { activate, type ActiveJob } from "../attempt/active-job.js";
+import type { AttemptRun } from "../attempt/attempt.js";
 import { lookAgainInMs } from "./claim-plan.js";
 import type { AttemptEnd } from "../attempt-end.js";
-import { JobStopped } from "../attempt/execute-job.js";
+import { JobStopped } from "../attempt/job-stopped.js";
 import { Finisher } from "./finisher.js";
 import { startHeartbeat, type Heartbeat } from "./heartbeat.js";
 import { runHousekeeping } from "./housekeeping.js";
@@ -16,8 +18,19 @@ import { RunClaims } from "./run-claims.js";
 import { RunSlots } from "./run-slots.js";
 import { NewRowWatch } from "./new-row-watch.js";
 import { RunState } from "./run-state.js";
+import { StartMarks } from "./start-marks.js";
 import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
 import type { RunnerDeps, RunOptions } from "../runner-deps.js";
+
+/**
+ * The code of an attempt (executing a job, its lock, its outcome: attempt/ and most of job/),
+ * imported when a run starts its first job. A cron run that finds nothing due never needs it,
+ * and it was a sixth of the modules such a run loaded.
+ */
+let attemptCode: typeof import("../attempt/attempt.js") | undefined;
+async function loadAttemptCode(): Promise<typeof import("../attempt/attempt.js")> {
+  return (attemptCode ??= await import("../attempt/attempt.js"));
+}
 
 /**
  * The claim loop of one run: claims batches into a small buffer, runs up to one job per
@@ -46,6 +59,8 @@ export class QueueRunner {
   private readonly logFlusher: LogFlusher;
   private readonly notifier: Notifier | undefined;
   private readonly recovery: LeaseRecovery;
+  /** Records the starts of jobs claimed ahead, whose claims did not count their attempts. */
+  private readonly startMarks: StartMarks;
   private readonly limits: Record<string, number>;
 
   constructor(
@@ -62,6 +77,7 @@ export class QueueRunner {
     this.finisher = new Finisher(deps.db, this.bounds, deps.logger, deps.config.leaseSeconds * 1000, this.notifier);
     this.recovery = new LeaseRecovery(deps, this.notifier, () => this.lookAgain());
     this.newRows = new NewRowWatch(deps.db);
+    this.startMarks = new StartMarks(deps.db, deps.logger);
     this.attemptRun = { finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits, bounds: this.bounds };
   }
 
@@ -198,7 +214,7 @@ export class QueueRunner {
   private claim(want: number): void {
     const endedBefore = this.ended;
     void this.claims
-      .send(want)
+      .send(want, this.slots.count - this.running.size)
       .then((claim) => {
         this.claims.took(claim);
         if (claim.jobs.length >= want) return;
@@ -240,6 +256,7 @@ export class QueueRunner {
   }
 
   private start(job: ClaimedJob): void {
+    this.startMarks.started(job);
     this.execute(this.track(job))
       .catch((error) => {
         this.fatal ??= error;
@@ -254,14 +271,18 @@ export class QueueRunner {
 
   /** `operator`: run --job, whose attempt takes its job lock before it starts, as a retry's does. */
   private async execute(active: ActiveJob, operator = false): Promise<AttemptEnd | undefined> {
+    const started = performance.now();
     try {
+      const { runAttempt } = attemptCode ?? (await loadAttemptCode());
       const end = await runAttempt(this.deps, this.attemptRun, active, active.job.attempt > 1 || operator);
-      if (end) this.claims.timed(end.durationMs);
+      // The slot's time, not the handler's: what the claim plan needs (job-durations.ts).
+      if (end) this.claims.durations.ended(active.job.type, performance.now() - started);
       return end;
     } finally {
       // Only now is the job no longer ours: its outcome has been handed to the Finisher, so the
       // run cannot judge itself idle (and close the pool) while a result is still unsaved.
       this.running.delete(active.job.ref);
+      this.startMarks.ended(active.job.ref);
     }
   }
 
@@ -294,6 +315,7 @@ export class QueueRunner {
 
   private async shutdown(): Promise<void> {
     this.heartbeat?.stop();
+    this.startMarks.stop();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.logFlusher.stop();

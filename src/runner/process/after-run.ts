@@ -1,5 +1,4 @@
 import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
-import { writeMetricsTextfile } from "../../metrics/textfile.js";
 import { runHousekeeping } from "../loop/housekeeping.js";
 import type { RunnerDeps } from "../runner-deps.js";
 
@@ -35,5 +34,8 @@ export async function afterRun(deps: Pick<RunnerDeps, "config" | "db" | "logger"
   if (tally.started === undefined) return;
   const counts = { ...tally.counts };
   for (const key of Object.keys(counts) as Array<keyof RunCounts>) counts[key] += tally.current?.counts[key] ?? 0;
+  // Loaded only when a textfile is configured: a cron run without one need not load the metrics code.
+  if (!deps.config.metrics.textfile) return;
+  const { writeMetricsTextfile } = await import("../../metrics/textfile.js");
   await writeMetricsTextfile(deps.config, deps.db, { durationSeconds: (Date.now() - tally.started) / 1000, counts }, deps.logger);
 }

@@ -1,5 +1,4 @@
 import { isProcessAlive, type ClearedLock, type HostLocks } from "../../locks/host-locks.js";
-import { getJob, parseResult } from "../../queue/admin.js";
 import { claimJobByRef } from "../../queue/claim-by-ref.js";
 import { requeueStuckJob } from "../../queue/leases.js";
 import type { AttemptEnd } from "../attempt-end.js";
@@ -8,6 +7,12 @@ import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
 import type { RunnerDeps, RunOptions } from "../runner-deps.js";
 import type { GracefulStop } from "./graceful-stop.js";
 import { openRunner, type RunnerBase } from "./open-runner.js";
+
+/**
+ * The operator's queries about one job (--job, --clear-lock), loaded on those paths only: a
+ * cron run does without them.
+ */
+const admin = () => import("../../queue/admin.js");
 
 export interface RunRequest extends RunOptions {
   /** --job: run just this job now. */
@@ -62,6 +67,7 @@ export async function runJobs(base: RunnerBase, request: RunRequest): Promise<Ru
     // operator need not wait for a cron run to recover it.
     await runner.recoverLeases();
     // The claim by ref takes any type; a type disabled here must still be left to other hosts.
+    const { getJob } = await admin();
     const type = (await getJob(deps.db, request.job))?.type;
     if (type !== undefined && deps.registry.disabled().includes(type)) {
       report.job = {
@@ -92,6 +98,7 @@ export async function runJobs(base: RunnerBase, request: RunRequest): Promise<Ru
     report.job = { ref: request.job, status: "not-run", error: heldElsewhere(request.job, await locks.jobHolder(request.job)), result: null };
     return report;
   }
+  const { getJob, parseResult } = await admin();
   const row = await getJob(deps.db, request.job);
   report.job = { ref: request.job, status: row?.status ?? "unknown", error: row?.error ?? null, result: parseResult(row?.result ?? null), attempt: end.kind };
   return report;
@@ -111,7 +118,7 @@ async function clearLocks(deps: RunnerDeps, locks: HostLocks): Promise<RunReport
   const described: RunReport["cleared"] = [];
   for (const lock of cleared) {
     let holder = lock.owner ? `${lock.owner.host}:${lock.owner.pid}` : undefined;
-    if (!holder && lock.ref !== undefined) holder = (await getJob(deps.db, lock.ref))?.locked_by ?? undefined;
+    if (!holder && lock.ref !== undefined) holder = (await (await admin()).getJob(deps.db, lock.ref))?.locked_by ?? undefined;
     const alive = holder ? holderAlive(holder, deps.config.hostName) : undefined;
     const state = alive === undefined ? "holder unknown" : alive ? "holder still alive" : "holder dead";
     deps.logger.info(`removed lock ${lock.name}${holder ? ` held by ${holder}` : ""} (${state}, refreshed ${lock.ageSeconds} s ago)`);
@@ -131,7 +138,7 @@ function holderAlive(holder: string, hostName: string): boolean | undefined {
 }
 
 async function requeueIfHolderDead(deps: RunnerDeps, ref: number): Promise<void> {
-  const row = await getJob(deps.db, ref);
+  const row = await (await admin()).getJob(deps.db, ref);
   if (!row || row.status !== "running" || !row.locked_by) return;
   const alive = holderAlive(row.locked_by, deps.config.hostName);
   if (alive === false) {
