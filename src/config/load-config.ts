@@ -77,10 +77,18 @@ export function parseConfig(raw: unknown, where: { configPath?: string; env?: No
   const source = where.configPath ? `config ${where.configPath}` : "config";
   if (!parsed.success) throw new FatalError(`${source}: ${describeIssue(parsed.error.issues[0])}`);
   const config: Config = { ...parsed.data, configPath: where.configPath };
-  if (env.OFFLINE_JOBS_DATABASE_URL) config.database = { ...config.database, url: env.OFFLINE_JOBS_DATABASE_URL };
+  if (config.database.url !== undefined && config.database.urls?.length && !env.OFFLINE_JOBS_DATABASE_URL) {
+    throw new FatalError(`${source}: database.url and database.urls are both set; keep one (urls lists the nodes of a cluster)`);
+  }
+  // The variable replaces whatever the file names, one server or a cluster's list.
+  if (env.OFFLINE_JOBS_DATABASE_URL) config.database = { ...config.database, url: env.OFFLINE_JOBS_DATABASE_URL, urls: undefined };
   if (config.database.url) {
     const key = env.OFFLINE_JOBS_DATABASE_URL ? "OFFLINE_JOBS_DATABASE_URL" : `${source}: database.url`;
     const problem = databaseUrlProblem(config.database.url, key);
+    if (problem) throw new FatalError(problem);
+  }
+  for (const [i, url] of (config.database.urls ?? []).entries()) {
+    const problem = databaseUrlProblem(url, `${source}: database.urls[${i}]`);
     if (problem) throw new FatalError(problem);
   }
   resolvePaths(config, where.configPath ? path.dirname(where.configPath) : process.cwd());

@@ -3,6 +3,7 @@ import { ClaimCursor } from "../../queue/claim-cursor.js";
 import type { ClaimedJob } from "../../queue/claimed-job.js";
 import { recordCancelled } from "../../queue/finish.js";
 import { releaseJobs, type LostJob } from "../../queue/leases.js";
+import { retryOnAnotherNode } from "../../queue/node-failover.js";
 import type { JobHandle } from "../../queue/fenced-update.js";
 import type { RunnerDeps } from "../runner-deps.js";
 import { claimSize } from "./claim-plan.js";
@@ -69,14 +70,19 @@ export class RunClaims {
   send(want: number): Promise<Claim> {
     this.inFlight++;
     this.asked += want;
-    return claimJobs(this.deps.db, {
-      types: this.types,
-      limits: this.limits,
-      max: want,
-      workerId: this.deps.workerId,
-      leaseSeconds: this.deps.config.leaseSeconds,
-      cursor: this.cursor,
-    }).finally(() => {
+    const { db } = this.deps;
+    // A claim whose node failed under it gave its rows back (claim.ts): claim again, on the
+    // node the process moved to, rather than end the run.
+    return retryOnAnotherNode(db.nodes, () =>
+      claimJobs(db, {
+        types: this.types,
+        limits: this.limits,
+        max: want,
+        workerId: this.deps.workerId,
+        leaseSeconds: this.deps.config.leaseSeconds,
+        cursor: this.cursor,
+      }),
+    ).finally(() => {
       this.inFlight--;
       this.asked -= want;
     });

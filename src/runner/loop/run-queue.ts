@@ -1,6 +1,7 @@
 import { Notifier } from "../../notify/notifier.js";
 import type { ClaimedJob } from "../../queue/claimed-job.js";
 import { DatabaseSilentError } from "../../queue/db.js";
+import { retryOnAnotherNode } from "../../queue/node-failover.js";
 import { ensureTypeSlots } from "../../queue/type-slots.js";
 import { activate, runAttempt, type ActiveJob, type AttemptRun } from "../attempt/attempt.js";
 import { lookAgainInMs } from "./claim-plan.js";
@@ -91,9 +92,12 @@ export class QueueRunner {
       // The heartbeat first: should the database freeze during the queries below, its clock
       // is what ends the wait (giveUpOnDatabase).
       this.startBackground();
-      await this.bounds.read(this.deps.db, this.deps.logger);
-      await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
-      await this.recovery.now();
+      // Each of these may be done again: on the next node, should the first fail under them.
+      await retryOnAnotherNode(this.deps.db.nodes, async () => {
+        await this.bounds.read(this.deps.db, this.deps.logger);
+        await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
+        await this.recovery.now();
+      });
       await runHousekeeping(this.deps.config, this.deps.db, this.deps.logger);
       if (this.options.maxTimeSeconds !== undefined) {
         this.later(this.options.maxTimeSeconds * 1000, () => this.stop("--max-time reached"));
