@@ -1,9 +1,9 @@
-import { claimJobs, type Claim } from "../../queue/claim.js";
+import type { Claim } from "../../queue/claim.js";
+import { claimWithRetries } from "../../queue/claim-retry.js";
 import { ClaimCursor } from "../../queue/claim-cursor.js";
 import type { ClaimedJob } from "../../queue/claimed-job.js";
 import { recordCancelled } from "../../queue/finish.js";
 import { releaseJobs, type LostJob } from "../../queue/leases.js";
-import { retryOnAnotherNode } from "../../queue/node-failover.js";
 import type { JobHandle } from "../../queue/fenced-update.js";
 import type { RunnerDeps } from "../runner-deps.js";
 import { claimSize } from "./claim-plan.js";
@@ -66,23 +66,22 @@ export class RunClaims {
     return this.limit === undefined ? Infinity : this.limit - this.claimed - this.asked;
   }
 
+  /** Claims sent by this run (its debug summary). */
+  sent = 0;
+
   /** Asks the queue for up to `want` jobs; the claim counts as in flight until it returns. */
   send(want: number): Promise<Claim> {
+    this.sent++;
     this.inFlight++;
     this.asked += want;
-    const { db } = this.deps;
-    // A claim whose node failed under it gave its rows back (claim.ts): claim again, on the
-    // node the process moved to, rather than end the run.
-    return retryOnAnotherNode(db.nodes, () =>
-      claimJobs(db, {
-        types: this.types,
-        limits: this.limits,
-        max: want,
-        workerId: this.deps.workerId,
-        leaseSeconds: this.deps.config.leaseSeconds,
-        cursor: this.cursor,
-      }),
-    ).finally(() => {
+    return claimWithRetries(this.deps.db, {
+      types: this.types,
+      limits: this.limits,
+      max: want,
+      workerId: this.deps.workerId,
+      leaseSeconds: this.deps.config.leaseSeconds,
+      cursor: this.cursor,
+    }).finally(() => {
       this.inFlight--;
       this.asked -= want;
     });

@@ -1,6 +1,6 @@
 import { Notifier } from "../../notify/notifier.js";
 import type { ClaimedJob } from "../../queue/claimed-job.js";
-import { DatabaseSilentError } from "../../queue/db.js";
+import { DatabaseSilentError, retriedConflicts } from "../../queue/db.js";
 import { retryOnAnotherNode } from "../../queue/node-failover.js";
 import { ensureTypeSlots } from "../../queue/type-slots.js";
 import { activate, runAttempt, type ActiveJob, type AttemptRun } from "../attempt/attempt.js";
@@ -48,6 +48,8 @@ export class QueueRunner {
   private readonly notifier: Notifier | undefined;
   private readonly recovery: LeaseRecovery;
   private readonly limits: Record<string, number>;
+  /** The process's conflict retries when this run began (its debug summary reports its own). */
+  private readonly conflictsBefore = retriedConflicts();
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -298,6 +300,11 @@ export class QueueRunner {
 
   private async shutdown(): Promise<void> {
     this.heartbeat?.stop();
+    const conflicts = retriedConflicts() - this.conflictsBefore;
+    this.deps.logger.debug(`${this.claims.sent} claim(s); ${conflicts} statement(s) retried after a deadlock or certification failure`, {
+      claims: this.claims.sent,
+      conflicts,
+    });
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.logFlusher.stop();
