@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -80,10 +80,25 @@ export async function waitForCluster(timeoutMs = 120_000): Promise<void> {
 }
 
 /** Starts the nodes that are down (scripts/galera.sh start: a killed node rejoins, by IST when the cluster still has its writesets). */
-export function restartMissingNodes(): string {
-  const started = spawnSync("bash", [path.join(ROOT, "scripts/galera.sh"), "start"], { encoding: "utf8", timeout: 180_000 });
-  if (started.status !== 0) throw new Error(`scripts/galera.sh start failed (${started.status ?? started.signal}):\n${started.stderr}${started.stdout}`);
-  return started.stdout;
+export function restartMissingNodes(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", [path.join(ROOT, "scripts/galera.sh"), "start"], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(output) : reject(new Error(`scripts/galera.sh start failed (${code}):\n${output}`))));
+  });
+}
+
+/** After a test that froze or killed nodes, whatever happened: every node thawed, started and Synced again. */
+export async function healCluster(): Promise<void> {
+  for (const n of NODES) {
+    const pid = nodePid(n);
+    if (pid) process.kill(pid, "SIGCONT");
+  }
+  if (NODES.some((n) => nodePid(n) === undefined)) await restartMissingNodes();
+  await waitForCluster();
 }
 
 /**
