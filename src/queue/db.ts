@@ -1,6 +1,6 @@
 import { redactUrl } from "../config/redact-url.js";
 import { DatabaseSilentError, FatalError } from "../errors.js";
-import { isNodeError, mayResend, NODE_CONNECT_TIMEOUT_MS, NodeFailover, WSREP_NOT_READY } from "./node-failover.js";
+import { isNodeError, mayResend, NODE_CONNECT_TIMEOUT_MS, NodeFailover, tookNoEffect, WSREP_NOT_READY } from "./node-failover.js";
 import { ServerNode, type PoolConnection, type ResultSetHeader, type RowDataPacket } from "./server-node.js";
 
 /** Where run-queue.ts and the CLI look for it; the class lives with the others in src/errors.ts. */
@@ -178,8 +178,9 @@ function retryPause(attempt: number): Promise<void> {
  * Runs `work` in a transaction on one connection. Deadlocks, lock-wait timeouts and
  * certification failures are retried here, with a short jittered pause, so they never surface
  * as job failures: each rolled the whole transaction back. So is a transaction whose node
- * failed before its COMMIT was sent, on the next node when the process moved to one; a node
- * lost during the COMMIT leaves the outcome unknown, and the error goes back to the caller.
+ * failed before its COMMIT was sent, or whose COMMIT it failed (not ready, no Primary
+ * component), on the next node when the process moved to one; a node lost during the COMMIT
+ * leaves the outcome unknown, and the error goes back to the caller.
  */
 export async function withTransaction<T>(db: Database, work: (sql: PoolConnection) => Promise<T>, attempts = 6): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -196,7 +197,7 @@ export async function withTransaction<T>(db: Database, work: (sql: PoolConnectio
       const node = nodeOf.get(connection);
       const movedOn = node !== undefined && failovers.get(db)?.failed(node, error, true) === true;
       if (attempt >= attempts) throw error;
-      if (movedOn && !committing) continue;
+      if (movedOn && (!committing || tookNoEffect(error))) continue;
       if (!isRetryableSqlError(error)) throw error;
       await retryPause(attempt);
     } finally {

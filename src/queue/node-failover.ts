@@ -88,13 +88,30 @@ export function notReadyError(where: string, problem: string): Error {
 
 /** "WSREP has not yet prepared node for application use": the node refused the statement without running it. */
 export const WSREP_NOT_READY = 1047;
+/**
+ * "Got error … during COMMIT": on Galera, a node that has just left the Primary component (a
+ * node frozen, then resumed) fails the commits it was holding so ("Error while appending
+ * streaming replication fragment (provider status: Not connected to Primary Component)"): the
+ * transaction did not commit anywhere.
+ */
+export const COMMIT_FAILED = 1180;
+/** The server killed the connection (KILL, or shutting down). */
+const CONNECTION_KILLED = 1927;
+
+/** Errors after which the statement or transaction certainly took no effect: it may be sent again elsewhere. */
+export function tookNoEffect(error: unknown): boolean {
+  const errno = (error as { errno?: number } | null)?.errno;
+  return errno === WSREP_NOT_READY || errno === COMMIT_FAILED;
+}
 
 const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ER_SERVER_SHUTDOWN"]);
 
 /** An error that is the node's fault, not the statement's: it is gone, unreachable, shutting down or not ready. */
 export function isNodeError(error: unknown): boolean {
   const { code = "", errno, fatal } = (error ?? {}) as { code?: string; errno?: number; fatal?: boolean };
-  return CONNECTION_CODES.has(code) || code.startsWith("PROTOCOL_") || fatal === true || errno === WSREP_NOT_READY || errno === 1927; /* connection killed */
+  return (
+    CONNECTION_CODES.has(code) || code.startsWith("PROTOCOL_") || fatal === true || [WSREP_NOT_READY, COMMIT_FAILED, CONNECTION_KILLED].includes(errno ?? -1)
+  );
 }
 
 /** Errors that failed with a node this process has since left for another: work that may start over can, on the next node. */
@@ -177,8 +194,8 @@ export class NodeFailover<C extends NodeConnection, N extends FailoverNode<C> = 
 
   /**
    * One statement on the node in use. When its node fails, the process moves on, and the
-   * statement is sent again on the next node if that is certainly safe: the node refused it
-   * without running it (not ready), or it only reads. Otherwise the error goes back marked
+   * statement is sent again on the next node if that is certainly safe: it took no effect (the
+   * node was not ready, or failed its commit for want of a Primary component), or it only reads. Otherwise the error goes back marked
    * (leftItsNode), for the caller to judge: withRetry sends fenced writes again (mayResend),
    * but never a claim (`claim`: the claim's pool), whose reply is what says which rows it took:
    * the claim gives its token's rows back first, and the run claims anew (retryOnAnotherNode).
@@ -190,8 +207,7 @@ export class NodeFailover<C extends NodeConnection, N extends FailoverNode<C> = 
         return await connection.query(statement, values);
       } catch (error) {
         if (!this.failed(node, error, !claim)) throw error;
-        const refused = (error as { errno?: number }).errno === WSREP_NOT_READY;
-        if (!(refused || READ_ONLY.test(statement)) || tried >= this.nodes.length) throw error;
+        if (!(tookNoEffect(error) || READ_ONLY.test(statement)) || tried >= this.nodes.length) throw error;
       } finally {
         connection.release();
       }
@@ -212,7 +228,7 @@ export class NodeFailover<C extends NodeConnection, N extends FailoverNode<C> = 
 /** "is unreachable (ECONNREFUSED)", "is not ready (wsrep_ready is OFF)": what the log line says about a node. */
 export function describeNodeError(error: unknown): string {
   const { code, errno, message } = (error ?? {}) as { code?: string; errno?: number; message?: string };
-  if (errno === WSREP_NOT_READY) return `is not ready (${(message ?? "").replace(/^database node \S+ is not ready: /, "")})`;
+  if (errno === WSREP_NOT_READY || errno === COMMIT_FAILED) return `is not ready (${(message ?? "").replace(/^database node \S+ is not ready: /, "")})`;
   if (code === "ETIMEDOUT") return "did not answer in time (ETIMEDOUT)";
   if (code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENOTFOUND") return `is unreachable (${code})`;
   return `lost the connection (${code || message || "unknown error"})`;
