@@ -38,6 +38,9 @@ export const LEASE_SECONDS = CLUSTER_LEASE_SECONDS;
  */
 export const CONTINUE_BOUND_S = 12;
 
+/** How long before a node fault the storm spares the host that uses it. */
+const SPARE_BEFORE_MS = 3000;
+
 export const HOSTS: Array<{ host: string; node: NodeNumber }> = [
   { host: "host-a", node: 1 },
   { host: "host-b", node: 2 },
@@ -182,10 +185,14 @@ export async function clusterStorm(options: StormOptions): Promise<StormResult> 
     }
   };
 
-  /** A fault on `node`: the host that uses it is spared by the storm while the test watches it continue. */
+  /**
+   * A fault on `node`: the host that uses it is spared by the storm from SPARE_BEFORE_MS before
+   * (so that a lane it had just killed is working again) until the test has watched it continue.
+   */
   const fault = async (what: string, node: NodeNumber, act: () => void) => {
     const host = HOSTS.find((h) => h.node === node)!.host;
     spared.add(host);
+    await sleep(SPARE_BEFORE_MS);
     const working = lanes
       .filter((lane) => lane.host === host && lane.child?.pid && slotsHeldBy(lane.lockDir, lane.child.pid) > 0)
       .map((lane) => lane.child!.pid!);
@@ -200,7 +207,7 @@ export async function clusterStorm(options: StormOptions): Promise<StormResult> 
   let rejoin = "";
   try {
     const stormDone = storm();
-    await sleep(5000);
+    await sleep(5000 - SPARE_BEFORE_MS);
     const killed = nodePid(2)!;
     await fault("SIGKILL", 2, () => process.kill(killed, "SIGKILL"));
     await sleep(6000);
@@ -274,6 +281,7 @@ export async function judgeStorm(db: ClusterDatabase, dir: string, storm: StormR
   for (const f of storm.faults) {
     const host = HOSTS.find((h) => h.node === f.node)!.host;
     const watched = storm.records.filter((r) => f.working.includes(r.pid) && (r.endedAt ?? Infinity) > f.at + CONTINUE_BOUND_S * 1000);
+    if (watched.length === 0) late.push(`node ${f.node}'s ${f.what}: no process of ${host} held slots at the fault and lived through the bound`);
     for (const process of watched) {
       const moved = (process.result?.stderr ?? "").includes(`database node ${nodeWhere(f.node)}`);
       const next = runs.filter((r) => r.pid === process.pid && r.at > f.at).sort((a, b) => a.at - b.at)[0];
@@ -303,7 +311,6 @@ export async function judgeStorm(db: ClusterDatabase, dir: string, storm: StormR
     `every repeat must belong to a job in flight in a killed process or on a failed node's host\n${report}`,
   );
   assert.deepEqual(late, [], `every process on a failed node should continue on another node within ${CONTINUE_BOUND_S} s\n${report}`);
-  assert.ok(continued.length > 0, `at least one process should have been watched continuing after a node fault\n${report}`);
   return report;
 }
 
