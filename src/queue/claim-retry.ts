@@ -5,9 +5,10 @@ import { retryOnAnotherNode } from "./node-failover.js";
 /**
  * Rounds of claims that each ended in a conflict after claim.ts's own retries (6 tries over
  * about 0.3 s), before the error reaches the run and ends it. On Galera a claim loses to
- * another node's now and then (claim.ts, "On a Galera cluster"): 18 % of claims were retried at
- * least once with one run on each of three nodes, so six losses in a row would end a run
- * about once in 30,000 claims; four rounds make that nothing to reckon with.
+ * another node's now and then (claim.ts, "On a Galera cluster"): with one run on each of three
+ * nodes, the runs retried about 175 times per 1,000 claims. Were each try to lose with that
+ * chance on its own, six losses in a row would end a run about once in 35,000 claims; four
+ * rounds of six make that nothing to reckon with.
  */
 const CONFLICT_ROUNDS = 4;
 

@@ -32,7 +32,7 @@ export const LEASE_SECONDS = CLUSTER_LEASE_SECONDS;
  * killed node's connections fail at once; a frozen one's renewal waits STALL_MS = 3 s, then a
  * probe PROBE_MS = 2 s, or a new connection times out after 4 s), and the cluster's pause while it
  * evicts the node (about 6.5 s from the fault; every commit on every node waits), which the
- * noticing overlaps. Measured: 6.1–6.2 s after a SIGKILL and after a SIGSTOP; 12 s leaves room for
+ * noticing overlaps. Measured: 5.8–6.5 s after a SIGKILL, 6.0–8.1 s after a SIGSTOP; 12 s leaves room for
  * a loaded 2-core machine, and is within the lease, so a process that continues in time has lost
  * none of its jobs.
  */
