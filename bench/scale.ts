@@ -7,6 +7,7 @@
  *
  *   npm run bench:scale                               10,000 jobs per row, 4 slots per run
  *   node dist/bench/scale.js --jobs 2000 --slots 2    smaller
+ *   npm run bench:scale -- --cluster                  on the Galera cluster of scripts/galera.sh (scale-cluster.ts)
  *
  * Every run of a row starts the same instant: the bench holds `LOCK TABLES job_queue WRITE`
  * while the runs start and take their slots (they then wait for the table in their first
@@ -33,6 +34,7 @@ import type { ChildProcess } from "node:child_process";
 import { openBenchDatabase, type BenchDatabase } from "./bench-database.js";
 import { cpuTimes, procCpuMs } from "./cpu-usage.js";
 import { fillNoopJobs } from "./noop-jobs.js";
+import { clusterMain } from "./scale-cluster.js";
 
 const SCENARIOS: Array<{ runs: number; hosts: number }> = [
   { runs: 1, hosts: 1 },
@@ -60,12 +62,19 @@ interface Row {
 
 const progress = (line: string) => process.stderr.write(`[bench:scale] ${line}\n`);
 
-function parseOptions(): { jobs: number; slots: number; server: "private" | "shared" } {
-  const usage = "usage: node dist/bench/scale.js [--jobs N (default 10000)] [--slots N per run (default 4)] [--server private|shared]";
-  let values: { jobs?: string; slots?: string; server?: string } = {};
+function parseOptions(): { jobs: number; slots: number; server: "private" | "shared"; cluster: boolean; repeats: number } {
+  const usage =
+    "usage: node dist/bench/scale.js [--jobs N (default 10000)] [--slots N per run (default 4)] [--server private|shared] [--cluster [--repeats N (default 3)]]";
+  let values: { jobs?: string; slots?: string; server?: string; cluster?: boolean; repeats?: string } = {};
   try {
     ({ values } = parseArgs({
-      options: { jobs: { type: "string", default: "10000" }, slots: { type: "string", default: "4" }, server: { type: "string", default: "private" } },
+      options: {
+        jobs: { type: "string", default: "10000" },
+        slots: { type: "string", default: "4" },
+        server: { type: "string", default: "private" },
+        cluster: { type: "boolean", default: false },
+        repeats: { type: "string", default: "3" },
+      },
     }));
   } catch (error) {
     console.error(`${(error as Error).message}\n${usage}`);
@@ -80,7 +89,13 @@ function parseOptions(): { jobs: number; slots: number; server: "private" | "sha
     console.error(`--${name}: must be a whole number >= 1\n${usage}`);
     return process.exit(2);
   };
-  return { jobs: int("jobs", values.jobs), slots: int("slots", values.slots), server: values.server };
+  return {
+    jobs: int("jobs", values.jobs),
+    slots: int("slots", values.slots),
+    server: values.server,
+    cluster: values.cluster === true,
+    repeats: int("repeats", values.repeats),
+  };
 }
 
 async function readCounters(test: BenchDatabase): Promise<Counters> {
@@ -226,6 +241,7 @@ function report(rows: Row[], header: string[], slots: number): void {
 
 async function main(): Promise<void> {
   const options = parseOptions();
+  if (options.cluster) return clusterMain(options);
   const { jobs, slots } = options;
   const dir = makeTempDir("oj-bench-scale-");
   const { db: test, where } = await openBenchDatabase(options.server, progress).catch((error) => {

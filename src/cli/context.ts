@@ -1,5 +1,6 @@
 import path from "node:path";
 import { z } from "zod";
+import { configuredUrls } from "../config/database-url.js";
 import { loadConfig } from "../config/load-config.js";
 import type { Config } from "../config/schema.js";
 import { FatalError, UsageError } from "../errors.js";
@@ -56,11 +57,12 @@ export function loadCommandConfig(options: GlobalOptions, logger: Logger): Confi
 }
 
 /**
- * The config's database URL, or an error that says where it was looked for: with no config
+ * The config's database URLs (one, or a cluster's nodes), or an error that says where it was looked for: with no config
  * file found, "no database configured" alone leaves a new operator guessing which file.
  */
-export function databaseUrl(config: Config, cwd = process.cwd()): string {
-  if (config.database.url) return config.database.url;
+export function databaseUrls(config: Config, cwd = process.cwd()): string[] {
+  const urls = configuredUrls(config.database);
+  if (urls.length > 0) return urls;
   const where = config.configPath
     ? `the config ${config.configPath} sets no database.url`
     : `no config file was found (looked for --config, $OFFLINE_JOBS_CONFIG, then ${path.join(cwd, "config.json")})`;
@@ -68,13 +70,21 @@ export function databaseUrl(config: Config, cwd = process.cwd()): string {
 }
 
 /**
- * Config, logger, database (schema checked unless `skipSchemaCheck`) and handlers, for a
- * command. `lazyHandlers`: the built-in handlers' modules load when a job needs them (run, work).
+ * Config, logger, database (schema checked unless `skipSchemaCheck`) and handlers, for a command.
+ * `lazyHandlers`: the built-in handlers' modules load when a job needs them (run, work).
+ * `readsFollowWrites`: the command reads what it or another command just wrote, possibly
+ * through another node of a cluster (openDatabase).
  */
-export async function openContext(options: GlobalOptions, { skipSchemaCheck = false, lazyHandlers = false } = {}): Promise<CommandContext> {
+export async function openContext(
+  options: GlobalOptions,
+  { skipSchemaCheck = false, lazyHandlers = false, readsFollowWrites = false } = {},
+): Promise<CommandContext> {
   const logger = makeLogger(options);
   const config = loadCommandConfig(options, logger);
-  const db = openDatabase(databaseUrl(config), config.database.table, config.database.poolSize);
+  const db = openDatabase(databaseUrls(config), config.database.table, config.database.poolSize, {
+    readsFollowWrites,
+    onNodeChange: (line) => logger.warn(line),
+  });
   try {
     if (!skipSchemaCheck) await checkSchema(db);
     const registry = await loadRegistry(config, { lazy: lazyHandlers });
@@ -86,13 +96,27 @@ export async function openContext(options: GlobalOptions, { skipSchemaCheck = fa
 }
 
 /** Runs `body` with a context and always closes the pool, so the process can exit. */
-export async function withContext<T>(options: GlobalOptions, body: (context: CommandContext) => Promise<T>, settings = {}): Promise<T> {
+export async function withContext<T>(
+  options: GlobalOptions,
+  body: (context: CommandContext) => Promise<T>,
+  settings: Parameters<typeof openContext>[1] = {},
+): Promise<T> {
   const context = await openContext(options, settings);
   try {
     return await body(context);
   } finally {
     await context.close().catch(() => undefined);
   }
+}
+
+/**
+ * withContext for a command that reads what was just written, perhaps through another node of
+ * a cluster: `add --wait` (the job's end, written where a worker runs it), `cancel` and `show`
+ * (a job added a moment ago). On a Galera node their sessions wait for the cluster's earlier
+ * commits before each read (openDatabase's readsFollowWrites).
+ */
+export function withContextAfterWrites<T>(options: GlobalOptions, body: (context: CommandContext) => Promise<T>): Promise<T> {
+  return withContext(options, body, { readsFollowWrites: true });
 }
 
 /** Commander collects repeatable options with this. */

@@ -7,6 +7,7 @@ import { secretsReadable } from "../config/file-permissions.js";
 import type { Config } from "../config/schema.js";
 import { errorMessage } from "../errors.js";
 import { loadRegistry, type Registry } from "../handlers/registry.js";
+import { configuredUrls } from "../config/database-url.js";
 import { openDatabase, type Database } from "../queue/db.js";
 import { checkSchema, checkServerVersion, SCHEMA_VERSION } from "../queue/migrations.js";
 import { serverVersion } from "../queue/server-info.js";
@@ -96,11 +97,12 @@ async function checkDatabase(config: Config): Promise<CheckResult[]> {
   const skipped = (why: string) => dependents.map((name): CheckResult => ({ name, status: "skip", detail: why }));
   let db: Database;
   try {
-    db = openDatabase(config.database.url, config.database.table, 1);
+    db = openDatabase(configuredUrls(config.database), config.database.table, 1);
   } catch (error) {
     return [{ name: "database", status: "fail", detail: errorMessage(error) }, ...skipped("no database")];
   }
-  const where = redactUrl(config.database.url);
+  const urls = configuredUrls(config.database);
+  const where = `${redactUrl(urls[0])}${urls.length > 1 ? ` (the first of ${urls.length} nodes)` : ""}`;
   try {
     let version: string;
     try {

@@ -2,6 +2,7 @@ import { loadConfig, type LoadConfigOptions } from "../config/load-config.js";
 import type { Config } from "../config/schema.js";
 import { InvalidJobError } from "../errors.js";
 import { loadRegistry } from "../handlers/registry.js";
+import { configuredUrls } from "../config/database-url.js";
 import { openDatabase, type Database } from "../queue/db.js";
 import { enqueueJobs, type Enqueued, type NewJob } from "../queue/enqueue.js";
 import { wakeWorkers } from "../locks/wake.js";
@@ -50,7 +51,7 @@ export async function addJobs(db: Database, config: Config, jobs: NewJob[]): Pro
 
 /** Opens the config's database for one call of the library, and closes it after. */
 export async function withLibraryDatabase<T>(config: Config, work: (db: Database) => Promise<T>): Promise<T> {
-  const db = openDatabase(config.database.url, config.database.table, 1);
+  const db = openDatabase(configuredUrls(config.database), config.database.table, 1);
   try {
     return await work(db);
   } finally {

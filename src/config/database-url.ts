@@ -34,3 +34,8 @@ export function databaseUrlProblem(url: string, key: string): string | undefined
   }
   return undefined;
 }
+
+/** The servers the config names: `database.urls` (a cluster's nodes, in order), else `database.url` alone; empty when neither is set. */
+export function configuredUrls(database: { url?: string; urls?: string[] }): string[] {
+  return database.urls?.length ? database.urls : database.url ? [database.url] : [];
+}

@@ -6,7 +6,7 @@ import { createLogger } from "../logger.js";
 import { jsonSyntaxProblem } from "../quote.js";
 import { didYouMean } from "../suggest.js";
 import { placementProblems } from "./config-placement.js";
-import { databaseUrlProblem } from "./database-url.js";
+import { configuredUrls, databaseUrlProblem } from "./database-url.js";
 import { warnIfSecretsReadable, writableByOthers } from "./file-permissions.js";
 import { keysAt } from "./schema-keys.js";
 import { configSchema, type Config } from "./schema.js";
@@ -48,8 +48,24 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     warnIfSecretsReadable(configPath, raw, warn);
   }
   const config = parseConfig(raw, { configPath, env });
-  warnOnce([...placementProblems(config), ...undeclaredPlaceholderWarnings(config)], warn);
+  warnOnce([...placementProblems(config), ...undeclaredPlaceholderWarnings(config), ...clusterLeaseWarning(config)], warn);
   return config;
+}
+
+/**
+ * The shortest lease that lets the runs on a cluster's healthy nodes ride out its pause while it
+ * evicts a failed node: no commit completes anywhere meanwhile, renewals included (about 6.5 s
+ * with Galera's evs.suspect_timeout of 5 s, measured on the loopback cluster), and a run stops
+ * the jobs it could not renew a sixth of a lease before the lease ends (at most 5 s before).
+ * 15 s leaves 12.5 s, twice the pause, to a renewal sent just before it began.
+ */
+export const CLUSTER_MIN_LEASE_SECONDS = 15;
+
+function clusterLeaseWarning(config: Config): string[] {
+  if (configuredUrls(config.database).length < 2 || config.leaseSeconds >= CLUSTER_MIN_LEASE_SECONDS) return [];
+  return [
+    `config${config.configPath ? ` ${config.configPath}` : ""}: leaseSeconds ${config.leaseSeconds} is too short for a cluster: while it evicts a failed node (about 6.5 s on Galera's defaults) no lease can be renewed, and the runs on the healthy nodes would stop their jobs; use ${CLUSTER_MIN_LEASE_SECONDS} or more`,
+  ];
 }
 
 /** Old-style command templates load as before, read the safe way; this says what to declare. */
@@ -77,10 +93,18 @@ export function parseConfig(raw: unknown, where: { configPath?: string; env?: No
   const source = where.configPath ? `config ${where.configPath}` : "config";
   if (!parsed.success) throw new FatalError(`${source}: ${describeIssue(parsed.error.issues[0])}`);
   const config: Config = { ...parsed.data, configPath: where.configPath };
-  if (env.OFFLINE_JOBS_DATABASE_URL) config.database = { ...config.database, url: env.OFFLINE_JOBS_DATABASE_URL };
+  if (config.database.url !== undefined && config.database.urls?.length && !env.OFFLINE_JOBS_DATABASE_URL) {
+    throw new FatalError(`${source}: database.url and database.urls are both set; keep one (urls lists the nodes of a cluster)`);
+  }
+  // The variable replaces whatever the file names, one server or a cluster's list.
+  if (env.OFFLINE_JOBS_DATABASE_URL) config.database = { ...config.database, url: env.OFFLINE_JOBS_DATABASE_URL, urls: undefined };
   if (config.database.url) {
     const key = env.OFFLINE_JOBS_DATABASE_URL ? "OFFLINE_JOBS_DATABASE_URL" : `${source}: database.url`;
     const problem = databaseUrlProblem(config.database.url, key);
+    if (problem) throw new FatalError(problem);
+  }
+  for (const [i, url] of (config.database.urls ?? []).entries()) {
+    const problem = databaseUrlProblem(url, `${source}: database.urls[${i}]`);
     if (problem) throw new FatalError(problem);
   }
   resolvePaths(config, where.configPath ? path.dirname(where.configPath) : process.cwd());

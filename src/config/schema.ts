@@ -25,7 +25,17 @@ export const configSchema = z
   .object({
     database: z
       .object({
-        url: z.string().optional().describe("`mysql://user:password@host:3306/database`; required, here or in `$OFFLINE_JOBS_DATABASE_URL`, which replaces it"),
+        url: z
+          .string()
+          .optional()
+          .describe("`mysql://user:password@host:3306/database`; required (or `urls`), here or in `$OFFLINE_JOBS_DATABASE_URL`, which replaces it"),
+        urls: z
+          .array(z.string())
+          .max(16)
+          .optional()
+          .describe(
+            "instead of `url`: the nodes of one cluster (Galera), tried in this order; a process moves to the next when its node is lost, stops answering or is not Synced ([operations.md](operations.md#running-on-a-cluster)); empty: `url` alone",
+          ),
         table: identifier
           .default("job_queue")
           .describe("the job table (a plain SQL identifier); `init` creates it and its companions `<table>_migrations`, `<table>_type_slots`, `<table>_state`"),

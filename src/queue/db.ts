@@ -1,29 +1,47 @@
-import mysql from "mysql2/promise";
-import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
 import { redactUrl } from "../config/redact-url.js";
 import { DatabaseSilentError, FatalError } from "../errors.js";
+import { isNodeError, mayResend, NODE_CONNECT_TIMEOUT_MS, NodeFailover, tookNoEffect, WSREP_NOT_READY } from "./node-failover.js";
+import { ServerNode, type PoolConnection, type ResultSetHeader, type RowDataPacket } from "./server-node.js";
 
 /** Where run-queue.ts and the CLI look for it; the class lives with the others in src/errors.ts. */
 export { DatabaseSilentError };
 
-export type { Pool, PoolConnection, ResultSetHeader, RowDataPacket };
+export type { PoolConnection, ResultSetHeader, RowDataPacket };
+export { SQL_MODE_WITH_BACKSLASH_ESCAPES } from "./server-node.js";
 
-/** Something that runs SQL: the pool, or one connection inside a transaction. */
-export type Sql = Pool | PoolConnection;
+/**
+ * What the Database's pools offer: a statement on a connection of the node in use, or a
+ * connection of it for a transaction (node-failover.ts moves between a cluster's nodes).
+ */
+export interface SqlPool {
+  query: PoolConnection["query"];
+  getConnection(): Promise<PoolConnection>;
+}
+
+/** Something that runs SQL: a pool, or one connection inside a transaction. */
+export type Sql = SqlPool | PoolConnection;
 
 export interface Database {
-  pool: Pool;
+  pool: SqlPool;
   /**
    * The claim's own small pool, the only one that allows several statements per query: a
    * claim sends its UPDATE and the SELECT of what it claimed in one round trip (claim.ts).
    * Everything else, the operator's SQL templates included, goes through `pool`, where a
    * statement stays one statement.
    */
-  claimPool: Pool;
+  claimPool: SqlPool;
   /** The job table's name, checked as an identifier by the config schema; `quoted` is safe to splice. */
   table: string;
   quoted: (suffix?: string) => string;
-  url: string;
+  /** The URL of the node in use (the only one, unless the config lists a cluster's nodes). */
+  readonly url: string;
+  /** How many servers the config names (several: the nodes of a cluster, node-failover.ts). */
+  readonly nodes: number;
+  /**
+   * A statement of this process has waited `ms` for the node in use (the heartbeat tells):
+   * with another node to go to, the node is probed, and left if it does not answer.
+   */
+  stalled(ms: number): void;
   /**
    * Cuts every open connection of both pools at once, without a goodbye to the server:
    * queries waiting on them fail with a connection error, and the pools open new connections
@@ -36,161 +54,180 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Connections of a claim pool, and so the claims one run keeps in flight at most (run-queue.ts). */
-export const CLAIM_CONNECTIONS = 2;
+export interface DatabaseOptions {
+  /**
+   * The command reads what was just written, perhaps through another node of a cluster
+   * (`add --wait`, `cancel`, `show --follow`): on a Galera node its sessions wait for the
+   * cluster's earlier commits before each read (wsrep_sync_wait). Nothing on other servers.
+   */
+  readsFollowWrites?: boolean;
+  /** Hears the one line that says the process moved from one node of a cluster to another. */
+  onNodeChange?: (line: string) => void;
+}
 
-export function openDatabase(url: string | undefined, table: string, poolSize = 4): Database {
-  if (!url) {
+export { CLAIM_CONNECTIONS } from "./server-node.js";
+
+/** The failover of each Database, for withTransaction (which holds one connection, not a pool). */
+const failovers = new WeakMap<Database, NodeFailover<PoolConnection, ServerNode>>();
+/** The node each connection handed out came from. */
+const nodeOf = new WeakMap<PoolConnection, ServerNode>();
+
+export function openDatabase(urls: string | string[] | undefined, table: string, poolSize = 4, options: DatabaseOptions = {}): Database {
+  const list = typeof urls === "string" ? [urls] : (urls ?? []);
+  if (list.length === 0) {
     throw new FatalError("no database configured: set database.url in the config or OFFLINE_JOBS_DATABASE_URL");
   }
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new FatalError(`database.table: "${table}" is not a plain SQL identifier`);
-  let pool: Pool;
-  let claimPool: Pool;
-  const open = new Set<CoreConnection>();
   let abandoned = false;
-  const tracker: ConnectionTracker = {
-    connected: (connection) => {
-      abandoned = false;
-      open.add(connection);
-    },
-    gone: (connection) => open.delete(connection),
+  const settings = {
+    poolSize,
+    readsFollowWrites: options.readsFollowWrites === true,
+    // One server: nowhere else to go, so no check either (not a statement more than before).
+    // Several: every new connection first asks its node whether it is ready.
+    checkReady: list.length > 1,
+    connectTimeout: list.length > 1 ? NODE_CONNECT_TIMEOUT_MS : 10_000,
+    connected: () => (abandoned = false),
   };
-  try {
-    pool = createPool(url, poolSize, false, tracker);
-    claimPool = createPool(url, CLAIM_CONNECTIONS, true, tracker);
-  } catch (error) {
-    throw new FatalError(`database.url ${redactUrl(url)} is not usable: ${(error as Error).message}`);
-  }
-  return {
+  const nodes = list.map((url, i) => {
+    try {
+      return new ServerNode(url, settings);
+    } catch (error) {
+      throw new FatalError(`database.url${list.length > 1 ? `s[${i}]` : ""} ${redactUrl(url)} is not usable: ${(error as Error).message}`);
+    }
+  });
+  const failover = new NodeFailover<PoolConnection, ServerNode>(nodes, options.onNodeChange);
+  const pool = failoverPool(failover, false);
+  const claimPool = failoverPool(failover, true);
+  const db: Database = {
     pool,
     claimPool,
     table,
-    url,
+    get url() {
+      return failover.current.url;
+    },
+    nodes: nodes.length,
     quoted: (suffix = "") => `\`${table}${suffix}\``,
+    stalled: (ms) => failover.stalled(ms),
     abandon: () => {
       abandoned = true;
-      for (const connection of open) connection.stream.destroy();
-      open.clear();
+      for (const node of nodes) node.cut();
     },
     get abandoned() {
       return abandoned;
     },
     close: async () => {
-      const ended = Promise.all([pool.end(), claimPool.end()]);
+      const ended = Promise.all(nodes.map((node) => node.end()));
       // After abandon(), a connection still in its handshake with the silent server would hold
       // end() until its connect timeout: nothing is left to say goodbye to, so do not wait.
       if (abandoned) ended.catch(() => undefined);
       else await ended;
     },
   };
+  failovers.set(db, failover);
+  return db;
 }
 
-/** What abandon() needs of mysql2's connection under the promise wrapper: its socket. */
-interface CoreConnection {
-  stream: { destroy(): void };
-  once(event: "end" | "error", listener: () => void): unknown;
+/** The pool a Database hands out: each statement on the node in use (node-failover.ts). */
+function failoverPool(failover: NodeFailover<PoolConnection, ServerNode>, claim: boolean): SqlPool {
+  return {
+    query: ((statement: string, values?: unknown) => failover.query(statement, values, claim)) as PoolConnection["query"],
+    getConnection: async () => {
+      const { connection, node } = await failover.acquire(claim);
+      nodeOf.set(connection, node);
+      return connection;
+    },
+  };
 }
 
-/** The open connections of a Database's pools, for abandon(). */
-interface ConnectionTracker {
-  connected(connection: CoreConnection): void;
-  gone(connection: CoreConnection): void;
-}
-
-/** The session's sql_mode as the server's, less NO_BACKSLASH_ESCAPES (the only flag that changes how a quoted value is read). */
-export const SQL_MODE_WITH_BACKSLASH_ESCAPES =
-  "SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))";
-
-/** Pools open their connections when first used, so an idle claim pool costs nothing. */
-function createPool(url: string, connectionLimit: number, multipleStatements: boolean, tracker: ConnectionTracker): Pool {
-  const pool = mysql.createPool({
-    uri: url,
-    connectionLimit,
-    multipleStatements,
-    // DATETIMEs stay in the server's time zone, as strings: every comparison is made by
-    // the server with NOW(3), never against this host's clock.
-    dateStrings: true,
-    supportBigNumbers: true,
-    charset: "utf8mb4",
-    enableKeepAlive: true,
-    connectTimeout: 10_000,
-    // mysql2 otherwise captures the caller's stack on every query, to put it on errors. It
-    // cost about a tenth of the client's CPU per job in bench/throughput's claims and
-    // outcomes; our errors are reported by their message and errno, never by that stack.
-    trace: false,
-  });
-  // READ COMMITTED: a claim's locking SELECT then takes no gap locks, so an application's
-  // INSERT is never blocked behind a claim, and rows that fail the WHERE are unlocked at once.
-  pool.on("connection", (connection) => {
-    connection.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-    // mysql2 escapes `?` values on this side, with backslashes. A server whose sql_mode has
-    // NO_BACKSLASH_ESCAPES reads `\'` as a backslash and the end of the string, so a value
-    // could close its literal and write SQL (SECURITY.md, "SQL"): this session takes the
-    // server's mode without that flag. The commands of a connection run in order, so this
-    // runs before any statement of ours; if it fails, the connection is not used at all.
-    // (The event hands over mysql2's callback connection, whatever the promise types say.)
-    const callbacks = connection as unknown as { query(sql: string, done: (error: unknown) => void): void; destroy(): void };
-    callbacks.query(SQL_MODE_WITH_BACKSLASH_ESCAPES, (error) => {
-      if (error) callbacks.destroy();
-    });
-    // Destroying the socket (not end(), which waits for the server's reply) fails the query
-    // in flight with PROTOCOL_CONNECTION_LOST, and mysql2 drops the connection from its pool.
-    const core = connection as unknown as CoreConnection;
-    tracker.connected(core);
-    core.once("end", () => tracker.gone(core));
-    core.once("error", () => tracker.gone(core));
-  });
-  return pool;
-}
-
-/** MySQL/MariaDB errors that mean "the same transaction will probably work if tried again". */
-const RETRYABLE_ERRNOS = new Set([1213 /* deadlock */, 1205 /* lock wait timeout */]);
+/**
+ * MySQL/MariaDB errors that mean "the same transaction will probably work if tried again". On
+ * Galera, 1213 is also a certification failure: another node committed a conflicting change
+ * first (at COMMIT, or when that node's change aborted ours on the way), and ours was rolled
+ * back whole; 1047 is a node that refused the statement because it is not ready (it ran
+ * nothing), which with several nodes is left for the next (node-failover.ts).
+ */
+const RETRYABLE_ERRNOS = new Set([1213 /* deadlock, or a certification failure */, 1205 /* lock wait timeout */, WSREP_NOT_READY]);
 
 export function isRetryableSqlError(error: unknown): boolean {
   return RETRYABLE_ERRNOS.has((error as { errno?: number })?.errno ?? -1);
 }
 
-/** Errors meaning the server is gone or unreachable, as opposed to a bad statement. */
+/** Errors meaning the server is gone, unreachable or not ready, as opposed to a bad statement. */
 export function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string })?.code ?? "";
-  return (
-    error instanceof DatabaseSilentError ||
-    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "PROTOCOL_CONNECTION_LOST", "ER_SERVER_SHUTDOWN"].includes(code) ||
-    code.startsWith("PROTOCOL_") ||
-    (error as { fatal?: boolean })?.fatal === true
-  );
+  return error instanceof DatabaseSilentError || isNodeError(error);
 }
 
 /**
- * Runs `work` in a transaction on one connection. Deadlocks and lock-wait timeouts are
- * retried here, with a short jittered pause, so they never surface as job failures.
+ * Statements and transactions of this process retried after a deadlock, a lock wait timeout or
+ * a certification failure (every Database's): a run reports how many it met, beside its claims,
+ * at debug level; on Galera nearly all of them are claims that lost to another node's.
+ */
+let conflictRetries = 0;
+
+export function retriedConflicts(): number {
+  return conflictRetries;
+}
+
+/** The pause before retry number `attempt` + 1 of a deadlock or certification failure: 10, 20, 40, 80, 160 ms, each ±50 %. */
+function retryPause(attempt: number): Promise<void> {
+  conflictRetries++;
+  return sleep(5 * 2 ** attempt * (0.5 + Math.random()));
+}
+
+/**
+ * Runs `work` in a transaction on one connection. Deadlocks, lock-wait timeouts and
+ * certification failures are retried here, with a short jittered pause, so they never surface
+ * as job failures: each rolled the whole transaction back. So is a transaction whose node
+ * failed before its COMMIT was sent, or whose COMMIT it failed (not ready, no Primary
+ * component), on the next node when the process moved to one; a node lost during the COMMIT
+ * leaves the outcome unknown, and the error goes back to the caller.
  */
 export async function withTransaction<T>(db: Database, work: (sql: PoolConnection) => Promise<T>, attempts = 6): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const connection = await db.pool.getConnection();
+    let committing = false;
     try {
       await connection.beginTransaction();
       const value = await work(connection);
+      committing = true;
       await connection.commit();
       return value;
     } catch (error) {
       await connection.rollback().catch(() => undefined);
-      if (!isRetryableSqlError(error) || attempt >= attempts) throw error;
-      await sleep(5 * 2 ** attempt * (0.5 + Math.random()));
+      const node = nodeOf.get(connection);
+      const movedOn = node !== undefined && failovers.get(db)?.failed(node, error, true) === true;
+      if (attempt >= attempts) throw error;
+      if (movedOn && (!committing || tookNoEffect(error))) continue;
+      if (!isRetryableSqlError(error)) throw error;
+      await retryPause(attempt);
     } finally {
       connection.release();
     }
   }
 }
 
-/** A single statement with the same deadlock retry. */
-export async function withRetry<T>(work: () => Promise<T>, attempts = 6): Promise<T> {
+export interface RetryOptions {
+  attempts?: number;
+  /**
+   * A statement whose node failed under it, after the process moved to another node: "resend"
+   * (the default) sends it again there, for statements that are safe to send twice (fenced
+   * updates, renewals, purges); "throw" leaves it to the caller (an operator's SQL template,
+   * which may be an INSERT). A claim's statement is never sent again (node-failover.ts).
+   */
+  lostWithNode?: "resend" | "throw";
+}
+
+/** A single statement with the same deadlock and certification-failure retry. */
+export async function withRetry<T>(work: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const attempts = options.attempts ?? 6;
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (error) {
-      if (!isRetryableSqlError(error) || attempt >= attempts) throw error;
-      await sleep(5 * 2 ** attempt * (0.5 + Math.random()));
+      if (attempt >= attempts) throw error;
+      if (mayResend(error) && options.lostWithNode !== "throw") continue;
+      if (!isRetryableSqlError(error)) throw error;
+      await retryPause(attempt);
     }
   }
 }

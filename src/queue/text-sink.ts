@@ -19,6 +19,7 @@ export async function writeTextSink(db: Database, statement: string, values: Tex
     params.push(values[name]);
     return "?";
   });
-  const header = await withRetry(() => execute(db.pool, sql, params));
+  // The operator's statement may be an INSERT: not sent twice when its node was lost under it.
+  const header = await withRetry(() => execute(db.pool, sql, params), { lostWithNode: "throw" });
   return header.affectedRows;
 }

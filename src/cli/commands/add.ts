@@ -8,7 +8,7 @@ import type { Database } from "../../queue/db.js";
 import type { NewJob } from "../../queue/enqueue.js";
 import { waitForJobs } from "../../queue/wait.js";
 import { commandLineUser } from "../cli-user.js";
-import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
+import { parseOptions, positiveIntString, withContext, withContextAfterWrites, type GlobalOptions } from "../context.js";
 import { logJobEnd } from "../job-end.js";
 import { parseRunAt } from "../run-at.js";
 
@@ -96,7 +96,7 @@ export function addCommand(): Command {
       const options = parseOptions(optionsSchema, command.opts());
       if (options.timeout !== undefined && !options.wait) throw new UsageError("--timeout needs --wait");
       const jobs = options.batch ? readBatch(options.batch, type) : [{ job: singleJob(type, options), where: "" }];
-      await withContext(globals, async ({ config, db, logger }) => {
+      await (options.wait ? withContextAfterWrites : withContext)(globals, async ({ config, db, logger }) => {
         // The checks enqueue() makes too (src/client/check-new-job.ts); a refusal is exit 2.
         const forced = (message: string) => logger.warn(`${message}; added anyway (--force)`);
         await checkNewJobs(

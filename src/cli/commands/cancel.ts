@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { cancelJobs } from "../../queue/repair.js";
-import { withContext, type GlobalOptions } from "../context.js";
+import { withContextAfterWrites, type GlobalOptions } from "../context.js";
 import { describeRefs, parseRefs, reportRefs } from "../job-refs.js";
 
 const EXAMPLES = `
@@ -21,7 +21,7 @@ export function cancelCommand(): Command {
     .addHelpText("after", EXAMPLES)
     .action(async (ids: string[], _raw, command: Command) => {
       const refs = parseRefs(ids);
-      await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db, config, logger }) => {
+      await withContextAfterWrites(command.optsWithGlobals<GlobalOptions>(), async ({ db, config, logger }) => {
         const { cancelled, stopping, alreadyCancelled, skipped } = await cancelJobs(db, refs, config.logMaxBytes);
         if (cancelled.length) logger.info(`cancelled ${describeRefs(cancelled)}`);
         if (stopping.length)

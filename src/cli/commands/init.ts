@@ -1,14 +1,14 @@
 import { Command } from "commander";
 import { openDatabase } from "../../queue/db.js";
 import { applyMigrations } from "../../queue/migrations.js";
-import { databaseUrl, loadCommandConfig, makeLogger, type GlobalOptions } from "../context.js";
+import { databaseUrls, loadCommandConfig, makeLogger, type GlobalOptions } from "../context.js";
 
 export function initCommand(): Command {
   return new Command("init").description("create or upgrade the job table (idempotent; run after every upgrade)").action(async (_raw, command: Command) => {
     const options = command.optsWithGlobals<GlobalOptions>();
     const logger = makeLogger(options);
     const config = loadCommandConfig(options, logger);
-    const db = openDatabase(databaseUrl(config), config.database.table, 1);
+    const db = openDatabase(databaseUrls(config), config.database.table, 1, { onNodeChange: (line) => logger.warn(line) });
     try {
       const { server, from, to } = await applyMigrations(db);
       logger.info(

@@ -4,7 +4,7 @@ import { FatalError, JobFailedExit, UsageError } from "../../errors.js";
 import { getJob, parseResult, queuePosition, type JobRow } from "../../queue/admin.js";
 import type { Database } from "../../queue/db.js";
 import { terminalJson, terminalText, visible } from "../../quote.js";
-import { parseOptions, positiveIntString, withContext, type GlobalOptions } from "../context.js";
+import { parseOptions, positiveIntString, withContextAfterWrites, type GlobalOptions } from "../context.js";
 import { followJob } from "../follow-job.js";
 import { noticeOf } from "../../client/job-info.js";
 
@@ -26,7 +26,7 @@ export function showCommand(): Command {
     .action(async (id: string, _raw, command: Command) => {
       const { ref, json, follow } = parseOptions(argsSchema, { ref: id, ...command.opts() });
       if (json && follow) throw new UsageError("give --json or --follow, not both");
-      await withContext(command.optsWithGlobals<GlobalOptions>(), async ({ db }) => {
+      await withContextAfterWrites(command.optsWithGlobals<GlobalOptions>(), async ({ db }) => {
         const job = await getJob(db, ref);
         if (!job) throw new FatalError(`job ${ref} does not exist`);
         if (json) process.stdout.write(`${terminalJson({ ...job, result: parseResult(job.result) })}\n`);

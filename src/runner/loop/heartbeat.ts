@@ -78,9 +78,13 @@ export function startHeartbeat(
     stop();
     jobs.onSilent(seconds, lastError);
   };
+  /** When the renewal (or sign of life) now out was sent. */
+  let outSince = 0;
   const beat = async () => {
-    if (renewing) return;
-    const sentAt = Date.now();
+    // One still out: the database hears how long it has waited, and with another node to go
+    // to, finds out whether this one still answers (node-failover.ts).
+    if (renewing) return deps.db.stalled(Date.now() - outSince);
+    const sentAt = (outSince = Date.now());
     const held = jobs.handles();
     // Holding nothing, only the sign of life is due, once a beat (not once a tick).
     if (held.length === 0 && sentAt - renewedAt < every - tick / 2 && lastError === undefined) return;

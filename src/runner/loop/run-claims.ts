@@ -1,4 +1,5 @@
-import { claimJobs, type Claim } from "../../queue/claim.js";
+import type { Claim } from "../../queue/claim.js";
+import { claimWithRetries } from "../../queue/claim-retry.js";
 import { ClaimCursor } from "../../queue/claim-cursor.js";
 import type { ClaimedJob } from "../../queue/claimed-job.js";
 import { recordCancelled } from "../../queue/finish.js";
@@ -61,6 +62,9 @@ export class RunClaims {
     return this.limit === undefined ? Infinity : this.limit - this.claimed - this.asked;
   }
 
+  /** Claims sent by this run (its debug summary). */
+  sent = 0;
+
   /**
    * Asks the queue for up to `want` jobs; the claim counts as in flight until it returns. With
    * `free` slots free now: a claim that, with what is already ahead, asks for more than those
@@ -68,9 +72,10 @@ export class RunClaims {
    */
   send(want: number, free: number): Promise<Claim> {
     const ahead = this.buffer.length + this.asked + want > free;
+    this.sent++;
     this.inFlight++;
     this.asked += want;
-    return claimJobs(this.deps.db, {
+    return claimWithRetries(this.deps.db, {
       types: this.types,
       limits: this.limits,
       max: want,

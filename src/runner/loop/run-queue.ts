@@ -1,7 +1,8 @@
 import { performance } from "node:perf_hooks";
 import { Notifier } from "../../notify/notifier.js";
 import type { ClaimedJob } from "../../queue/claimed-job.js";
-import { DatabaseSilentError } from "../../queue/db.js";
+import { DatabaseSilentError, retriedConflicts } from "../../queue/db.js";
+import { retryOnAnotherNode } from "../../queue/node-failover.js";
 import { ensureTypeSlots } from "../../queue/type-slots.js";
 import { activate, type ActiveJob } from "../attempt/active-job.js";
 import type { AttemptRun } from "../attempt/attempt.js";
@@ -62,6 +63,8 @@ export class QueueRunner {
   /** Records the starts of jobs claimed ahead, whose claims did not count their attempts. */
   private readonly startMarks: StartMarks;
   private readonly limits: Record<string, number>;
+  /** The process's conflict retries when this run began (its debug summary reports its own). */
+  private readonly conflictsBefore = retriedConflicts();
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -107,9 +110,12 @@ export class QueueRunner {
       // The heartbeat first: should the database freeze during the queries below, its clock
       // is what ends the wait (giveUpOnDatabase).
       this.startBackground();
-      await this.bounds.read(this.deps.db, this.deps.logger);
-      await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
-      await this.recovery.now();
+      // Each of these may be done again: on the next node, should the first fail under them.
+      await retryOnAnotherNode(this.deps.db.nodes, async () => {
+        await this.bounds.read(this.deps.db, this.deps.logger);
+        await ensureTypeSlots(this.deps.db, Object.keys(this.limits));
+        await this.recovery.now();
+      });
       await runHousekeeping(this.deps.config, this.deps.db, this.deps.logger);
       if (this.options.maxTimeSeconds !== undefined) {
         this.later(this.options.maxTimeSeconds * 1000, () => this.stop("--max-time reached"));
@@ -316,6 +322,11 @@ export class QueueRunner {
   private async shutdown(): Promise<void> {
     this.heartbeat?.stop();
     this.startMarks.stop();
+    const conflicts = retriedConflicts() - this.conflictsBefore;
+    this.deps.logger.debug(`${this.claims.sent} claim(s); ${conflicts} statement(s) retried after a deadlock or certification failure`, {
+      claims: this.claims.sent,
+      conflicts,
+    });
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.logFlusher.stop();
