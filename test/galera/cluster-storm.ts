@@ -74,7 +74,7 @@ export interface StormOptions {
   command: (maxJobs: number) => string[];
   /** Whether a process that exited this way is fine (not a failure); it is replaced either way. */
   acceptable: (result: CliResult) => boolean;
-  /** Runs between the node 2 restart and the node 3 freeze (the worker test's `restart`). */
+  /** Runs between the node 2 restart and the node 3 freeze (the worker test's `restart`), the storm held off meanwhile. */
   midway?: () => Promise<void>;
   /** Stops the lanes' processes still running once every job is complete (workers do not end by themselves). */
   stopAll?: (children: ChildProcess[]) => void;
@@ -136,6 +136,8 @@ export async function clusterStorm(options: StormOptions): Promise<StormResult> 
   let finished = false;
   /** Hosts the storm spares for now: their node has just failed, and the test watches them continue. */
   const spared = new Set<string>();
+  /** The storm kills nothing while this is set (during `midway`: what it watches must not be killed under it). */
+  let held = false;
   const results = new Map<number, Promise<CliResult>>();
 
   const keep = async (lane: (typeof lanes)[number]) => {
@@ -175,6 +177,7 @@ export async function clusterStorm(options: StormOptions): Promise<StormResult> 
   const storm = async () => {
     while (!finished && (await count("status = 'pending'")) > 0) {
       await sleep(1000 + Math.random() * 1000);
+      if (held) continue;
       const working = lanes.filter((lane) => !spared.has(lane.host) && lane.child?.pid && slotsHeldBy(lane.lockDir, lane.child.pid) > 0);
       const victim = working[Math.floor(Math.random() * working.length)];
       if (!victim) continue;
@@ -214,7 +217,10 @@ export async function clusterStorm(options: StormOptions): Promise<StormResult> 
     await restartMissingNodes();
     rejoin = lastJoin(2);
     await waitForCluster();
+    held = true;
+    if (options.midway) await sleep(SPARE_BEFORE_MS); // lanes it had just killed are working again
     await options.midway?.();
+    held = false;
     const frozen = nodePid(3)!;
     await fault("SIGSTOP", 3, () => process.kill(frozen, "SIGSTOP"));
     await sleep((LEASE_SECONDS + 3) * 1000);

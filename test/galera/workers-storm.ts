@@ -63,7 +63,7 @@ export function workersThroughTheStorm(skip: string | false): void {
         const report = await judgeStorm(db, dir, storm, "galera workers");
 
         // Every worker that ran when the stamp was written stopped for it, on every host, in time
-        // (or was SIGKILLed by the storm first).
+        // (the storm is held off from 3 s before; a worker it had killed just before does not count).
         const running = storm.records.filter((r) => r.startedAt < restartAt - 500 && (r.endedAt ?? Infinity) > restartAt);
         const restarted = running.filter((r) => r.result?.signal !== "SIGKILL");
         const late = restarted.filter((r) => !/restart requested/.test(r.result?.stderr ?? "") || r.endedAt! - restartAt > RESTART_REACH_S * 1000);
