@@ -63,5 +63,7 @@ test("the README starts with the two commands CI and a newcomer run", () => {
   assert.ok(block, "the README opens with a sh code block");
   assert.match(block[1]!, /^bash scripts\/setup\.sh && npm run demo /m);
   assert.match(block[1]!, /^npm test /m);
-  assert.ok(readme.split("\n").length <= 300, "the README stays short: the rest belongs in docs/");
+  // 360, not 300: the README now also holds the jobs page (identity modes, proxy snippets),
+  // the cluster and the benchmarks' tables, each asked for there; every detail is in docs/.
+  assert.ok(readme.split("\n").length <= 360, "the README stays short: the rest belongs in docs/");
 });
