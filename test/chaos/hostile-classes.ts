@@ -154,7 +154,9 @@ export function startSwapFlipper(swaps: ClassWorld["swaps"]): { stop(): Promise<
       }
       for (const { inside } of swaps) {
         if (!fs.existsSync(`${inside}.aside`)) continue;
-        fs.rmSync(inside, { force: true });
+        // recursive: a job may have made a real folder at `inside` while the link was away (between
+        // the flipper's rename and its symlink); rm removes a symlink itself, never what it leads to.
+        fs.rmSync(inside, { force: true, recursive: true });
         fs.renameSync(`${inside}.aside`, inside);
       }
     },
