@@ -5,6 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { collect, killTree, sleep, startCli, type CliResult } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
+import { slotsHeldBy } from "../helpers/slot-owners.js";
 
 /**
  * docs/reliability.md, "Crashes": thousands of `record` jobs, 8 overlapping `offline-jobs run` processes
@@ -64,20 +65,6 @@ const readRuns = (file: string) =>
           return { ref: Number(ref), pid: Number(pid) };
         })
     : [];
-
-/** Slots a process holds on its host, from the owner files beside the slot locks. */
-function slotsHeldBy(lockDir: string, pid: number): number {
-  let held = 0;
-  for (const entry of fs.existsSync(lockDir) ? fs.readdirSync(lockDir) : []) {
-    if (!/^slot-\d+\.owner$/.test(entry)) continue;
-    try {
-      if ((JSON.parse(fs.readFileSync(path.join(lockDir, entry), "utf8")) as { pid: number }).pid === pid) held++;
-    } catch {
-      // being written or removed
-    }
-  }
-  return held;
-}
 
 /** Jobs of a short and a long kind mixed, so runs switch between claiming ahead (short jobs) and not. */
 const sleepFor = (i: number) => (i % 4 === 3 ? 500 + ((i * 37) % 400) : 10 + ((i * 7) % 20));

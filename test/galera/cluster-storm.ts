@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import { after, before } from "node:test";
 import path from "node:path";
-import { collect, killTree, linesOf, runCli, sleep, startCli, type CliResult } from "../helpers/cli.js";
+import { collect, killTree, linesOf, makeTempDir, runCli, sleep, startCli, type CliResult } from "../helpers/cli.js";
 import { tail } from "../helpers/environment.js";
+import { slotsHeldBy } from "../helpers/slot-owners.js";
 import {
   CLUSTER_LEASE_SECONDS,
   clusterHostConfig,
+  createClusterDatabase,
+  healCluster,
   lastJoin,
   nodePid,
   nodeWhere,
@@ -98,19 +102,6 @@ export function readRuns(file: string): Array<{ ref: number; pid: number; at: nu
     const [ref, pid, at] = line.split(" ");
     return { ref: Number(ref), pid: Number(pid), at: Number(at) };
   });
-}
-
-function slotsHeldBy(lockDir: string, pid: number): number {
-  let held = 0;
-  for (const entry of fs.existsSync(lockDir) ? fs.readdirSync(lockDir) : []) {
-    if (!/^slot-\d+\.owner$/.test(entry)) continue;
-    try {
-      if ((JSON.parse(fs.readFileSync(path.join(lockDir, entry), "utf8")) as { pid: number }).pid === pid) held++;
-    } catch {
-      // being written or removed
-    }
-  }
-  return held;
 }
 
 export async function clusterStorm(options: StormOptions): Promise<StormResult> {
@@ -324,4 +315,36 @@ export async function judgeStorm(db: ClusterDatabase, dir: string, storm: StormR
 export async function initCluster(db: ClusterDatabase, dir: string): Promise<void> {
   const init = await runCli(["init"], { config: clusterHostConfig(dir, db, "init", 1) });
   assert.equal(init.code, 0, `init on the cluster failed:\n${init.stderr}`);
+}
+
+/** The storms' size: OJ_GALERA_JOBS jobs (300 in `npm test`, 3,000 in `npm run test:galera`). */
+export const STORM_JOBS = Number(process.env.OJ_GALERA_JOBS ?? 300);
+
+/**
+ * A storm's database and folder, made before the describe's tests (unless skipped) and, after
+ * them, the cluster healed, the database dropped and the folder removed. Read through the getters.
+ */
+export function useStormWorld(skip: string | false, prefix: string): { readonly db: ClusterDatabase; readonly dir: string } {
+  let db: ClusterDatabase | undefined;
+  let dir: string | undefined;
+  before(async () => {
+    if (skip) return;
+    db = await createClusterDatabase();
+    dir = makeTempDir(prefix);
+    await initCluster(db, dir);
+  });
+  after(async () => {
+    if (skip) return;
+    await healCluster();
+    await db?.drop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get db() {
+      return db!;
+    },
+    get dir() {
+      return dir!;
+    },
+  };
 }

@@ -1,8 +1,5 @@
-import fs from "node:fs";
-import { after, before, describe, test } from "node:test";
-import { makeTempDir } from "../helpers/cli.js";
-import { createClusterDatabase, healCluster, type ClusterDatabase } from "../helpers/galera.js";
-import { clusterStorm, CONTINUE_BOUND_S, initCluster, judgeStorm } from "./cluster-storm.js";
+import { describe, test } from "node:test";
+import { clusterStorm, CONTINUE_BOUND_S, judgeStorm, STORM_JOBS, useStormWorld } from "./cluster-storm.js";
 
 /**
  * docs/reliability.md, "A Galera cluster": cron-style `offline-jobs run` processes, two lanes on
@@ -14,38 +11,24 @@ import { clusterStorm, CONTINUE_BOUND_S, initCluster, judgeStorm } from "./clust
  * ride out the cluster's pause while it evicts a node); every run that used the failed node
  * started a job again, through another node, within CONTINUE_BOUND_S.
  *
- * Size: OJ_GALERA_JOBS jobs (300 in `npm test`, 3,000 in `npm run test:galera`). Skipped, saying
+ * Size: OJ_GALERA_STORM_JOBS jobs (300 in `npm test`, 3,000 in `npm run test:galera`). Skipped, saying
  * why, when the cluster is not running (`bash scripts/galera.sh start`; CI starts it).
  */
-
-const JOBS = Number(process.env.OJ_GALERA_JOBS ?? 300);
 
 /** Registers these tests (cluster.test.ts: every cluster test in one file, so that they take turns on the one cluster). */
 export function runsThroughTheStorm(skip: string | false): void {
   describe("runs through node faults", () => {
-    let db: ClusterDatabase;
-    let dir: string;
-    before(async () => {
-      if (skip) return;
-      db = await createClusterDatabase();
-      dir = makeTempDir("oj-galera-runs-");
-      await initCluster(db, dir);
-    });
-    after(async () => {
-      if (skip) return;
-      await healCluster();
-      await db?.drop();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    const world = useStormWorld(skip, "oj-galera-runs-");
 
     test(
-      `${JOBS} jobs, two runs on each of three nodes, a node SIGKILLed and restarted, a node frozen longer than the lease, runs SIGKILLed at random: every job complete once, repeats only for jobs in flight, runs on a failed node continue on another within ${CONTINUE_BOUND_S} s`,
+      `${STORM_JOBS} jobs, two runs on each of three nodes, a node SIGKILLed and restarted, a node frozen longer than the lease, runs SIGKILLed at random: every job complete once, repeats only for jobs in flight, runs on a failed node continue on another within ${CONTINUE_BOUND_S} s`,
       { skip, timeout: 900_000 },
       async (t) => {
+        const { db, dir } = world;
         const storm = await clusterStorm({
           db,
           dir,
-          jobs: JOBS,
+          jobs: STORM_JOBS,
           command: (maxJobs) => ["run", "--max-jobs", String(maxJobs)],
           // A run ends when nothing is due (or finds its host's slots busy): exit 0.
           acceptable: (result) => result.code === 0,

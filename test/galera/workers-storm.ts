@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import { after, before, describe, test } from "node:test";
-import { killTree, makeTempDir, runCli, sleep } from "../helpers/cli.js";
-import { clusterHostConfig, createClusterDatabase, healCluster, type ClusterDatabase } from "../helpers/galera.js";
-import { clusterStorm, initCluster, judgeStorm } from "./cluster-storm.js";
+import { describe, test } from "node:test";
+import { killTree, runCli, sleep } from "../helpers/cli.js";
+import { clusterHostConfig } from "../helpers/galera.js";
+import { clusterStorm, judgeStorm, STORM_JOBS, useStormWorld } from "./cluster-storm.js";
 
 /**
  * docs/reliability.md, "A Galera cluster": the storm of cluster-storm.ts with `offline-jobs work`
@@ -14,41 +13,28 @@ import { clusterStorm, initCluster, judgeStorm } from "./cluster-storm.js";
  * runs: every job complete once, repeats only for jobs in flight at a kill or on a failed node's
  * host, the workers on a failed node continue on another within CONTINUE_BOUND_S.
  *
- * Size: OJ_GALERA_JOBS jobs (300 in `npm test`, 3,000 in `npm run test:galera`); skipped, saying
+ * Size: OJ_GALERA_STORM_JOBS jobs (300 in `npm test`, 3,000 in `npm run test:galera`); skipped, saying
  * why, without the cluster.
  */
 
-const JOBS = Number(process.env.OJ_GALERA_JOBS ?? 300);
 /** A worker checks the restart stamp every 2 s, then lets its running jobs finish (at most 1.8 × the mean job). */
 const RESTART_REACH_S = 10;
 
 /** Registers these tests (cluster.test.ts: every cluster test in one file, so that they take turns on the one cluster). */
 export function workersThroughTheStorm(skip: string | false): void {
   describe("workers and restart through node faults", () => {
-    let db: ClusterDatabase;
-    let dir: string;
-    before(async () => {
-      if (skip) return;
-      db = await createClusterDatabase();
-      dir = makeTempDir("oj-galera-workers-");
-      await initCluster(db, dir);
-    });
-    after(async () => {
-      if (skip) return;
-      await healCluster();
-      await db?.drop();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    const world = useStormWorld(skip, "oj-galera-workers-");
 
     test(
-      `${JOBS} jobs, two work daemons on each of three nodes, \`restart\` through one node, a node SIGKILLed and restarted, a node frozen longer than the lease, workers SIGKILLed at random: every job complete once, every worker stopped by the restart`,
+      `${STORM_JOBS} jobs, two work daemons on each of three nodes, \`restart\` through one node, a node SIGKILLed and restarted, a node frozen longer than the lease, workers SIGKILLed at random: every job complete once, every worker stopped by the restart`,
       { skip, timeout: 900_000 },
       async (t) => {
+        const { db, dir } = world;
         let restartAt = 0;
         const storm = await clusterStorm({
           db,
           dir,
-          jobs: JOBS,
+          jobs: STORM_JOBS,
           command: (maxJobs) => ["work", "--max-jobs", String(maxJobs), "--sleep", "0.5"],
           // A worker ends only when asked: by the restart, or by SIGTERM at the end.
           acceptable: (result) => result.code === 0 && /restart requested|SIGTERM/.test(result.stderr),
