@@ -6,15 +6,14 @@
  * twice the second. Each is timed from spawning to exit, the three interleaved so that a
  * busy moment of the shared machine falls on all three; medians of `--runs` (default 21).
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { BIN, makeTempDir, runCli, writeConfig } from "../test/helpers/cli.js";
 import { createTestDatabase } from "../test/helpers/database.js";
 import { median } from "./stats.js";
+import { timedNode } from "./timed-node.js";
 
 const CONNECT_ONCE = path.join(path.dirname(fileURLToPath(import.meta.url)), "connect-once.js");
 
@@ -25,29 +24,13 @@ export interface ColdStart {
   run: number[];
 }
 
-/** Spawns `args` under node and resolves with the milliseconds until it exited; rejects on a failure. */
-function timed(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      const ms = performance.now() - started;
-      if (code === 0) resolve(ms);
-      else reject(new Error(`node ${args.join(" ")} exited ${code}: ${stderr.trim()}`));
-    });
-  });
-}
-
 /** Times the three, interleaved, `runs` times each; the job table behind `config` must be empty. */
 export async function measureColdStart(config: string, url: string, runs: number): Promise<ColdStart> {
   const figures: ColdStart = { node: [], connect: [], run: [] };
   for (let i = 0; i < runs; i++) {
-    figures.node.push(await timed(["-e", "0"]));
-    figures.connect.push(await timed([CONNECT_ONCE], { ...process.env, OJ_BENCH_URL: url }));
-    figures.run.push(await timed([BIN, "run", "--quiet", "--config", config]));
+    figures.node.push(await timedNode(["-e", "0"]));
+    figures.connect.push(await timedNode([CONNECT_ONCE], { ...process.env, OJ_BENCH_URL: url }));
+    figures.run.push(await timedNode([BIN, "run", "--quiet", "--config", config]));
   }
   return figures;
 }

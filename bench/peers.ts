@@ -25,7 +25,6 @@
  * obliterated afterwards. BullMQ 6 needs a Redis client package, ioredis (loaded with require,
  * so NODE_PATH may point at one); a peer whose server or client is missing is skipped with a note.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -35,6 +34,7 @@ import { parseArgs } from "node:util";
 import { collect, killTree, makeTempDir, runCli, sleep, startCli, writeConfig } from "../test/helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/database.js";
 import { median } from "./stats.js";
+import { timedNode } from "./timed-node.js";
 
 const { values } = parseArgs({ options: { jobs: { type: "string", default: "10000" }, rounds: { type: "string", default: "2" } } });
 const JOBS = Number(values.jobs);
@@ -50,18 +50,6 @@ interface Peer {
   warm(): Promise<number>;
   cold(): Promise<number>;
   close(): Promise<void>;
-}
-
-/** Spawns `node args` and resolves with the milliseconds until it exited 0. */
-function timedChild(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`${args.join(" ")} exited ${code}: ${stderr.trim()}`))));
-  });
 }
 
 async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 600_000): Promise<void> {
@@ -177,7 +165,7 @@ async function graphileWorker(): Promise<Peer | string> {
     },
     async cold() {
       await utils.addJobs(specs(JOBS));
-      const ms = await timedChild([path.join(HERE, "peer-graphile-once.js")], { ...process.env, OJ_PG_URL: pgUrl, OJ_PG_SCHEMA: schema });
+      const ms = await timedNode([path.join(HERE, "peer-graphile-once.js")], { ...process.env, OJ_PG_URL: pgUrl, OJ_PG_SCHEMA: schema });
       if ((await left()) !== 0) throw new Error("graphile-worker's runOnce left jobs undone");
       return (JOBS / ms) * 1000;
     },
@@ -241,7 +229,7 @@ async function bullmq(): Promise<Peer | string> {
     },
     async cold() {
       await queue.addBulk(jobs(JOBS));
-      const ms = await timedChild([path.join(HERE, "peer-bullmq-once.js")], { ...process.env, OJ_REDIS_URL: redisUrl, OJ_QUEUE: name });
+      const ms = await timedNode([path.join(HERE, "peer-bullmq-once.js")], { ...process.env, OJ_REDIS_URL: redisUrl, OJ_QUEUE: name });
       const waiting = await queue.getWaitingCount();
       await queue.obliterate({ force: true });
       if (waiting !== 0) throw new Error("the BullMQ worker left jobs waiting");
