@@ -29,6 +29,7 @@ import mysql from "mysql2/promise";
 import { enqueue } from "../src/index.js";
 import { collect, killTree, makeTempDir, sleep, startCli, writeConfig } from "../test/helpers/cli.js";
 import { openBenchDatabase } from "./bench-database.js";
+import { connectPostgres } from "./postgres.js";
 import { percentile } from "./stats.js";
 
 const { values } = parseArgs({ options: { jobs: { type: "string", default: "200" }, idle: { type: "string", default: "20" } } });
@@ -101,14 +102,9 @@ async function offlineJobs(): Promise<{ work: Figures; woken: Figures; idleQueri
 }
 
 async function graphileWorker(): Promise<Figures | string> {
-  const pgUrl = process.env.PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
-  const { default: pg } = await import("pg");
-  const admin = new pg.Client({ connectionString: pgUrl });
-  try {
-    await admin.connect();
-  } catch (error) {
-    return `skipped: PostgreSQL does not answer at ${pgUrl} (${(error as Error).message})`;
-  }
+  const postgres = await connectPostgres("postgres");
+  if (typeof postgres === "string") return postgres;
+  const { pg, admin, pgUrl } = postgres;
   const database = `oj_latency_${randomBytes(4).toString("hex")}`;
   await admin.query(`CREATE DATABASE ${database}`);
   const url = new URL(pgUrl);

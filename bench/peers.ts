@@ -33,6 +33,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { collect, killTree, makeTempDir, runCli, sleep, startCli, writeConfig } from "../test/helpers/cli.js";
 import { createTestDatabase, type TestDatabase } from "../test/helpers/database.js";
+import { connectPostgres } from "./postgres.js";
 import { median } from "./stats.js";
 import { timedNode } from "./timed-node.js";
 
@@ -109,14 +110,9 @@ async function offlineJobs(): Promise<Peer> {
 }
 
 async function graphileWorker(): Promise<Peer | string> {
-  const pgUrl = process.env.PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-  const { default: pg } = await import("pg");
-  const admin = new pg.Client({ connectionString: pgUrl });
-  try {
-    await admin.connect();
-  } catch (error) {
-    return `skipped: PostgreSQL does not answer at ${pgUrl} (${(error as Error).message})`;
-  }
+  const postgres = await connectPostgres("test");
+  if (typeof postgres === "string") return postgres;
+  const { pg, admin, pgUrl } = postgres;
   const settings = await admin.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit')");
   const setting = (name: string) => settings.rows.find((r) => r.name === name)?.setting;
   const { run, makeWorkerUtils, Logger } = await import("graphile-worker");
