@@ -230,8 +230,8 @@ demo_application() {
 # --- the demo -------------------------------------------------------------------------------
 
 heading "build"
-show_command npx tsc -p .
-npx tsc -p .
+show_command npm run build
+npm run build >/dev/null
 
 heading "database $DATABASE on $(redacted "$SERVER_URL")"
 if ! sql "$SERVER_URL" "DROP DATABASE IF EXISTS \`$DATABASE\`"; then

@@ -3,14 +3,35 @@
  * only at the class, never at message text.
  */
 
+/**
+ * `instanceof` for a class a handler module throws: true for an object made by any copy of
+ * the class. The command runs from one bundled file (scripts/bundle.mjs), while a handler module
+ * named in the config imports the package's own dist/src; the two hold different copies of
+ * these classes, and a plain instanceof would take a handler's PermanentError for an unknown
+ * error. A subclass (`class Gone extends PermanentError`) is tested the ordinary way.
+ */
+function brandedInstanceOf(base: abstract new (...args: never[]) => unknown, brand: symbol) {
+  return function (this: unknown, value: unknown): boolean {
+    if (this !== base) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && brand in value;
+  };
+}
+
+const PERMANENT = Symbol.for("offline-jobs.PermanentError");
+const TRANSIENT = Symbol.for("offline-jobs.TransientError");
+
 /** The job can never succeed as asked (bad job_data, missing source, outside the roots): fail it now. */
 export class PermanentError extends Error {
   override name = "PermanentError";
+  readonly [PERMANENT] = true;
+  static override [Symbol.hasInstance] = brandedInstanceOf(PermanentError, PERMANENT);
 }
 
 /** Worth another attempt later (timeout, killed subprocess, database hiccup): retry with backoff. */
 export class TransientError extends Error {
   override name = "TransientError";
+  readonly [TRANSIENT] = true;
+  static override [Symbol.hasInstance] = brandedInstanceOf(TransientError, TRANSIENT);
 }
 
 /** The command line was wrong: exit code 2. */

@@ -18,13 +18,28 @@ export interface JobHandle {
  */
 export const KEPT_LOG = "RIGHT(COALESCE(log, ''), ?)";
 
+/** A job whose write may record its start: `startedAt` is when this process started it (ms since the epoch), if it did. */
+export interface StartedHandle extends JobHandle {
+  startedAt?: number;
+}
+
+/** A start older than this is written as this old: only a clock stepped back or forward could make one. */
+const MAX_START_AGE_MS = 7 * 24 * 3600 * 1000;
+
 /**
  * SET clauses that count a running row's attempt when its start was not recorded yet, and that
  * take it back. While a row is `running`, `started_at IS NULL` says that its attempt is not
  * counted in `attempts`: it was claimed ahead of the slots and has not started, or has started
  * and the write recording it (recordStarts, or the outcome's own) has not gone yet
  * (src/runner/loop/start-marks.ts says why). Every write that ends an attempt that ran counts
- * it with COUNT_START; a give-back undoes the count only where one was made (UNCOUNT_START).
+ * it with countStart; a give-back undoes the count only where one was made (UNCOUNT_START).
+ *
+ * started_at is the instant the job started, not the instant of the write (which may come up
+ * to a gathering interval later): each job's age, measured by this process, subtracted from the
+ * server's NOW(3), so that the two machines' clocks need not agree. Ages are grouped by the
+ * millisecond, so a batch of hundreds of outcomes needs a few IN lists, not an arm per job;
+ * the largest group is the ELSE (as are rows whose start is recorded already, which COALESCE
+ * keeps).
  *
  * Order matters: `attempts` is assigned first, reading `started_at` before its own assignment
  * (MySQL evaluates a single-table UPDATE's assignments left to right; MariaDB's
@@ -32,7 +47,31 @@ export const KEPT_LOG = "RIGHT(COALESCE(log, ''), ?)";
  * set to the column's maximum meanwhile from overflowing it, which would fail the whole
  * statement and every other job's write in it.
  */
-export const COUNT_START = `attempts = IF(started_at IS NULL, LEAST(attempts, ${MAX_ATTEMPTS_COUNT - 1}) + 1, attempts), started_at = COALESCE(started_at, NOW(3))`;
+export function countStart(jobs: StartedHandle[], now = Date.now()): [string, unknown[]] {
+  const [startedAt, params] = startInstants(jobs, now);
+  return [
+    `attempts = IF(started_at IS NULL, LEAST(attempts, ${MAX_ATTEMPTS_COUNT - 1}) + 1, attempts), started_at = COALESCE(started_at, ${startedAt})`,
+    params,
+  ];
+}
+
+function startInstants(jobs: StartedHandle[], now: number): [string, unknown[]] {
+  const byAge = new Map<number, number[]>();
+  for (const job of jobs) {
+    if (job.startedAt === undefined) continue;
+    const age = Math.min(MAX_START_AGE_MS, Math.max(0, Math.round(now - job.startedAt)));
+    const refs = byAge.get(age);
+    if (refs) refs.push(job.ref);
+    else byAge.set(age, [job.ref]);
+  }
+  const at = (age: number) => (age === 0 ? "NOW(3)" : `NOW(3) - INTERVAL ${age * 1000} MICROSECOND`);
+  const groups = [...byAge].sort(([, a], [, b]) => b.length - a.length);
+  if (groups.length === 0) return ["NOW(3)", []];
+  const [[commonest], ...rest] = groups as [[number, number[]], ...Array<[number, number[]]>];
+  if (rest.length === 0) return [at(commonest), []];
+  return [`CASE ${rest.map(([age]) => `WHEN ref IN (?) THEN ${at(age)}`).join(" ")} ELSE ${at(commonest)} END`, rest.map(([, refs]) => refs)];
+}
+
 export const UNCOUNT_START = "attempts = IF(started_at IS NULL, attempts, GREATEST(attempts, 1) - 1), started_at = NULL";
 
 function sameValues(a: unknown[], b: unknown[]): boolean {

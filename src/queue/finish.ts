@@ -1,11 +1,16 @@
 import { execute, rows, withRetry, type Database } from "./db.js";
-import { caseByRef, COUNT_START, fence, KEPT_LOG, type JobHandle } from "./fenced-update.js";
+import { caseByRef, countStart, fence, KEPT_LOG, type JobHandle, type StartedHandle } from "./fenced-update.js";
 
-/** What became of one attempt, as the runner reports it. */
-export type Outcome =
-  | { kind: "complete"; ref: number; token: string; result: string; log: string }
-  | { kind: "failed"; ref: number; token: string; result: string | null; error: string; log: string }
-  | { kind: "retry"; ref: number; token: string; error: string; log: string; delaySeconds: number };
+/**
+ * What became of one attempt, as the runner reports it. `startedAt`: when the attempt started
+ * (ms since the epoch), for a job whose claim did not record its start (countStart).
+ */
+export type Outcome = StartedHandle &
+  (
+    | { kind: "complete"; result: string; log: string }
+    | { kind: "failed"; result: string | null; error: string; log: string }
+    | { kind: "retry"; error: string; log: string; delaySeconds: number }
+  );
 
 /**
  * Records the outcome of many attempts in one UPDATE (one commit). Fenced: a row is written
@@ -35,17 +40,18 @@ export async function finishJobs(db: Database, outcomes: Outcome[], logMaxChars:
   const [logText, logTextP] = column((o) => ["?", [o.log]], "''");
   const [log, logP] = [`RIGHT(CONCAT(${KEPT_LOG}, ${logText}), ?)`, [logMaxChars, ...logTextP, logMaxChars]];
   const [where, whereP] = fence(outcomes);
+  const [started, startedP] = countStart(outcomes);
   // Each SET names its own CASE: MySQL evaluates assignments left to right, so an
-  // expression reading `status` after `status = …` would see the new value. COUNT_START: an
+  // expression reading `status` after `status = …` would see the new value. countStart: an
   // attempt claimed ahead whose start was not recorded yet is counted by its outcome.
   const header = await withRetry(() =>
     execute(
       db.pool,
       `UPDATE ${db.quoted()}
           SET status = ${status}, result = ${result}, error = ${error}, run_after = ${runAfter},
-              finished_at = ${finished}, progress = ${progress}, log = ${log}, lease_until = NULL, ${COUNT_START}
+              finished_at = ${finished}, progress = ${progress}, log = ${log}, lease_until = NULL, ${started}
         WHERE ${where} AND status = 'running'`,
-      [...statusP, ...resultP, ...errorP, ...runAfterP, ...finishedP, ...progressP, ...logP, ...whereP],
+      [...statusP, ...resultP, ...errorP, ...runAfterP, ...finishedP, ...progressP, ...logP, ...startedP, ...whereP],
     ),
   );
   if (header.affectedRows === outcomes.length) return [];
@@ -82,17 +88,19 @@ export async function appendJobLogs(db: Database, entries: Array<JobHandle & { t
 }
 
 /**
- * A job cancelled while it ran (`started`), or while it waited in its claimer's buffer: keep
- * status cancelled, add its log and end time, and count the attempt only if it started.
+ * A job cancelled while it ran (`started`: when, in ms since the epoch), or while it waited in
+ * its claimer's buffer: keep status cancelled, add its log and end time, and count the attempt
+ * only if it started.
  */
-export async function recordCancelled(db: Database, job: JobHandle, log: string, logMaxChars: number, started = true): Promise<void> {
+export async function recordCancelled(db: Database, job: JobHandle, log: string, logMaxChars: number, started?: number): Promise<void> {
+  const [count, countP] = started === undefined ? ["", []] : countStart([{ ...job, startedAt: started }]);
   await withRetry(() =>
     execute(
       db.pool,
       `UPDATE ${db.quoted()}
-          SET finished_at = COALESCE(finished_at, NOW(3)), lease_until = NULL, log = RIGHT(CONCAT(${KEPT_LOG}, ?), ?)${started ? `, ${COUNT_START}` : ""}
+          SET finished_at = COALESCE(finished_at, NOW(3)), lease_until = NULL, log = RIGHT(CONCAT(${KEPT_LOG}, ?), ?)${count ? `, ${count}` : ""}
         WHERE ref = ? AND lock_token = ? AND status = 'cancelled'`,
-      [logMaxChars, log, logMaxChars, job.ref, job.token],
+      [logMaxChars, log, logMaxChars, ...countP, job.ref, job.token],
     ),
   );
 }

@@ -17,8 +17,10 @@ export interface Asset {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** From dist/src/web (compiled) or src/web (the sources), the folder of app.css and app.js. */
-const STATIC_DIR = [path.resolve(here, "../../../src/web/static"), path.resolve(here, "static")].find((dir) => fs.existsSync(path.join(dir, "app.css")));
+/** From dist/cli (the command's bundle), dist/src/web (compiled) or src/web (the sources), the folder of app.css and app.js. */
+const STATIC_DIR = [path.resolve(here, "../../src/web/static"), path.resolve(here, "../../../src/web/static"), path.resolve(here, "static")].find((dir) =>
+  fs.existsSync(path.join(dir, "app.css")),
+);
 
 function load(file: string, type: string): Asset {
   const body = fs.readFileSync(file);

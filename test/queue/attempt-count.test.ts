@@ -117,3 +117,33 @@ test("an outcome does not overflow attempts the application set to the column's 
   assert.deepEqual(await state(a!), { status: "complete", attempts: 65535, started: true, log: "" });
   assert.deepEqual(await state(b!), { status: "complete", attempts: 1, started: true, log: "" });
 });
+
+test("a start recorded after the job began keeps the instant it began, not the instant of the write", async () => {
+  const [a, b, c] = [await t.insertJob("noop", {}), await t.insertJob("noop", {}), await t.insertJob("noop", {})];
+  const jobs = await claimed(options({ ahead: true }));
+  const byRef = new Map(jobs.map((j) => [j.ref, j]));
+  const now = Date.now();
+  // Recorded by the gathered write: 800 ms after it began.
+  await recordStarts(t.db, [{ ...byRef.get(a!)!, startedAt: now - 800 }]);
+  // Recorded by the outcomes' write: two different starts in one statement.
+  const done = (ref: number, startedAt: number) => ({ kind: "complete" as const, ref, token: byRef.get(ref)!.token, startedAt, result: "{}", log: "" });
+  assert.deepEqual(await finishJobs(t.db, [done(b!, now - 300), done(c!, now - 1500)], 65536), []);
+  const ages = await t.query<{ ref: number; age: number }>(
+    "SELECT ref, TIMESTAMPDIFF(MICROSECOND, started_at, NOW(3)) / 1000 AS age FROM job_queue ORDER BY ref",
+  );
+  const expected = new Map([
+    [a!, 800],
+    [b!, 300],
+    [c!, 1500],
+  ]);
+  for (const row of ages) {
+    const want = expected.get(Number(row.ref))!;
+    const age = Number(row.age);
+    assert.ok(age >= want - 5 && age < want + 250, `job ${row.ref} started ${want} ms ago by this process's clock, but started_at says ${age} ms`);
+  }
+  assert.deepEqual(
+    (await Promise.all([a!, b!, c!].map(state))).map((s) => s.attempts),
+    [1, 1, 1],
+    "each start counted once",
+  );
+});

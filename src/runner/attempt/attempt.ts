@@ -61,7 +61,7 @@ export async function runAttempt(deps: RunnerDeps, run: AttemptRun, active: Acti
   await run.logFlusher.settled();
   logAttempt(deps.logger, run.counts, job, end);
   if (end.kind === "cancelled") {
-    await recordCancelled(deps.db, job, end.log, bounds.logChars);
+    await recordCancelled(deps.db, job, end.log, bounds.logChars, active.startedAt);
   } else if (end.kind === "released") {
     await releaseJobs(deps.db, [job], 0, { text: end.log, maxChars: bounds.logChars });
   } else if (end.kind === "outcome") {
@@ -71,7 +71,7 @@ export async function runAttempt(deps: RunnerDeps, run: AttemptRun, active: Acti
     // full). Other outcomes are not awaited: the slot is free now, and the Finisher gathers
     // them into shared writes.
     const now = end.outcome.kind === "retry" || job.type in run.limits;
-    const written = run.finisher.add(end.outcome, job, { now }).catch(() => undefined);
+    const written = run.finisher.add({ ...end.outcome, startedAt: active.startedAt }, job, { now }).catch(() => undefined);
     if (now) await written;
   }
   return end;

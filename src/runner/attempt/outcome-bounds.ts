@@ -81,7 +81,15 @@ export class OutcomeBounds {
     const error = `its outcome (${size(bytes)}) is too large to record: the database accepts at most ${size(this.packet)} in one statement (max_allowed_packet)`;
     const keep = Math.floor(this.logChars / 4);
     const log = outcome.log.length > keep ? `[… earlier log dropped]\n${outcome.log.slice(-keep)}` : outcome.log;
-    return { kind: "failed", ref: outcome.ref, token: outcome.token, result: null, error, log: `${log}[${new Date().toISOString()}] error failed: ${error}\n` };
+    return {
+      kind: "failed",
+      ref: outcome.ref,
+      token: outcome.token,
+      startedAt: outcome.startedAt,
+      result: null,
+      error,
+      log: `${log}[${new Date().toISOString()}] error failed: ${error}\n`,
+    };
   }
 
   /**

@@ -124,7 +124,7 @@ export class RunClaims {
     if (!unstarted) return;
     this.buffer = this.buffer.filter((j) => j !== unstarted);
     // Cancelled before it started here: nobody else will record its end.
-    if (gone.reason === "cancelled") void recordCancelled(db, unstarted, "", logChars, false).catch(() => undefined);
+    if (gone.reason === "cancelled") void recordCancelled(db, unstarted, "", logChars).catch(() => undefined);
   }
 
   /** Puts the buffered jobs back to pending (the run ends); returns how many there were. */

@@ -262,8 +262,9 @@ export class QueueRunner {
   }
 
   private start(job: ClaimedJob): void {
-    this.startMarks.started(job);
-    this.execute(this.track(job))
+    const active = this.track(job);
+    this.startMarks.started(active);
+    this.execute(active)
       .catch((error) => {
         this.fatal ??= error;
       })

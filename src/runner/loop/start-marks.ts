@@ -1,8 +1,8 @@
 import { errorMessage } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import type { ClaimedJob } from "../../queue/claimed-job.js";
 import type { Database } from "../../queue/db.js";
-import type { JobHandle } from "../../queue/fenced-update.js";
+import type { StartedHandle } from "../../queue/fenced-update.js";
+import type { ActiveJob } from "../attempt/active-job.js";
 import { recordStarts } from "../../queue/record-starts.js";
 
 /** A started job's attempt is recorded at most this long after it started (unless its outcome's write does it first). */
@@ -32,6 +32,8 @@ const GATHER_MS = 20;
  *   running then. With jobs short enough to be claimed ahead, nearly all end within that time,
  *   and their outcome counts them: over three runs of bench/throughput's 10,000 no-op jobs the
  *   gathered write went not once. Neither is a round trip per job, and nothing waits for either.
+ *   Both write the instant the job began (its ActiveJob's startedAt), not their own: started_at
+ *   is what the jobs page and the pick-up latency read (fenced-update.ts, countStart).
  * - **Recovery** (leases.ts) re-queues a row whose lease expired with started_at NULL without
  *   counting anything and whatever its type's onLost says: it never ran, or ran for less than
  *   GATHER_MS plus a round trip before its process died.
@@ -49,7 +51,7 @@ const GATHER_MS = 20;
  */
 export class StartMarks {
   /** Started jobs whose start is not recorded yet, by ref. */
-  private readonly waiting = new Map<number, JobHandle>();
+  private readonly waiting = new Map<number, StartedHandle>();
   private timer: NodeJS.Timeout | undefined;
   private writing = false;
   private stopped = false;
@@ -60,9 +62,9 @@ export class StartMarks {
   ) {}
 
   /** The job starts now; a job whose claim counted its attempt needs nothing. */
-  started(job: ClaimedJob): void {
+  started({ job, startedAt }: ActiveJob): void {
     if (job.counted || this.stopped) return;
-    this.waiting.set(job.ref, { ref: job.ref, token: job.token });
+    this.waiting.set(job.ref, { ref: job.ref, token: job.token, startedAt });
     this.timer ??= setTimeout(() => void this.write(), GATHER_MS);
   }
 
