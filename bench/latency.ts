@@ -115,7 +115,9 @@ async function graphileWorker(): Promise<Figures | string> {
     // A pool of our own, ended before the database is dropped (its idle connections would
     // otherwise be terminated under it and crash the process).
     const pgPool = new pg.Pool({ connectionString: url.toString() });
+    // graphile-worker asks for both: an idle client's error must not crash the bench.
     pgPool.on("error", () => undefined);
+    pgPool.on("connect", (client) => client.on("error", () => undefined));
     const runner = await run({
       pgPool,
       concurrency: 8,

@@ -14,20 +14,21 @@
  *   closes when the queue is drained), timed from spawning it to its exit.
  *
  * Durability is printed beside the figures: the MariaDB's innodb_flush_log_at_trx_commit,
- * PostgreSQL's fsync and synchronous_commit, Redis's save and appendonly (a Redis that keeps
- * nothing on disk loses every queued job when it restarts: such a BullMQ figure is not like
- * for like). The machine is shared: `--rounds` rounds (default 2) alternate the three, and the
+ * PostgreSQL's fsync and synchronous_commit, Redis's save, appendonly and appendfsync (a Redis
+ * that keeps nothing on disk loses every queued job when it restarts: such a BullMQ figure is
+ * not like for like). So BullMQ runs twice: on the machine's Redis as it is, and on a private
+ * Redis that fsyncs an append-only file before it answers (durable-redis.ts), the counterpart
+ * of the other two servers' settings. The machine is shared: `--rounds` rounds (default 2) alternate the three, and the
  * table gives the median of each.
  *
  * Servers: the test MariaDB (OFFLINE_JOBS_TEST_SERVER_URL); PostgreSQL at PG_URL (default
  * postgres://postgres@127.0.0.1:5432/test), where graphile-worker gets a schema of its own,
  * dropped afterwards; Redis at REDIS_URL (default redis://127.0.0.1:6379), a queue of its own,
- * obliterated afterwards. BullMQ 6 needs a Redis client package, ioredis (loaded with require,
- * so NODE_PATH may point at one); a peer whose server or client is missing is skipped with a note.
+ * obliterated afterwards; and Debian's redis-server for the durable one. A peer whose server is
+ * missing is skipped with a note.
  */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -36,6 +37,9 @@ import { createTestDatabase, type TestDatabase } from "../test/helpers/database.
 import { connectPostgres } from "./postgres.js";
 import { median } from "./stats.js";
 import { timedNode } from "./timed-node.js";
+import { startDurableRedis } from "./durable-redis.js";
+import { until, type Peer, type PeerLoad } from "./peer.js";
+import { bullmq } from "./peer-bullmq.js";
 
 const { values } = parseArgs({ options: { jobs: { type: "string", default: "10000" }, rounds: { type: "string", default: "2" } } });
 const JOBS = Number(values.jobs);
@@ -44,22 +48,6 @@ const WARM_UP = 2000;
 const CONCURRENCY = 8;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const progress = (line: string) => process.stderr.write(`[peers] ${line}\n`);
-
-interface Peer {
-  name: string;
-  durability: string;
-  warm(): Promise<number>;
-  cold(): Promise<number>;
-  close(): Promise<void>;
-}
-
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 600_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 async function offlineJobs(): Promise<Peer> {
   const test: TestDatabase = await createTestDatabase({ migrate: false });
@@ -174,77 +162,20 @@ async function graphileWorker(): Promise<Peer | string> {
   };
 }
 
-async function bullmq(): Promise<Peer | string> {
-  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-  let IORedis: new (url: string, options: object) => { config(op: string, key: string): Promise<string[]>; quit(): Promise<unknown> };
-  try {
-    IORedis = createRequire(import.meta.url)("ioredis");
-  } catch {
-    return "skipped: BullMQ 6 needs a Redis client, and the ioredis package is not installed (a devDependency to add, or NODE_PATH to one)";
-  }
-  const connection = () => new IORedis(redisUrl, { maxRetriesPerRequest: null });
-  const admin = connection();
-  let save: string[];
-  let aof: string[];
-  try {
-    save = await admin.config("GET", "save");
-    aof = await admin.config("GET", "appendonly");
-  } catch (error) {
-    await admin.quit().catch(() => undefined);
-    return `skipped: Redis does not answer at ${redisUrl} (${(error as Error).message})`;
-  }
-  const { Queue, Worker } = await import("bullmq");
-  const name = `oj-peers-${randomBytes(4).toString("hex")}`;
-  const queue = new Queue(name, { connection: connection() as never });
-  const persists = aof[1] === "yes" || Boolean(save[1]);
-  const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ name: "noop", data: { i } }));
-  return {
-    name: "BullMQ 6.7 (Redis)",
-    durability: `Redis save="${save[1] ?? ""}", appendonly=${aof[1]}: ${persists ? (aof[1] === "yes" ? "durable (AOF)" : "snapshots only: NOT durable") : "nothing on disk: NOT durable"}`,
-    async warm() {
-      let completed = 0;
-      let last = 0;
-      const worker = new Worker(name, async () => undefined, { connection: connection() as never, concurrency: CONCURRENCY });
-      worker.on("completed", () => {
-        completed++;
-        last = performance.now();
-      });
-      try {
-        await worker.waitUntilReady();
-        await queue.addBulk(jobs(WARM_UP));
-        await until(() => completed >= WARM_UP, "the warm-up jobs");
-        completed = 0;
-        const started = performance.now();
-        await queue.addBulk(jobs(JOBS));
-        await until(() => completed >= JOBS, "the jobs");
-        return (JOBS / (last - started)) * 1000;
-      } finally {
-        await worker.close();
-        await queue.obliterate({ force: true });
-      }
-    },
-    async cold() {
-      await queue.addBulk(jobs(JOBS));
-      const ms = await timedNode([path.join(HERE, "peer-bullmq-once.js")], { ...process.env, OJ_REDIS_URL: redisUrl, OJ_QUEUE: name });
-      const waiting = await queue.getWaitingCount();
-      await queue.obliterate({ force: true });
-      if (waiting !== 0) throw new Error("the BullMQ worker left jobs waiting");
-      return (JOBS / ms) * 1000;
-    },
-    async close() {
-      await queue.obliterate({ force: true }).catch(() => undefined);
-      await queue.close();
-      await admin.quit();
-    },
-  };
-}
-
 const peers: Array<Peer | string> = [];
 const skipped: Array<[string, string]> = [];
+const load: PeerLoad = { jobs: JOBS, warmUp: WARM_UP, concurrency: CONCURRENCY };
+/** BullMQ on a private Redis that fsyncs its append-only file before answering: the like-for-like figure. */
+async function bullmqDurable(): Promise<Peer | string> {
+  const redis = await startDurableRedis();
+  if (typeof redis === "string") return `skipped: ${redis}`;
+  return bullmq(redis.url, "Redis, AOF fsync always", load, redis.stop);
+}
 for (const [name, open] of [
   ["offline-jobs", offlineJobs],
   ["graphile-worker", graphileWorker],
-  ["BullMQ", bullmq],
+  ["BullMQ", () => bullmq(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", "Redis as configured here", load)],
+  ["BullMQ, durable", bullmqDurable],
 ] as const) {
   const peer = await open();
   if (typeof peer === "string") skipped.push([name, peer]);

@@ -129,3 +129,23 @@ export async function refsInScope(db: Database, scope: JobScope, refs: number[])
   }
   return inScope.sort((a, b) => a - b);
 }
+
+/**
+ * The jobs of `refs` that the scope may see, with the export's columns (no job_data, no log):
+ * one statement for up to a page of refs (the jobs page's ticked selection), a primary-key
+ * range lookup, not one lookup per ref.
+ */
+export async function exportedJobsByRef(db: Database, scope: JobScope, refs: readonly number[]): Promise<ExportedJob[]> {
+  const unique = [...new Set(refs)].filter((ref) => Number.isSafeInteger(ref) && ref >= 1);
+  const found: ExportedJob[] = [];
+  for (let i = 0; i < unique.length; i += CHUNK) {
+    const { where, params } = fullCondition(scope, {});
+    const page = await rows<ExportedJob & { ref_text: string }>(
+      db.pool,
+      `SELECT CAST(ref AS CHAR) AS ref_text, ${EXPORT_COLUMNS} FROM ${db.quoted()} WHERE ${where} AND ref IN (?) ORDER BY ref`,
+      [...params, unique.slice(i, i + CHUNK)],
+    );
+    found.push(...page.map(({ ref_text, ...row }) => ({ ...row, ref: Number(ref_text) })));
+  }
+  return found;
+}

@@ -5,7 +5,7 @@
  */
 export { readChangeStamp } from "./change-stamp.js";
 export { clearInactiveFor, deleteJobs, noteAction } from "./job-actions.js";
-export { countMatchingJobs, exportMatchingJobs, matchingRefs, refsInScope, type MatchCount } from "./job-matches.js";
+export { countMatchingJobs, exportedJobsByRef, exportMatchingJobs, matchingRefs, refsInScope, type MatchCount } from "./job-matches.js";
 export { DATA_FIELD_SCAN_LIMIT, listJobPage, type JobPage, type JobSort, type PageRequest, type SortDirection } from "./job-page.js";
 export type { JobQuery, JobScope } from "./job-query.js";
 export { CLOSED_HOURS_SECONDS } from "./overview-chart.js";

@@ -156,7 +156,7 @@ class Server implements PrivateMariadb {
 }
 
 /** A TCP port nobody listens on right now (the kernel picks it). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once("error", reject);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UsageError } from "../../src/errors.js";
-import { countMatchingJobs, exportMatchingJobs, matchingRefs, refsInScope } from "../../src/queue/job-matches.js";
+import { countMatchingJobs, exportedJobsByRef, exportMatchingJobs, matchingRefs, refsInScope } from "../../src/queue/job-matches.js";
 import type { JobQuery, JobScope } from "../../src/queue/job-query.js";
 import { useTestDatabase } from "../helpers/database.js";
 import { allRows, insertRows } from "../helpers/job-rows.js";
@@ -114,4 +114,24 @@ test("refsInScope keeps the refs the scope may touch, ascending, and drops other
   assert.deepEqual(await refsInScope(t.db, { owner: "alice" }, asked), [alice[0]!, alice[2]!]);
   assert.deepEqual(await refsInScope(t.db, {}, [others[0]!, 999_999]), [others[0]!], "view_all: every existing ref");
   assert.deepEqual(await refsInScope(t.db, { owner: "alice" }, []), []);
+});
+
+test("exportedJobsByRef gives the ticked jobs the scope may see, with the columns the checks need, and drops others' and missing ones", async () => {
+  await fill();
+  const rows = await allRows(t);
+  const alice = rows.filter((r) => r.user === "alice");
+  const bob = rows.find((r) => r.user === "bob")!;
+  const asked = [bob.ref, alice[1]!.ref, alice[0]!.ref, alice[0]!.ref, 999_999, -4, 1.5];
+  const found = await exportedJobsByRef(t.db, { owner: "alice" }, asked);
+  assert.deepEqual(
+    found.map((job) => [job.ref, job.user, job.status]),
+    [alice[0]!, alice[1]!].map((row) => [row.ref, "alice", row.status]),
+    "alice's two jobs, once each, and nothing of bob's or of no job",
+  );
+  assert.deepEqual(
+    (await exportedJobsByRef(t.db, {}, [bob.ref, 999_999])).map((job) => job.ref),
+    [bob.ref],
+    "view_all: every existing ref",
+  );
+  assert.deepEqual(await exportedJobsByRef(t.db, { owner: "alice" }, []), []);
 });
