@@ -1,11 +1,8 @@
-import { performance } from "node:perf_hooks";
 import { Notifier } from "../../notify/notifier.js";
 import type { ClaimedJob } from "../../queue/claimed-job.js";
 import { DatabaseSilentError, retriedConflicts } from "../../queue/db.js";
 import { retryOnAnotherNode } from "../../queue/node-failover.js";
 import { ensureTypeSlots } from "../../queue/type-slots.js";
-import { activate, type ActiveJob } from "../attempt/active-job.js";
-import type { AttemptRun } from "../attempt/attempt.js";
 import { lookAgainInMs } from "./claim-plan.js";
 import type { AttemptEnd } from "../attempt-end.js";
 import { JobStopped } from "../attempt/job-stopped.js";
@@ -20,18 +17,9 @@ import { RunSlots } from "./run-slots.js";
 import { NewRowWatch } from "./new-row-watch.js";
 import { RunState } from "./run-state.js";
 import { StartMarks } from "./start-marks.js";
+import { RunningJobs } from "./running-jobs.js";
 import { emptyCounts, type RunCounts } from "../../metrics/run-counts.js";
 import type { RunnerDeps, RunOptions } from "../runner-deps.js";
-
-/**
- * The code of an attempt (executing a job, its lock, its outcome: attempt/ and most of job/),
- * imported when a run starts its first job. A cron run that finds nothing due never needs it,
- * and it was a sixth of the modules such a run loaded.
- */
-let attemptCode: typeof import("../attempt/attempt.js") | undefined;
-async function loadAttemptCode(): Promise<typeof import("../attempt/attempt.js")> {
-  return (attemptCode ??= await import("../attempt/attempt.js"));
-}
 
 /**
  * The claim loop of one run: claims batches into a small buffer, runs up to one job per
@@ -41,7 +29,7 @@ async function loadAttemptCode(): Promise<typeof import("../attempt/attempt.js")
 export class QueueRunner {
   readonly counts: RunCounts = emptyCounts();
   private readonly slots: RunSlots;
-  private readonly running = new Map<number, ActiveJob>();
+  private readonly running: RunningJobs;
   private readonly state = new RunState();
   private readonly claims: RunClaims;
   /** Jobs of this run that have ended (a claim compares it before and after). */
@@ -56,7 +44,6 @@ export class QueueRunner {
   private readonly finisher: Finisher;
   /** Read from the server before the first job starts (drain, runClaimed). */
   private readonly bounds: OutcomeBounds;
-  private readonly attemptRun: AttemptRun;
   private readonly logFlusher: LogFlusher;
   private readonly notifier: Notifier | undefined;
   private readonly recovery: LeaseRecovery;
@@ -81,7 +68,8 @@ export class QueueRunner {
     this.recovery = new LeaseRecovery(deps, this.notifier, () => this.lookAgain());
     this.newRows = new NewRowWatch(deps.db);
     this.startMarks = new StartMarks(deps.db, deps.logger);
-    this.attemptRun = { finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits, bounds: this.bounds };
+    const attemptRun = { finisher: this.finisher, logFlusher: this.logFlusher, counts: this.counts, limits: this.limits, bounds: this.bounds };
+    this.running = new RunningJobs(deps, attemptRun, this.startMarks, this.claims.durations);
   }
 
   /** Takes up to `want` free slots of this host; returns how many this run holds (0: all busy). */
@@ -139,7 +127,7 @@ export class QueueRunner {
     try {
       await this.bounds.read(this.deps.db, this.deps.logger);
       // An operator's explicit run: it takes its job lock before starting.
-      const end = await this.execute(this.track(job), true);
+      const end = await this.running.run(job, true);
       // Asking the silent database for the job's row would only wait out a connect timeout.
       if (this.state.is === "silent") throw this.fatal;
       return end;
@@ -167,7 +155,7 @@ export class QueueRunner {
 
   /** The grace period of a stop is over: interrupt the running jobs, which go back to pending. */
   interruptRunning(reason: string): void {
-    for (const active of this.running.values()) active.stopSwitch.stop(new JobStopped("shutdown", reason));
+    this.running.interruptAll(reason);
   }
 
   /** Jobs running now (for a stop's grace period). */
@@ -254,17 +242,10 @@ export class QueueRunner {
       .finally(() => this.pump());
   }
 
-  /** Counts the job as running at once, so that pump() never starts more jobs than slots. */
-  private track(job: ClaimedJob): ActiveJob {
-    const active = activate(job, this.bounds.logChars);
-    this.running.set(job.ref, active);
-    return active;
-  }
-
   private start(job: ClaimedJob): void {
-    const active = this.track(job);
-    this.startMarks.started(active);
-    this.execute(active)
+    // Counted as running at once (before run()'s first await), so that pump() never starts more jobs than slots.
+    this.running
+      .run(job)
       .catch((error) => {
         this.fatal ??= error;
       })
@@ -276,31 +257,14 @@ export class QueueRunner {
       });
   }
 
-  /** `operator`: run --job, whose attempt takes its job lock before it starts, as a retry's does. */
-  private async execute(active: ActiveJob, operator = false): Promise<AttemptEnd | undefined> {
-    const started = performance.now();
-    try {
-      const { runAttempt } = attemptCode ?? (await loadAttemptCode());
-      const end = await runAttempt(this.deps, this.attemptRun, active, active.job.attempt > 1 || operator);
-      // The slot's time, not the handler's: what the claim plan needs (job-durations.ts).
-      if (end) this.claims.durations.ended(active.job.type, performance.now() - started);
-      return end;
-    } finally {
-      // Only now is the job no longer ours: its outcome has been handed to the Finisher, so the
-      // run cannot judge itself idle (and close the pool) while a result is still unsaved.
-      this.running.delete(active.job.ref);
-      this.startMarks.ended(active.job.ref);
-    }
-  }
-
   /** What runs beside the jobs until shutdown(): the heartbeat (leases, cancels) and the live log. */
   private startBackground(): void {
     this.logFlusher.start();
     this.heartbeat = startHeartbeat(this.deps, {
-      handles: () => [...[...this.running.values()].map((a) => ({ ref: a.job.ref, token: a.job.token, progress: a.progress })), ...this.claims.handles()],
+      handles: () => [...this.running.handles(), ...this.claims.handles()],
       onLost: (gone) => {
         this.claims.drop(gone, this.deps.db, this.bounds.logChars);
-        this.running.get(gone.ref)?.stopSwitch.stop(new JobStopped(gone.reason, gone.detail));
+        this.running.stop(gone.ref, new JobStopped(gone.reason, gone.detail));
       },
       onSilent: (seconds, lastError) => this.giveUpOnDatabase(seconds, lastError),
     });
