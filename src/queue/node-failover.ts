@@ -203,15 +203,34 @@ export class NodeFailover<C extends NodeConnection, N extends FailoverNode<C> = 
   async query(statement: string, values: unknown, claim: boolean): Promise<unknown> {
     for (let tried = 1; ; tried++) {
       const { connection, node } = await this.acquire(claim);
+      const watch = this.watch(node);
       try {
         return await connection.query(statement, values);
       } catch (error) {
         if (!this.failed(node, error, !claim)) throw error;
         if (!(tookNoEffect(error) || READ_ONLY.test(statement)) || tried >= this.nodes.length) throw error;
       } finally {
+        clearTimeout(watch);
         connection.release();
       }
     }
+  }
+
+  /**
+   * A statement on `node` that has not been answered within STALL_MS gets the node probed, as a
+   * run's heartbeat does for its renewals: a command (`list`, `cancel`, `add --wait`'s polling)
+   * has no heartbeat, and without this would wait on a frozen node until TCP gave up (hours).
+   * A node left so has its connections cut, which fails the statement at once; a read is then
+   * sent again on the next node (query()). A slow statement on a node that answers its probe
+   * costs that probe, and nothing else.
+   */
+  private watch(node: N): NodeJS.Timeout | undefined {
+    if (this.nodes.length < 2) return undefined;
+    const timer = setTimeout(() => {
+      if (node === this.current) this.stalled(STALL_MS);
+    }, STALL_MS);
+    timer.unref();
+    return timer;
   }
 
   /** `error` came from `node`: if it is the node's fault and the process moved on, the error is marked so. True when it moved on. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import path from "node:path";
 import { test } from "node:test";
+import { performance } from "node:perf_hooks";
 import { linesOf, runCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 import { openDatabase } from "../../src/queue/db.js";
@@ -83,4 +84,56 @@ test("what the readiness check makes of a Galera node's status", () => {
   assert.deepEqual(wsrepState(status("ON", "non-Primary", "Synced")), { galera: true, problem: "it is in a non-Primary component, not the Primary one" });
   assert.deepEqual(wsrepState(status("ON", "Primary", "Donor/Desynced")), { galera: true, problem: "wsrep_local_state_comment is Donor/Desynced, not Synced" });
   assert.deepEqual(wsrepState([]), { galera: false }, "MySQL has no wsrep status variables");
+});
+
+/**
+ * A TCP relay to the test server that can be frozen, as a SIGSTOPped server or a partition is:
+ * it still accepts connections and keeps the open ones, but passes no byte either way.
+ */
+async function freezableRelay(target: URL): Promise<{ port: number; freeze(): void; close(): void }> {
+  const sockets = new Set<net.Socket>();
+  let frozen = false;
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    if (frozen) return client.pause();
+    const upstream = net.connect(Number(target.port || 3306), target.hostname);
+    sockets.add(upstream);
+    client.pipe(upstream).on("error", () => undefined);
+    upstream.pipe(client).on("error", () => undefined);
+    for (const socket of [client, upstream]) socket.on("error", () => undefined).on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    freeze() {
+      frozen = true;
+      for (const socket of sockets) socket.pause();
+    },
+    close() {
+      server.close();
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+}
+
+test("a statement on a node that freezes under an open connection moves to the next node in seconds, with no heartbeat to notice (a command's)", { timeout: 30_000 }, async () => {
+  const relay = await freezableRelay(new URL(env.db.url));
+  const frozenUrl = `mysql://root@127.0.0.1:${relay.port}/${env.db.name}`;
+  const moves: string[] = [];
+  const db = openDatabase([frozenUrl, env.db.url], "job_queue", 1, { onNodeChange: (line) => moves.push(line) });
+  try {
+    const ref = await env.db.insertJob("noop", {});
+    await db.pool.query("SELECT 1"); // connected, through the relay
+    relay.freeze();
+    const started = performance.now();
+    const [rows] = await db.pool.query("SELECT COUNT(*) AS n FROM job_queue WHERE ref = ?", [ref]);
+    const waited = performance.now() - started;
+    assert.deepEqual(rows, [{ n: 1 }], "the read should have been answered by the second node");
+    assert.ok(waited < 15_000, `the read waited ${Math.round(waited)} ms on the frozen node; it should move on after about 5 s (a 3 s stall, a 2 s probe)`);
+    assert.equal(moves.length, 1, `one line should say it moved:\n${moves.join("\n")}`);
+    assert.match(moves[0]!, new RegExp(`database node 127\\.0\\.0\\.1:${relay.port} .*; moving to `));
+  } finally {
+    relay.close();
+    await db.close();
+  }
 });
