@@ -116,24 +116,28 @@ async function freezableRelay(target: URL): Promise<{ port: number; freeze(): vo
   };
 }
 
-test("a statement on a node that freezes under an open connection moves to the next node in seconds, with no heartbeat to notice (a command's)", { timeout: 30_000 }, async () => {
-  const relay = await freezableRelay(new URL(env.db.url));
-  const frozenUrl = `mysql://root@127.0.0.1:${relay.port}/${env.db.name}`;
-  const moves: string[] = [];
-  const db = openDatabase([frozenUrl, env.db.url], "job_queue", 1, { onNodeChange: (line) => moves.push(line) });
-  try {
-    const ref = await env.db.insertJob("noop", {});
-    await db.pool.query("SELECT 1"); // connected, through the relay
-    relay.freeze();
-    const started = performance.now();
-    const [rows] = await db.pool.query("SELECT COUNT(*) AS n FROM job_queue WHERE ref = ?", [ref]);
-    const waited = performance.now() - started;
-    assert.deepEqual(rows, [{ n: 1 }], "the read should have been answered by the second node");
-    assert.ok(waited < 15_000, `the read waited ${Math.round(waited)} ms on the frozen node; it should move on after about 5 s (a 3 s stall, a 2 s probe)`);
-    assert.equal(moves.length, 1, `one line should say it moved:\n${moves.join("\n")}`);
-    assert.match(moves[0]!, new RegExp(`database node 127\\.0\\.0\\.1:${relay.port} .*; moving to `));
-  } finally {
-    relay.close();
-    await db.close();
-  }
-});
+test(
+  "a statement on a node that freezes under an open connection moves to the next node in seconds, with no heartbeat to notice (a command's)",
+  { timeout: 30_000 },
+  async () => {
+    const relay = await freezableRelay(new URL(env.db.url));
+    const frozenUrl = `mysql://root@127.0.0.1:${relay.port}/${env.db.name}`;
+    const moves: string[] = [];
+    const db = openDatabase([frozenUrl, env.db.url], "job_queue", 1, { onNodeChange: (line) => moves.push(line) });
+    try {
+      const ref = await env.db.insertJob("noop", {});
+      await db.pool.query("SELECT 1"); // connected, through the relay
+      relay.freeze();
+      const started = performance.now();
+      const [rows] = await db.pool.query("SELECT COUNT(*) AS n FROM job_queue WHERE ref = ?", [ref]);
+      const waited = performance.now() - started;
+      assert.deepEqual(rows, [{ n: 1 }], "the read should have been answered by the second node");
+      assert.ok(waited < 15_000, `the read waited ${Math.round(waited)} ms on the frozen node; it should move on after about 5 s (a 3 s stall, a 2 s probe)`);
+      assert.equal(moves.length, 1, `one line should say it moved:\n${moves.join("\n")}`);
+      assert.match(moves[0]!, new RegExp(`database node 127\\.0\\.0\\.1:${relay.port} .*; moving to `));
+    } finally {
+      relay.close();
+      await db.close();
+    }
+  },
+);
