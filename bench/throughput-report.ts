@@ -13,9 +13,10 @@ export interface Sample {
   ms: number;
   jobsPerSecond: number;
   /**
-   * Jobs/s from the first job taken to the last result written, the way the reference is
-   * timed (its workers are connected before the clock starts): for offline-jobs, from the
-   * table's own started_at and finished_at, so the process's start-up and exit are left out.
+   * Jobs/s from the first job taken to the last one done, the way the reference is timed (its
+   * workers are connected before the clock starts): for offline-jobs, from the table's own
+   * started_at and finished_at (when each job began and ended; its last results are written up
+   * to 20 ms later), so the process's start-up and exit are left out.
    */
   drainPerSecond: number;
   /**
@@ -103,7 +104,7 @@ export function report(ctx: Context, reference: Sample[], ours: Sample[], held: 
           "  a process that has just started runs its first jobs in V8's interpreter and baseline code, and its compiler threads take CPU from the database on the host's cores.",
         ]),
     `jobs/s of each run: reference ${reference.map((s) => num(s.drainPerSecond)).join(", ")}; offline-jobs ${ours.map((s) => num(s.drainPerSecond)).join(", ")} (spawn to exit ${ours.map((s) => num(s.jobsPerSecond)).join(", ")})`,
-    "jobs/s: first job taken to last result written. The reference's workers connect before its clock starts; offline-jobs' figure is read from the table (MIN(started_at) to MAX(finished_at)).",
+    "jobs/s: first job taken to last job done. The reference's workers connect before its clock starts; offline-jobs' figure is read from the table (MIN(started_at) to MAX(finished_at), when jobs began and ended; the last results are written up to 20 ms later, which spawn to exit includes).",
     "spawn to exit: the same offline-jobs run timed from spawning the process to its exit, start-up, connecting and housekeeping included.",
     "queries, fsyncs: server-wide SHOW GLOBAL STATUS deltas (Questions, Innodb_data_fsyncs) / jobs.",
     "client CPU: the reference's worker loops (mysql2, in the bench process) / the offline-jobs process, start-up included; server CPU: mariadbd/mysqld if local.",

@@ -23,8 +23,8 @@ export interface StartedHandle extends JobHandle {
   startedAt?: number;
 }
 
-/** A start older than this is written as this old: only a clock stepped back or forward could make one. */
-const MAX_START_AGE_MS = 7 * 24 * 3600 * 1000;
+/** An instant older than this is written as this old: only a clock stepped back or forward could make one. */
+const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * SET clauses that count a running row's attempt when its start was not recorded yet, and that
@@ -33,13 +33,7 @@ const MAX_START_AGE_MS = 7 * 24 * 3600 * 1000;
  * and the write recording it (recordStarts, or the outcome's own) has not gone yet
  * (src/runner/loop/start-marks.ts says why). Every write that ends an attempt that ran counts
  * it with countStart; a give-back undoes the count only where one was made (UNCOUNT_START).
- *
- * started_at is the instant the job started, not the instant of the write (which may come up
- * to a gathering interval later): each job's age, measured by this process, subtracted from the
- * server's NOW(3), so that the two machines' clocks need not agree. Ages are grouped by the
- * millisecond, so a batch of hundreds of outcomes needs a few IN lists, not an arm per job;
- * the largest group is the ELSE (as are rows whose start is recorded already, which COALESCE
- * keeps).
+ * started_at is the instant the job started, not the instant of the write (instantsByRef).
  *
  * Order matters: `attempts` is assigned first, reading `started_at` before its own assignment
  * (MySQL evaluates a single-table UPDATE's assignments left to right; MariaDB's
@@ -48,29 +42,41 @@ const MAX_START_AGE_MS = 7 * 24 * 3600 * 1000;
  * statement and every other job's write in it.
  */
 export function countStart(jobs: StartedHandle[], now = Date.now()): [string, unknown[]] {
-  const [startedAt, params] = startInstants(jobs, now);
+  const [startedAt, params] = instantsByRef(
+    jobs.map((job) => ({ ref: job.ref, at: job.startedAt })),
+    now,
+  );
   return [
     `attempts = IF(started_at IS NULL, LEAST(attempts, ${MAX_ATTEMPTS_COUNT - 1}) + 1, attempts), started_at = COALESCE(started_at, ${startedAt})`,
     params,
   ];
 }
 
-function startInstants(jobs: StartedHandle[], now: number): [string, unknown[]] {
-  const byAge = new Map<number, number[]>();
-  for (const job of jobs) {
-    if (job.startedAt === undefined) continue;
-    const age = Math.min(MAX_START_AGE_MS, Math.max(0, Math.round(now - job.startedAt)));
-    const refs = byAge.get(age);
-    if (refs) refs.push(job.ref);
-    else byAge.set(age, [job.ref]);
+/**
+ * A column's value per row of a statement, for instants this process measured: `at` in ms
+ * since the epoch is written as its age before the server's NOW(3), so that the two machines'
+ * clocks need not agree, and a write gathered 20 ms after a job began or ended still records
+ * when it did. `at` undefined: NOW(3); a string: that SQL expression (e.g. the column itself,
+ * to keep it). Rows are grouped by the millisecond, so a batch of hundreds of outcomes needs a
+ * few IN lists, not an arm per job, and the largest group is the ELSE: `rows` must name every
+ * row the statement writes.
+ */
+export function instantsByRef(rows: Array<{ ref: number; at?: number | string }>, now = Date.now()): [string, unknown[]] {
+  const groups = new Map<string, number[]>();
+  for (const row of rows) {
+    const expr = typeof row.at === "number" ? ago(Math.min(MAX_AGE_MS, Math.max(0, Math.round(now - row.at)))) : (row.at ?? "NOW(3)");
+    const refs = groups.get(expr);
+    if (refs) refs.push(row.ref);
+    else groups.set(expr, [row.ref]);
   }
-  const at = (age: number) => (age === 0 ? "NOW(3)" : `NOW(3) - INTERVAL ${age * 1000} MICROSECOND`);
-  const groups = [...byAge].sort(([, a], [, b]) => b.length - a.length);
-  if (groups.length === 0) return ["NOW(3)", []];
-  const [[commonest], ...rest] = groups as [[number, number[]], ...Array<[number, number[]]>];
-  if (rest.length === 0) return [at(commonest), []];
-  return [`CASE ${rest.map(([age]) => `WHEN ref IN (?) THEN ${at(age)}`).join(" ")} ELSE ${at(commonest)} END`, rest.map(([, refs]) => refs)];
+  const bySize = [...groups].sort(([, a], [, b]) => b.length - a.length);
+  if (bySize.length === 0) return ["NOW(3)", []];
+  const [[commonest], ...rest] = bySize as [[string, number[]], ...Array<[string, number[]]>];
+  if (rest.length === 0) return [commonest, []];
+  return [`CASE ${rest.map(([expr]) => `WHEN ref IN (?) THEN ${expr}`).join(" ")} ELSE ${commonest} END`, rest.map(([, refs]) => refs)];
 }
+
+const ago = (ms: number) => (ms === 0 ? "NOW(3)" : `NOW(3) - INTERVAL ${ms * 1000} MICROSECOND`);
 
 export const UNCOUNT_START = "attempts = IF(started_at IS NULL, attempts, GREATEST(attempts, 1) - 1), started_at = NULL";
 

@@ -1,12 +1,12 @@
 import { execute, rows, withRetry, type Database } from "./db.js";
-import { caseByRef, countStart, fence, KEPT_LOG, type JobHandle, type StartedHandle } from "./fenced-update.js";
+import { caseByRef, countStart, fence, instantsByRef, KEPT_LOG, type JobHandle, type StartedHandle } from "./fenced-update.js";
 
 /**
- * What became of one attempt, as the runner reports it. `startedAt`: when the attempt started
- * (ms since the epoch), for a job whose claim did not record its start (countStart).
+ * What became of one attempt, as the runner reports it. `startedAt`, `endedAt`: when the
+ * attempt started and ended (ms since the epoch), written as started_at (for a job whose claim
+ * did not record its start: countStart) and finished_at, not the instant of the gathered write.
  */
-export type Outcome = StartedHandle &
-  (
+export type Outcome = StartedHandle & { endedAt?: number } & (
     | { kind: "complete"; result: string; log: string }
     | { kind: "failed"; result: string | null; error: string; log: string }
     | { kind: "retry"; error: string; log: string; delaySeconds: number }
@@ -34,7 +34,7 @@ export async function finishJobs(db: Database, outcomes: Outcome[], logMaxChars:
   const [result, resultP] = column((o) => (o.kind === "retry" ? undefined : ["?", [o.result]]), "result");
   const [error, errorP] = column((o) => (o.kind === "complete" ? undefined : ["?", [o.error]]), "error");
   const [runAfter, runAfterP] = column((o) => (o.kind === "retry" ? ["NOW(3) + INTERVAL ? SECOND", [o.delaySeconds]] : undefined), "run_after");
-  const [finished, finishedP] = column((o) => (o.kind === "retry" ? undefined : ["NOW(3)", []]), "finished_at");
+  const [finished, finishedP] = instantsByRef(outcomes.map((o) => ({ ref: o.ref, at: o.kind === "retry" ? "finished_at" : o.endedAt })));
   const [progress, progressP] = column((o) => (o.kind === "complete" ? ["100", []] : undefined), "progress");
   // The log text per job, the expression around it once.
   const [logText, logTextP] = column((o) => ["?", [o.log]], "''");

@@ -147,3 +147,36 @@ test("a start recorded after the job began keeps the instant it began, not the i
     "each start counted once",
   );
 });
+
+test("an outcome written after its job ended records the instant it ended as finished_at; a retry keeps the row's finished_at", async () => {
+  const [a, b, r] = [await t.insertJob("noop", {}), await t.insertJob("noop", {}), await t.insertJob("noop", {})];
+  await t.query("UPDATE job_queue SET finished_at = '2020-01-01 00:00:00' WHERE ref = ?", [r]);
+  const jobs = await claimed(options());
+  const byRef = new Map(jobs.map((j) => [j.ref, j]));
+  const now = Date.now();
+  const outcome = (ref: number) => ({ ref, token: byRef.get(ref)!.token, log: "" });
+  assert.deepEqual(
+    await finishJobs(
+      t.db,
+      [
+        { ...outcome(a!), kind: "complete", result: "{}", endedAt: now - 600 },
+        { ...outcome(b!), kind: "failed", result: null, error: "no", endedAt: now - 40 },
+        { ...outcome(r!), kind: "retry", error: "again", delaySeconds: 0, endedAt: now - 40 },
+      ],
+      65536,
+    ),
+    [],
+  );
+  const rows = await t.query<{ ref: number; age: number | null; kept: number }>(
+    "SELECT ref, TIMESTAMPDIFF(MICROSECOND, finished_at, NOW(3)) / 1000 AS age, finished_at = '2020-01-01 00:00:00' AS kept FROM job_queue ORDER BY ref",
+  );
+  const byRow = new Map(rows.map((row) => [Number(row.ref), row]));
+  for (const [ref, want] of [
+    [a!, 600],
+    [b!, 40],
+  ] as const) {
+    const age = Number(byRow.get(ref)!.age);
+    assert.ok(age >= want - 5 && age < want + 250, `job ${ref} ended ${want} ms ago by this process's clock, but finished_at says ${age} ms`);
+  }
+  assert.equal(Number(byRow.get(r!)!.kept), 1, "a retry goes back to pending with the finished_at it had");
+});

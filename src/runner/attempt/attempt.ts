@@ -43,6 +43,8 @@ export async function runAttempt(deps: RunnerDeps, run: AttemptRun, active: Acti
   }
   observer?.jobStarted(job);
   let end: AttemptEnd;
+  /** When the handler ended, for finished_at (its outcome may be written up to 20 ms later, with others). */
+  let endedAt: number;
   try {
     end = await executeJob(job, deps, bounds, {
       log: active.log,
@@ -53,6 +55,7 @@ export async function runAttempt(deps: RunnerDeps, run: AttemptRun, active: Acti
         observer?.jobProgress(job, percent);
       },
     });
+    endedAt = Date.now();
   } finally {
     await lock.release();
   }
@@ -71,7 +74,7 @@ export async function runAttempt(deps: RunnerDeps, run: AttemptRun, active: Acti
     // full). Other outcomes are not awaited: the slot is free now, and the Finisher gathers
     // them into shared writes.
     const now = end.outcome.kind === "retry" || job.type in run.limits;
-    const written = run.finisher.add({ ...end.outcome, startedAt: active.startedAt }, job, { now }).catch(() => undefined);
+    const written = run.finisher.add({ ...end.outcome, startedAt: active.startedAt, endedAt }, job, { now }).catch(() => undefined);
     if (now) await written;
   }
   return end;
