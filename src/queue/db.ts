@@ -180,11 +180,14 @@ function retryPause(attempt: number): Promise<void> {
  * as job failures: each rolled the whole transaction back. So is a transaction whose node
  * failed before its COMMIT was sent, or whose COMMIT it failed (not ready, no Primary
  * component), on the next node when the process moved to one; a node lost during the COMMIT
- * leaves the outcome unknown, and the error goes back to the caller.
+ * leaves the outcome unknown, and the error goes back to the caller. A transaction out for 3 s
+ * has its node probed (NodeFailover.watch), so a node that froze under it is left, not waited on.
  */
 export async function withTransaction<T>(db: Database, work: (sql: PoolConnection) => Promise<T>, attempts = 6): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const connection = await db.pool.getConnection();
+    const node = nodeOf.get(connection);
+    const watch = node && failovers.get(db)?.watch(node);
     let committing = false;
     try {
       await connection.beginTransaction();
@@ -194,13 +197,13 @@ export async function withTransaction<T>(db: Database, work: (sql: PoolConnectio
       return value;
     } catch (error) {
       await connection.rollback().catch(() => undefined);
-      const node = nodeOf.get(connection);
       const movedOn = node !== undefined && failovers.get(db)?.failed(node, error, true) === true;
       if (attempt >= attempts) throw error;
       if (movedOn && (!committing || tookNoEffect(error))) continue;
       if (!isRetryableSqlError(error)) throw error;
       await retryPause(attempt);
     } finally {
+      clearInterval(watch);
       connection.release();
     }
   }

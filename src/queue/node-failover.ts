@@ -210,23 +210,24 @@ export class NodeFailover<C extends NodeConnection, N extends FailoverNode<C> = 
         if (!this.failed(node, error, !claim)) throw error;
         if (!(tookNoEffect(error) || READ_ONLY.test(statement)) || tried >= this.nodes.length) throw error;
       } finally {
-        clearTimeout(watch);
+        clearInterval(watch);
         connection.release();
       }
     }
   }
 
   /**
-   * A statement on `node` that has not been answered within STALL_MS gets the node probed, as a
-   * run's heartbeat does for its renewals: a command (`list`, `cancel`, `add --wait`'s polling)
-   * has no heartbeat, and without this would wait on a frozen node until TCP gave up (hours).
-   * A node left so has its connections cut, which fails the statement at once; a read is then
-   * sent again on the next node (query()). A slow statement on a node that answers its probe
-   * costs that probe, and nothing else.
+   * Watches work under way on `node` (a statement, or a transaction: db.ts's withTransaction)
+   * until the timer it returns is cleared: every STALL_MS that it is still out, the node is
+   * probed, as a run's heartbeat does for its renewals. A command (`list`, `add`, `cancel`,
+   * `add --wait`'s polling) has no heartbeat, and without this would wait on a frozen node
+   * until TCP gave up (hours). A node left so has its connections cut, which fails the work at
+   * once; a read, or a transaction that had not reached COMMIT, is then run again on the next
+   * node. Slow work on a node that answers its probes costs a probe every STALL_MS, no more.
    */
-  private watch(node: N): NodeJS.Timeout | undefined {
+  watch(node: N): NodeJS.Timeout | undefined {
     if (this.nodes.length < 2) return undefined;
-    const timer = setTimeout(() => {
+    const timer = setInterval(() => {
       if (node === this.current) this.stalled(STALL_MS);
     }, STALL_MS);
     timer.unref();

@@ -7,6 +7,7 @@ import { linesOf, runCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
 import { openDatabase } from "../../src/queue/db.js";
 import { wsrepState } from "../../src/queue/node-failover.js";
+import { enqueueJobs } from "../../src/queue/enqueue.js";
 
 /**
  * Several servers in the config without a cluster (the Galera cases are test/galera's): the
@@ -135,6 +136,32 @@ test(
       assert.ok(waited < 15_000, `the read waited ${Math.round(waited)} ms on the frozen node; it should move on after about 5 s (a 3 s stall, a 2 s probe)`);
       assert.equal(moves.length, 1, `one line should say it moved:\n${moves.join("\n")}`);
       assert.match(moves[0]!, new RegExp(`database node 127\\.0\\.0\\.1:${relay.port} .*; moving to `));
+    } finally {
+      relay.close();
+      await db.close();
+    }
+  },
+);
+
+test(
+  "a transaction (adding two jobs) on a node that freezes under an open connection is run again on the next node, and adds each job once",
+  { timeout: 30_000 },
+  async () => {
+    const relay = await freezableRelay(new URL(env.db.url));
+    const moves: string[] = [];
+    const db = openDatabase([`mysql://root@127.0.0.1:${relay.port}/${env.db.name}`, env.db.url], "job_queue", 1, { onNodeChange: (line) => moves.push(line) });
+    const batch = `frozen-${Date.now()}`;
+    try {
+      await db.pool.query("SELECT 1"); // connected, through the relay
+      relay.freeze();
+      const added = await enqueueJobs(db, [
+        { type: "noop", data: {}, user: batch },
+        { type: "noop", data: {}, user: batch },
+      ]);
+      assert.equal(added.length, 2);
+      const [row] = await env.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM job_queue WHERE user = ?", [batch]);
+      assert.equal(Number(row!.n), 2, "each job should be added once, on the second node");
+      assert.equal(moves.length, 1, `one line should say it moved:\n${moves.join("\n")}`);
     } finally {
       relay.close();
       await db.close();
