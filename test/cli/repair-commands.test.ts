@@ -123,8 +123,10 @@ test("with the default 60 s lease, cancel reaches a running job within a few sec
 
 test("cancel of a job a run claimed ahead but has not started: its end is recorded at that run's next heartbeat", async () => {
   // Short jobs first teach the run that jobs are short, so it claims a few ahead; then one long
-  // job holds the only slot while the two after it wait, claimed, in the run's buffer.
-  for (let i = 0; i < 5; i++) await env.db.insertJob("noop", {});
+  // job holds the only slot while the two after it wait, claimed, in the run's buffer. Twenty:
+  // on a busy machine the first ones can take tens of ms each, and the run's average must
+  // come down to under 25 ms for it to claim two ahead (claim-plan.ts).
+  for (let i = 0; i < 20; i++) await env.db.insertJob("noop", {});
   const startedFile = path.join(env.dir, "long.runs");
   const long = await env.db.insertJob("record", { file: startedFile, sleepMs: 4000 });
   const ahead = await env.db.insertJob("noop", {});

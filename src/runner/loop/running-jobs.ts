@@ -57,9 +57,10 @@ export class RunningJobs {
     const active = activate(job, this.attemptRun.bounds.logChars);
     this.jobs.set(job.ref, active);
     this.startMarks.started(active);
-    const started = performance.now();
     try {
       const { runAttempt } = attemptCode ?? (await loadAttemptCode());
+      // Timed from here: loading the attempt code is the run's once, not this job's.
+      const started = performance.now();
       const end = await runAttempt(this.deps, this.attemptRun, active, job.attempt > 1 || operator);
       // The slot's time, not the handler's: what the claim plan needs (job-durations.ts).
       if (end) this.durations.ended(job.type, performance.now() - started);
