@@ -7,7 +7,8 @@
  *   the 10,000 by one statement (offline-jobs: one multi-row INSERT, as an application would;
  *   graphile-worker: addJobs, one call of its add_jobs(); BullMQ: addBulk), counted from that
  *   statement to the last job's completion: for offline-jobs from the table (the INSERT's
- *   created_at to the last finished_at, the server's clock), for the peers from this process's
+ *   created_at to the last finished_at, when the last job ended, its result written up to 20 ms
+ *   later; the server's clock), for the peers from this process's
  *   clock (before the add to the last completion event);
  * - cold: the 10,000 are there before a process starts (offline-jobs: `offline-jobs run
  *   --max-jobs 8 --quiet`, a cron run; graphile-worker: runOnce(); BullMQ: a worker that
