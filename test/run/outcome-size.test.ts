@@ -171,3 +171,11 @@ test("the size the runner counts for a batch of outcomes is never less than the 
     await db.close();
   }
 });
+
+test("an outcome failed for its size keeps when its attempt started and ended, for started_at and finished_at", () => {
+  const bounds = new OutcomeBounds(65_536).withPacket(1024 * 1024);
+  const huge: Outcome = { kind: "complete", ref: 1, token: TOKEN, startedAt: 1_000, endedAt: 2_000, result: "x".repeat(1_500_000), log: "" };
+  const fitted = bounds.fit(huge, 1_500_000);
+  assert.equal(fitted.kind, "failed", "a 1.5 MB outcome cannot be recorded under a 1 MB packet");
+  assert.deepEqual([fitted.startedAt, fitted.endedAt], [1_000, 2_000], "the failed outcome lost the attempt's instants");
+});

@@ -86,6 +86,7 @@ export class OutcomeBounds {
       ref: outcome.ref,
       token: outcome.token,
       startedAt: outcome.startedAt,
+      endedAt: outcome.endedAt,
       result: null,
       error,
       log: `${log}[${new Date().toISOString()}] error failed: ${error}\n`,
