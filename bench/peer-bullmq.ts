@@ -28,17 +28,16 @@ export async function bullmq(redisUrl: string, label: string, load: PeerLoad, on
   // closes, and leaves open (keeping this process alive) those it was handed.
   const connection = { host: url.hostname, port: Number(url.port || 6379), maxRetriesPerRequest: null };
   const admin = new Redis({ ...connection, lazyConnect: true });
-  let setting: (key: string) => Promise<string>;
+  const setting = async (key: string) => ((await admin.config("GET", key)) as string[])[1] ?? "";
+  let durability: string;
   try {
     await admin.connect();
-    setting = async (key) => ((await admin.config("GET", key)) as string[])[1] ?? "";
-    await setting("save");
+    durability = durabilityOf(await setting("save"), await setting("appendonly"), await setting("appendfsync"));
   } catch (error) {
     admin.disconnect();
     await onClose?.();
     return `skipped: Redis does not answer at ${redisUrl} (${(error as Error).message})`;
   }
-  const durability = durabilityOf(await setting("save"), await setting("appendonly"), await setting("appendfsync"));
   const { Queue, Worker } = await import("bullmq");
   const name = `oj-peers-${randomBytes(4).toString("hex")}`;
   const queue = new Queue(name, { connection });

@@ -187,7 +187,8 @@ export async function withTransaction<T>(db: Database, work: (sql: PoolConnectio
   for (let attempt = 1; ; attempt++) {
     const connection = await db.pool.getConnection();
     const node = nodeOf.get(connection);
-    const watch = node && failovers.get(db)?.watch(node);
+    const failover = failovers.get(db);
+    const watch = node && failover?.watch(node);
     let committing = false;
     try {
       await connection.beginTransaction();
@@ -197,7 +198,7 @@ export async function withTransaction<T>(db: Database, work: (sql: PoolConnectio
       return value;
     } catch (error) {
       await connection.rollback().catch(() => undefined);
-      const movedOn = node !== undefined && failovers.get(db)?.failed(node, error, true) === true;
+      const movedOn = node !== undefined && failover?.failed(node, error, true) === true;
       if (attempt >= attempts) throw error;
       if (movedOn && (!committing || tookNoEffect(error))) continue;
       if (!isRetryableSqlError(error)) throw error;

@@ -34,26 +34,27 @@ export async function finishJobs(db: Database, outcomes: Outcome[], logMaxChars:
   const [result, resultP] = column((o) => (o.kind === "retry" ? undefined : ["?", [o.result]]), "result");
   const [error, errorP] = column((o) => (o.kind === "complete" ? undefined : ["?", [o.error]]), "error");
   const [runAfter, runAfterP] = column((o) => (o.kind === "retry" ? ["NOW(3) + INTERVAL ? SECOND", [o.delaySeconds]] : undefined), "run_after");
-  const [finished, finishedP] = instantsByRef(outcomes.map((o) => ({ ref: o.ref, at: o.kind === "retry" ? "finished_at" : o.endedAt })));
   const [progress, progressP] = column((o) => (o.kind === "complete" ? ["100", []] : undefined), "progress");
   // The log text per job, the expression around it once.
   const [logText, logTextP] = column((o) => ["?", [o.log]], "''");
   const [log, logP] = [`RIGHT(CONCAT(${KEPT_LOG}, ${logText}), ?)`, [logMaxChars, ...logTextP, logMaxChars]];
   const [where, whereP] = fence(outcomes);
-  const [started, startedP] = countStart(outcomes);
   // Each SET names its own CASE: MySQL evaluates assignments left to right, so an
   // expression reading `status` after `status = …` would see the new value. countStart: an
-  // attempt claimed ahead whose start was not recorded yet is counted by its outcome.
-  const header = await withRetry(() =>
-    execute(
+  // attempt claimed ahead whose start was not recorded yet is counted by its outcome. The
+  // instants are ages from now, so they are worked out again for a statement sent again.
+  const header = await withRetry(() => {
+    const [finished, finishedP] = instantsByRef(outcomes.map((o) => ({ ref: o.ref, at: o.kind === "retry" ? "finished_at" : o.endedAt })));
+    const [started, startedP] = countStart(outcomes);
+    return execute(
       db.pool,
       `UPDATE ${db.quoted()}
           SET status = ${status}, result = ${result}, error = ${error}, run_after = ${runAfter},
               finished_at = ${finished}, progress = ${progress}, log = ${log}, lease_until = NULL, ${started}
         WHERE ${where} AND status = 'running'`,
       [...statusP, ...resultP, ...errorP, ...runAfterP, ...finishedP, ...progressP, ...logP, ...startedP, ...whereP],
-    ),
-  );
+    );
+  });
   if (header.affectedRows === outcomes.length) return [];
   return whichAreNotOurs(db, outcomes);
 }
@@ -93,14 +94,14 @@ export async function appendJobLogs(db: Database, entries: Array<JobHandle & { t
  * only if it started.
  */
 export async function recordCancelled(db: Database, job: JobHandle, log: string, logMaxChars: number, started?: number): Promise<void> {
-  const [count, countP] = started === undefined ? ["", []] : countStart([{ ...job, startedAt: started }]);
-  await withRetry(() =>
-    execute(
+  await withRetry(() => {
+    const [count, countP] = started === undefined ? ["", []] : countStart([{ ...job, startedAt: started }]);
+    return execute(
       db.pool,
       `UPDATE ${db.quoted()}
           SET finished_at = COALESCE(finished_at, NOW(3)), lease_until = NULL, log = RIGHT(CONCAT(${KEPT_LOG}, ?), ?)${count ? `, ${count}` : ""}
         WHERE ref = ? AND lock_token = ? AND status = 'cancelled'`,
       [logMaxChars, log, logMaxChars, ...countP, job.ref, job.token],
-    ),
-  );
+    );
+  });
 }

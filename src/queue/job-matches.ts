@@ -119,8 +119,8 @@ export async function* exportMatchingJobs(db: Database, scope: JobScope, query: 
 export async function refsInScope(db: Database, scope: JobScope, refs: number[]): Promise<number[]> {
   const unique = [...new Set(refs)].filter((ref) => Number.isSafeInteger(ref) && ref >= 1);
   const inScope: number[] = [];
+  const { where, params } = fullCondition(scope, {});
   for (let i = 0; i < unique.length; i += CHUNK) {
-    const { where, params } = fullCondition(scope, {});
     const found = await rows<{ ref: number }>(db.pool, `SELECT ref FROM ${db.quoted()} WHERE ${where} AND ref IN (?) ORDER BY ref`, [
       ...params,
       unique.slice(i, i + CHUNK),
@@ -138,8 +138,8 @@ export async function refsInScope(db: Database, scope: JobScope, refs: number[])
 export async function exportedJobsByRef(db: Database, scope: JobScope, refs: readonly number[]): Promise<ExportedJob[]> {
   const unique = [...new Set(refs)].filter((ref) => Number.isSafeInteger(ref) && ref >= 1);
   const found: ExportedJob[] = [];
+  const { where, params } = fullCondition(scope, {});
   for (let i = 0; i < unique.length; i += CHUNK) {
-    const { where, params } = fullCondition(scope, {});
     const page = await rows<ExportedJob & { ref_text: string }>(
       db.pool,
       `SELECT CAST(ref AS CHAR) AS ref_text, ${EXPORT_COLUMNS} FROM ${db.quoted()} WHERE ${where} AND ref IN (?) ORDER BY ref`,

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import { performance } from "node:perf_hooks";
 import { linesOf, runCli } from "../helpers/cli.js";
 import { hostConfig, tail, useTestEnvironment } from "../helpers/environment.js";
+import { freePort } from "../helpers/private-mariadb.js";
 import { openDatabase } from "../../src/queue/db.js";
 import { wsrepState } from "../../src/queue/node-failover.js";
 import { enqueueJobs } from "../../src/queue/enqueue.js";
@@ -18,15 +19,7 @@ const env = useTestEnvironment("oj-failover-");
 
 /** A URL nobody answers at: a port that was free a moment ago. */
 async function deadUrl(database: string): Promise<string> {
-  const port = await new Promise<number>((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-  return `mysql://root@127.0.0.1:${port}/${database}`;
+  return `mysql://root@127.0.0.1:${await freePort()}/${database}`;
 }
 
 test("a run whose first node refuses connections moves to the next with one line saying so, and runs its jobs there", async () => {
